@@ -14,7 +14,7 @@
 // where check = hex of the first 4 bytes of BLAKE2b-256("dust-pair-v1" || public key || name).
 // ParsePairingUri validates every part (scheme, version, node ID checks, name rules, check).
 //
-// Key file (docs/protocol.md, "Key file"): 76 bytes, "DSTK" | version 1 | 3 zero bytes |
+// Key file (docs/protocol.md, "Key file"): 80 bytes, "DSTK" | version 1 | 3 zero bytes |
 // seed (32) | public key (32) | Checksum64 of the preceding bytes (u64 LE). The public key is
 // re-derived from the seed on load and must match. Written 0600 through AtomicWriteFile.
 #pragma once
@@ -34,7 +34,7 @@ inline constexpr size_t kNodeIdChars = 56;      // without dashes
 inline constexpr size_t kNodeIdGroupChars = 7;  // 8 groups of 7 in the display form
 inline constexpr size_t kShortNodeIdChars = 7;
 inline constexpr size_t kMaxDisplayNameBytes = 64;
-inline constexpr size_t kKeyFileBytes = 76;
+inline constexpr size_t kKeyFileBytes = 80;
 
 // "ABCDEFG-HIJKLMN-..." (63 characters, upper case).
 std::string FormatNodeId(const PublicKey& key);
