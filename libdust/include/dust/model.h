@@ -36,11 +36,14 @@ struct ConstLayerView {
 
 inline constexpr uint32_t kMaxLayerWidth = 1u << 16;
 inline constexpr size_t kMaxLayers = 16;
+// Total parameter cap (256 MiB of fp32): bounds what Create and checkpoint decoding allocate.
+inline constexpr size_t kMaxParams = size_t{1} << 26;
 
 class Mlp {
  public:
   // layer_sizes: input width, hidden widths..., number of classes (>= 2 entries, each in
-  // [1, kMaxLayerWidth], at most kMaxLayers + 1 entries). Parameters are zero until Init.
+  // [1, kMaxLayerWidth], at most kMaxLayers + 1 entries, at most kMaxParams parameters in
+  // all); InvalidArgument otherwise. Parameters are zero until Init.
   static Result<Mlp> Create(std::vector<uint32_t> layer_sizes);
   static std::vector<uint32_t> DefaultLayers() { return {784, 32, 10}; }
 
@@ -77,34 +80,57 @@ struct SgdOptions {
   uint32_t batch_size = 32;
 };
 
-// Mini-batch SGD with momentum (PyTorch's formulation: v = mu*v + g; w -= lr*v).
-// Owns the momentum buffer and all scratch space; Step allocates nothing.
-// Not thread-safe; one Trainer per model.
+// Mini-batch SGD with momentum, exactly PyTorch's torch.optim.SGD (dampening 0, no Nesterov):
+//   g' = g + weight_decay * w;   v = momentum * v + g';   w -= learning_rate * v
+// applied to every parameter every step (a parameter whose gradient is zero still moves by its
+// momentum). The momentum buffer starts at zero, which makes the first step v = g' as in
+// PyTorch. g is the gradient of the batch's MEAN cross-entropy.
+//
+// Owns the momentum buffer and all scratch space, sized at construction; Step and Gradient
+// allocate nothing. Not thread-safe; one Trainer per model. The Trainer is bound to the
+// architecture it was built for: Step/Gradient on a model with other layer sizes, on a dataset
+// whose width differs from the model's input or whose classes exceed the model's outputs, or
+// on more than batch_size indices do nothing and return NaN (a programming error, not data).
+// Indices must be < data.size().
 class Trainer {
  public:
   Trainer(const Mlp& model, SgdOptions options);
 
-  // One SGD step on the samples data[indices] (indices.size() <= batch_size). Returns the
-  // batch's mean cross-entropy loss before the step.
+  // One SGD step on the samples data[indices] (1 <= indices.size() <= batch_size). Returns
+  // the batch's mean cross-entropy loss before the step. An empty batch changes nothing and
+  // returns 0.
   float Step(Mlp& model, const Dataset& data, std::span<const uint32_t> indices);
 
   // Computes the mean loss and the gradient of it w.r.t. every parameter into `grad`
-  // (size num_params) without updating anything. Used by tests and gradient checks.
+  // (size num_params; NaN and `grad` untouched if not) without updating anything. Used by
+  // tests and gradient checks.
   float Gradient(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
                  std::span<float> grad);
 
   const SgdOptions& options() const { return m_options; }
   void set_learning_rate(float lr) { m_options.learning_rate = lr; }
+  // The momentum buffer, in the parameter layout (checkpoints save and restore it).
   std::span<float> momentum() { return m_momentum; }
   std::span<const float> momentum() const { return m_momentum; }
   uint64_t steps() const { return m_steps; }
   void set_steps(uint64_t steps) { m_steps = steps; }
 
  private:
+  bool Compatible(const Mlp& model, const Dataset& data, size_t batch) const;
+  // Adds the gradient of sum_s loss_s * scale over the batch into grad (same layout as the
+  // parameters); returns the summed loss. If track_rows, records every first-layer row it
+  // touches in m_touched/m_touched_rows (Step only updates those rows' gradient densely).
+  double Accumulate(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
+                    float scale, float* grad, bool track_rows);
+
   SgdOptions m_options;
-  std::vector<float> m_momentum;
-  std::vector<float> m_grad;
-  std::vector<float> m_scratch;  // activations and deltas for one batch
+  std::vector<uint32_t> m_sizes;         // the architecture this trainer was built for
+  std::vector<float> m_momentum;         // [num_params]
+  std::vector<float> m_grad;             // [num_params]; first-layer rows are zero unless touched
+  std::vector<float> m_scratch;          // one sample's activations and deltas, all layers
+  std::vector<uint8_t> m_touched;        // [input_size] 1 if the row is in m_touched_rows
+  std::vector<uint32_t> m_touched_rows;  // [input_size] capacity; first m_num_touched used
+  size_t m_num_touched = 0;
   uint64_t m_steps = 0;
 };
 
