@@ -107,7 +107,15 @@ net_stop() {
   done
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
+  net_forget "$pid"
   return 0
+}
+
+# Forgets a PID that was waited for (so cleanup never signals a recycled PID).
+net_forget() {
+  local pid=$1 keep=() p
+  for p in "${NET_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  NET_PIDS=("${keep[@]}")
 }
 
 # nftables faults, all in table inet dust_e2e of host i's namespace.

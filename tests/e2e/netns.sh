@@ -1,0 +1,484 @@
+#!/usr/bin/env bash
+# End-to-end suite on a real network, in the style of WireGuard's netns.sh.
+#
+#   tests/e2e/netns.sh BUILD_DIR [SCENARIO...]      (root; all scenarios when none is named)
+#
+# Five hosts (more for intruders, a spy and an attacker), each a real dustd in its own network
+# namespace with a veth into a bridge that lives in a namespace of its own, addresses
+# 10.99.0.i/24, so UDP broadcast crosses real interfaces. Every host holds a private non-IID slice
+# of data/mnist-10k (two classes each, `dust-bench split --split classes:2`); accuracy is always
+# the daemon's own evaluation (`dustctl evaluate`) of its current model on the test set, which
+# no host trains on. Every assertion reads the daemons' own status through dustctl --json.
+# Assertions are about relative improvement (together vs. alone, before vs. after a fault), not
+# about absolute accuracy, so they hold on a loaded 2-core machine and under ASan.
+#
+# Scenarios (in this order; later ones reuse the trained cluster of "learn"):
+#   network    the harness itself: broadcast crosses the bridge, nft loss and partitions bite
+#   learn      all hosts learn together and beat what each learned alone
+#   kill9      a host killed with kill -9 and restarted keeps identity, trust and model; catches up
+#   partition  two groups cut apart by nftables, then healed: converge again
+#   trust      an untrusted host's updates are never merged; revoking a peer stops its updates
+#   replay     a captured datagram replayed later, and one altered in flight, are rejected
+#   flood      random bytes and validly shaped garbage: learning and control socket keep working
+#   loss10     10% datagram loss on every host (nft numgen), from scratch: still converges
+#   loss30     30% loss, the same
+#   poison     a trusted peer sends sign-flipped updates; with a robust aggregator the honest
+#              hosts still learn (dust-bench attacker)
+#
+# Every namespace, interface and process it creates is removed at exit, pass or fail. Timings
+# can be scaled with E2E_TIME (e.g. 2 for a slow sanitizer build). Exit status 0 = all passed.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 BUILD_DIR [SCENARIO...]" >&2
+  exit 1
+fi
+BUILD=$(cd "$1" && pwd)
+shift
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=netlib.sh
+source "$HERE/netlib.sh"
+# shellcheck source=cluster.sh
+source "$HERE/cluster.sh"
+
+N=${E2E_HOSTS:-5}
+TIME=${E2E_TIME:-1}            # multiplies every learning period
+INTRUDER=$((N + 1))            # an unpaired dustd
+SPY=$((N + 2))                 # python3 capture / replay / flood, no dustd
+ATTACKER=$((N + 3))            # dust-bench attacker
+ALL=$(seq -s ' ' 1 "$N")
+UDPTOOL=(/usr/bin/python3 "$HERE/udptool.py")
+SUITE_START=$(date +%s)
+
+secs() { /usr/bin/python3 -c "print(max(1, round($1 * $TIME)))"; }
+
+say() { printf '\n[%4ds] %s\n' $(($(date +%s) - SUITE_START)) "$*" >&2; }
+pass() { printf '  [+] %s\n' "$*" >&2; }
+FAILED=0
+fail() {
+  printf '  [FAIL] %s\n' "$*" >&2
+  FAILED=1
+  return 1
+}
+# check DESCRIPTION CMD...: runs CMD and reports it; a failure marks the suite failed (the
+# scenario goes on, so one run shows every broken assertion).
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [ -n "${CL_WORK:-}" ] && [ "$rc" != 0 ] || [ "$FAILED" = 1 ]; then
+    for i in $(seq 1 "$ATTACKER"); do
+      [ -f "$CL_WORK/h$i/dustd.log.cur" ] || [ -f "$CL_WORK/h$i/dustd.log" ] || continue
+      cl_collect_log "$i"
+      echo "--- last lines of host$i's log:" >&2
+      tail -n 15 "$CL_WORK/h$i/dustd.log" >&2
+    done
+  fi
+  net_cleanup
+  [ -n "${CL_WORK:-}" ] && rm -rf "$CL_WORK"
+  left=$(net_leftovers)
+  if [ -n "$left" ]; then
+    echo "netns.sh: namespaces left behind: $left" >&2
+    rc=1
+  fi
+  exit "$rc"
+}
+
+# --- preconditions: fail (never skip) when the suite cannot run ------------------------------
+if ! reason=$(net_check); then
+  echo "netns.sh: FAIL: cannot create network namespaces here: $reason" >&2
+  echo "netns.sh: the suite needs root with CAP_NET_ADMIN/CAP_SYS_ADMIN, iproute2 and nftables" >&2
+  exit 1
+fi
+if ! cl_find_bins "$BUILD"; then
+  echo "netns.sh: FAIL: dustd, dustctl or dust-bench missing in $BUILD (build them first)" >&2
+  exit 1
+fi
+trap cleanup EXIT
+trap "exit 130" INT TERM
+CL_WORK=$(mktemp -d /tmp/dust-e2e.XXXXXX)
+CL_DATA=$CL_WORK/data
+CL_MODE=netns
+# Short timers so the suite is short; training gets a fifth of a core per host (5 hosts share
+# the 2 cores with the rest of the machine).
+CL_DUSTD_ARGS=(--send-interval 0.5 --announce-interval 1 --eval-interval 2 --checkpoint-interval 2
+  --cpu-budget 0.2 --log-level info --rescan-interval 0)
+
+"$CL_BIN_BENCH" split --data "$REPO/data/mnist-10k" --out "$CL_DATA" --parts "$N" \
+  --split classes:2 --seed 1 >"$CL_WORK/split.json" 2>/dev/null ||
+  { echo "netns.sh: dust-bench split failed" >&2; exit 1; }
+# The intruder and the attacker hold an IID sample of their own (not taken from any host).
+"$CL_BIN_BENCH" split --data "$REPO/data/mnist-10k" --out "$CL_WORK/extra" --parts 2 --split iid \
+  --seed 2 --limit 1000 >/dev/null 2>&1 || { echo "netns.sh: dust-bench split failed" >&2; exit 1; }
+ln -s "$CL_WORK/extra/part-1" "$CL_DATA/part-$INTRUDER"
+ln -s "$CL_WORK/extra/part-2" "$CL_DATA/part-$ATTACKER"
+net_setup "$ATTACKER"
+
+# --- helpers over the whole cluster ----------------------------------------------------------
+declare -A ALONE TOGETHER
+evals() { # evals "1 2 3" ARRAY: accuracy of each host into ARRAY
+  local -n _ev_out=$2
+  local i
+  for i in $1; do _ev_out[$i]=$(cl_eval "$i"); done
+}
+show() { # show "1 2 3" ARRAY [label]
+  local -n _sh_a=$2
+  local i line=""
+  for i in $1; do line+=" h$i=$(fmt_pct "${_sh_a[$i]}")"; done
+  printf '      %-9s%s\n' "${3:-}" "$line" >&2
+}
+mean() { # mean "1 2 3" ARRAY
+  local -n _mn_a=$2
+  local i vals=""
+  for i in $1; do vals+="${_mn_a[$i]},"; done
+  /usr/bin/python3 -c "v=[$vals]; print(sum(v)/len(v))"
+}
+spread() { # spread "1 2 3" ARRAY: max - min
+  local -n _sp_a=$2
+  local i vals=""
+  for i in $1; do vals+="${_sp_a[$i]},"; done
+  /usr/bin/python3 -c "v=[$vals]; print(max(v)-min(v))"
+}
+# Alone-accuracy bar: every host must beat what the best host reached alone by this margin.
+MARGIN=${E2E_MARGIN:-0.2}
+beats_alone() { # beats_alone "hosts" ARRAY: every host >= its own alone + MARGIN
+  local -n _ba_a=$2
+  local i
+  for i in $1; do fcmp "${_ba_a[$i]}" '>=' "$(/usr/bin/python3 -c "print(${ALONE[$i]} + $MARGIN)")" || return 1; done
+}
+# learn_until "hosts" SECONDS ARRAY: polls every few seconds, printing accuracies, until every
+# host beats alone by MARGIN and they agree within 0.15, or the time is up.
+learn_until() {
+  local hosts=$1 limit=$2 t0
+  t0=$(date +%s)
+  while :; do
+    sleep 4
+    evals "$hosts" "$3"
+    show "$hosts" "$3" "$(($(date +%s) - t0))s"
+    if beats_alone "$hosts" "$3" && fcmp "$(spread "$hosts" "$3")" '<=' 0.15; then return 0; fi
+    [ $(($(date +%s) - t0)) -lt "$limit" ] || return 0
+  done
+}
+stop_all() {
+  local i rc=0
+  for i in "${!CL_PID[@]}"; do cl_stop "$i" || rc=1; done
+  return "$rc"
+}
+# A fresh cluster: every host's state wiped (new identities), started with ARGS, paired.
+fresh_cluster() {
+  local i
+  stop_all
+  for i in $ALL; do rm -rf "$(cl_dir "$i")/state"; done
+  for i in $ALL; do cl_start "$i" "$@"; done
+  cl_pair "$ALL"
+}
+steps() { cl_status "$1" | jget "d['model']['steps']"; }
+
+# --- scenarios --------------------------------------------------------------------------------
+scenario_network() {
+  say "network: the harness (bridge, broadcast, nft loss and partition) before any daemon"
+  local port=40999 got
+  net_spawn 2 "$CL_WORK/count2" "${UDPTOOL[@]}" count --port $port --timeout 5 --expect 400
+  local p2=$NET_LAST_PID
+  net_spawn 3 "$CL_WORK/count3" "${UDPTOOL[@]}" count --port $port --timeout 5 --expect 400
+  local p3=$NET_LAST_PID
+  net_loss 3 30 $port
+  sleep 0.5
+  net_exec 1 "${UDPTOOL[@]}" burst --to "$(net_bcast)" --port $port --count 400 --interval 0.002 >/dev/null
+  wait "$p2" "$p3" || true
+  net_forget "$p2"
+  net_forget "$p3"
+  got=$(jget "d['received']" <"$CL_WORK/count2")
+  check "broadcast from host1 reaches host2 across the bridge ($got/400)" [ "$got" -ge 396 ]
+  got=$(jget "d['received']" <"$CL_WORK/count3")
+  check "30% nft loss on host3 drops about 30% ($got/400 arrived)" [ "$got" -ge 220 -a "$got" -le 340 ]
+  net_rules_clear 3
+  net_partition "1" "2"
+  net_spawn 2 "$CL_WORK/count2" "${UDPTOOL[@]}" count --port $port --timeout 2
+  p2=$NET_LAST_PID
+  sleep 0.3
+  net_exec 1 "${UDPTOOL[@]}" burst --to "$(net_bcast)" --port $port --count 50 >/dev/null
+  wait "$p2" || true
+  net_forget "$p2"
+  got=$(jget "d['received']" <"$CL_WORK/count2")
+  check "partition: host2 hears nothing from host1 ($got/50)" [ "$got" -eq 0 ]
+  net_rules_clear 1
+  net_rules_clear 2
+}
+
+LEARNED=0
+scenario_learn() {
+  say "learn: $N hosts, two classes each, alone first, then paired"
+  local i
+  stop_all
+  for i in $ALL; do cl_start "$i"; done
+  sleep "$(secs 8)"
+  evals "$ALL" ALONE
+  show "$ALL" ALONE alone
+  cl_pair "$ALL"
+  for i in $ALL; do
+    check "host$i trusts the $((N - 1)) others" [ "$(cl_status "$i" | jget "d['peers']['trusted']")" -eq $((N - 1)) ]
+  done
+  learn_until "$ALL" "$(secs 60)" TOGETHER
+  for i in $ALL; do
+    check "host$i: together $(fmt_pct "${TOGETHER[$i]}") >= alone $(fmt_pct "${ALONE[$i]}") + $MARGIN" \
+      fcmp "${TOGETHER[$i]}" '>=' "$(/usr/bin/python3 -c "print(${ALONE[$i]} + $MARGIN)")"
+    check "host$i merged updates from its peers" \
+      [ "$(cl_status "$i" | jget "d['network']['updates_accepted']")" -gt 0 ]
+  done
+  LEARNED=1
+}
+need_learned() { [ "$LEARNED" = 1 ] || scenario_learn; }
+
+scenario_kill9() {
+  need_learned
+  say "kill9: host3 killed with SIGKILL, restarted"
+  local before after id_before id_after trust_before trust_after ckpt steps_after t
+  # Wait for a checkpoint that holds real training, as an operator's daemon would have.
+  for ((t = 0; t < 50; t++)); do
+    ckpt=$(cl_status 3 | jget "(d.get('checkpoint') or {}).get('steps') or 0")
+    [ "$ckpt" -gt 0 ] && break
+    sleep 0.2
+  done
+  id_before=$(cl_node_id 3)
+  trust_before=$(cl_ctl 3 --json trust list | jget "sorted(p['node_id'] for p in d['trusted'])")
+  ckpt=$(cl_status 3 | jget "(d.get('checkpoint') or {}).get('steps') or 0")
+  before=$(cl_eval 3)
+  cl_stop 3 KILL
+  sleep "$(secs 3)"
+  cl_restart 3
+  id_after=$(cl_node_id 3)
+  trust_after=$(cl_ctl 3 --json trust list | jget "sorted(p['node_id'] for p in d['trusted'])")
+  steps_after=$(steps 3)
+  after=$(cl_eval 3)
+  check "host3 kept its identity ($id_after)" [ "$id_before" = "$id_after" ]
+  check "host3 kept its trust store ($N - 1 peers)" [ "$trust_before" = "$trust_after" ]
+  check "host3's model came back from its checkpoint (steps $steps_after >= checkpointed $ckpt > 0)" \
+    [ "$ckpt" -gt 0 -a "$steps_after" -ge "$ckpt" ]
+  check "host3's restored model is the trained one (accuracy $(fmt_pct "$after"), before kill $(fmt_pct "$before"), alone $(fmt_pct "${ALONE[3]}"))" \
+    fcmp "$after" '>=' "$(/usr/bin/python3 -c "print(${ALONE[3]} + $MARGIN)")"
+  declare -A acc
+  learn_until "$ALL" "$(secs 30)" acc
+  local others
+  others=$(mean "$(echo "$ALL" | tr ' ' '\n' | grep -vx 3 | tr '\n' ' ')" acc)
+  check "host3 caught up: $(fmt_pct "${acc[3]}") within 10 points of the others' $(fmt_pct "$others")" \
+    fcmp "${acc[3]}" '>=' "$(/usr/bin/python3 -c "print($others - 0.10)")"
+  check "host3 merges updates again after the restart" \
+    [ "$(cl_status 3 | jget "d['network']['updates_accepted']")" -gt 0 ]
+}
+
+scenario_partition() {
+  need_learned
+  local a="1 2" b
+  b=$(seq -s ' ' 3 "$N")
+  say "partition: {$a} | {$b} by nftables, then healed"
+  net_partition "$a" "$b"
+  sleep 2  # what was in flight is delivered or dropped
+  local from3_before from3_after from1_before from1_after
+  from3_before=$(cl_updates_from 1 3)
+  from1_before=$(cl_updates_from 4 1)
+  sleep "$(secs 10)"
+  from3_after=$(cl_updates_from 1 3)
+  from1_after=$(cl_updates_from 4 1)
+  check "partitioned: host1 merged nothing from host3 ($from3_before -> $from3_after)" [ "$from3_before" = "$from3_after" ]
+  check "partitioned: host4 merged nothing from host1 ($from1_before -> $from1_after)" [ "$from1_before" = "$from1_after" ]
+  declare -A split_acc
+  evals "$ALL" split_acc
+  show "$ALL" split_acc split
+  local i
+  for i in $ALL; do net_rules_clear "$i"; done
+  declare -A healed
+  learn_until "$ALL" "$(secs 40)" healed
+  check "healed: host1 merges host3's updates again" [ "$(cl_updates_from 1 3)" -gt "$from3_after" ]
+  check "healed: every host beats alone by $MARGIN again" beats_alone "$ALL" healed
+  check "healed: hosts agree within 15 points (spread $(fmt_pct "$(spread "$ALL" healed)"))" \
+    fcmp "$(spread "$ALL" healed)" '<=' 0.15
+}
+
+scenario_trust() {
+  need_learned
+  say "trust: an unpaired intruder; then host1 revokes host2"
+  local i d0 d1
+  declare -A untrusted_before
+  for i in $ALL; do untrusted_before[$i]=$(cl_drop "$i" untrusted); done
+  # The intruder trusts everyone (so it is a full participant from its side), nobody trusts it.
+  cl_start "$INTRUDER"
+  for i in $ALL; do cl_trust "$INTRUDER" "$i"; done
+  sleep "$(secs 6)"
+  local intruder_id
+  intruder_id=$(cl_node_id "$INTRUDER")
+  check "the intruder is sending (datagrams out: $(cl_status "$INTRUDER" | jget "d['network']['datagrams_out']"))" \
+    [ "$(cl_status "$INTRUDER" | jget "d['network']['datagrams_out']")" -gt 0 ]
+  for i in $ALL; do
+    d1=$(cl_drop "$i" untrusted)
+    check "host$i counted the intruder's datagrams as untrusted (${untrusted_before[$i]} -> $d1)" \
+      [ "$d1" -gt "${untrusted_before[$i]}" ]
+    check "host$i merged no update from the intruder" \
+      [ "$(cl_ctl "$i" --json peers | jget "sum(p['updates_accepted'] or 0 for p in d['peers'] if p['node_id'] == '$intruder_id')")" -eq 0 ]
+  done
+  cl_stop "$INTRUDER"
+
+  local id2 before after others_before others_after
+  id2=$(cl_node_id 2)
+  others_before=$(cl_updates_from 3 2)
+  cl_ctl 1 trust remove "$id2" >/dev/null
+  before=$(cl_updates_from 1 2)
+  d0=$(cl_drop 1 untrusted)
+  sleep "$(secs 5)"
+  after=$(cl_updates_from 1 2)
+  d1=$(cl_drop 1 untrusted)
+  others_after=$(cl_updates_from 3 2)
+  check "revoked: host1 merged nothing from host2 after trust remove ($before -> $after)" [ "$before" = "$after" ]
+  check "revoked: host2's datagrams now count as untrusted at host1 ($d0 -> $d1)" [ "$d1" -gt "$d0" ]
+  check "host2 kept sending meanwhile (host3 merged $others_before -> $others_after)" [ "$others_after" -gt "$others_before" ]
+  cl_trust 1 2
+}
+
+scenario_replay() {
+  need_learned
+  say "replay: host$SPY captures real update datagrams, replays one later and alters one"
+  local cap=$CL_WORK/capture.txt out src sender i
+  out=$(net_exec "$SPY" "${UDPTOOL[@]}" capture --port "$CL_PORT" --count 20 --min-size 200 --timeout 10 --out "$cap") ||
+    { fail "captured no update datagram (spy saw: $out)"; return 1; }
+  pass "captured: $out"
+  src=$(head -n 1 "$cap" | awk '{print $1}')
+  sender=${src##*.}
+  sleep 3
+  declare -A rp0 bs0 acc0
+  for i in $ALL; do
+    rp0[$i]=$(cl_status "$i" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
+    bs0[$i]=$(cl_drop "$i" bad_signature)
+  done
+  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_bcast)" --port "$CL_PORT" -i "$cap" --index 0 --count 3 --interval 0.05 >/dev/null
+  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_bcast)" --port "$CL_PORT" -i "$cap" --index 1 --flip -100 --count 3 --interval 0.05 >/dev/null
+  sleep 1
+  for i in $ALL; do
+    [ "$i" = "$sender" ] && continue  # the sender counts its own datagrams as 'own'
+    local rp bs
+    rp=$(cl_status "$i" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
+    bs=$(cl_drop "$i" bad_signature)
+    check "host$i rejected the 3 replays of host$sender's datagram (replay+stale ${rp0[$i]} -> $rp)" [ "$rp" -ge $((rp0[$i] + 3)) ]
+    check "host$i rejected the 3 altered copies (bad_signature ${bs0[$i]} -> $bs)" [ "$bs" -ge $((bs0[$i] + 3)) ]
+  done
+}
+
+scenario_flood() {
+  need_learned
+  say "flood: host$SPY sends random bytes, then validly shaped garbage, as fast as it can"
+  local cap=$CL_WORK/capture.txt i mode t0 t1 worst=0 ms failures=0 calls=0
+  [ -s "$cap" ] || net_exec "$SPY" "${UDPTOOL[@]}" capture --port "$CL_PORT" --count 5 --min-size 200 --timeout 10 --out "$cap" >/dev/null
+  declare -A acc0 steps0 in0 acc1
+  evals "$ALL" acc0
+  for i in $ALL; do
+    steps0[$i]=$(steps "$i")
+    in0[$i]=$(cl_status "$i" | jget "d['network']['datagrams_in']")
+  done
+  for mode in random shaped; do
+    net_spawn "$SPY" "$CL_WORK/flood-$mode.json" "${UDPTOOL[@]}" flood --to "$(net_bcast)" \
+      --port "$CL_PORT" --mode "$mode" -i "$cap" --seconds "$(secs 8)" --keep 40
+    local fpid=$NET_LAST_PID
+    while kill -0 "$fpid" 2>/dev/null; do
+      for i in $ALL; do
+        t0=$(date +%s%N)
+        if cl_ctl "$i" --timeout 5000 status >/dev/null 2>&1; then :; else failures=$((failures + 1)); fi
+        t1=$(date +%s%N)
+        ms=$(((t1 - t0) / 1000000))
+        calls=$((calls + 1))
+        [ "$ms" -gt "$worst" ] && worst=$ms
+      done
+      sleep 0.2
+    done
+    wait "$fpid" || true
+    net_forget "$fpid"
+    pass "flood $mode: $(cat "$CL_WORK/flood-$mode.json")"
+  done
+  check "control socket answered all $calls status requests during the floods (slowest ${worst} ms, dustctl start-up included)" \
+    [ "$failures" -eq 0 -a "$worst" -lt 2000 ]
+  evals "$ALL" acc1
+  show "$ALL" acc1 after
+  for i in $ALL; do
+    local s d
+    s=$(steps "$i")
+    d=$(cl_status "$i" | jget "d['network']['datagrams_in']")
+    check "host$i kept training during the flood (steps ${steps0[$i]} -> $s)" [ "$s" -gt "${steps0[$i]}" ]
+    check "host$i received the flood ($((d - in0[$i])) datagrams) and counted drops: $(cl_status "$i" | jget "d['network']['drops']")" \
+      [ $((d - in0[$i])) -gt 1000 ]
+    check "host$i still learns: $(fmt_pct "${acc1[$i]}") (before $(fmt_pct "${acc0[$i]}"))" \
+      fcmp "${acc1[$i]}" '>=' "$(/usr/bin/python3 -c "print(${acc0[$i]} - 0.05)")"
+  done
+}
+
+scenario_loss() {
+  local pct=$1 i
+  say "loss$pct: fresh cluster, $pct% of datagrams dropped at random on every host"
+  [ -n "${ALONE[1]:-}" ] || { stop_all; for i in $ALL; do cl_start "$i"; done; sleep "$(secs 8)"; evals "$ALL" ALONE; show "$ALL" ALONE alone; }
+  stop_all
+  for i in $ALL; do net_loss "$i" "$pct" "$CL_PORT"; done
+  fresh_cluster
+  declare -A acc
+  learn_until "$ALL" "$(secs 60)" acc
+  local dropped
+  for i in $ALL; do
+    dropped=$(net_exec "$i" nft list table inet dust_e2e | awk '/packets/ {for (k = 1; k <= NF; k++) if ($k == "packets") print $(k + 1)}')
+    check "host$i: nft dropped $dropped datagrams; accuracy $(fmt_pct "${acc[$i]}") >= alone $(fmt_pct "${ALONE[$i]}") + $MARGIN" \
+      [ "${dropped:-0}" -gt 0 ] && check "host$i converged under $pct% loss" beats_alone "$i" acc
+  done
+  check "hosts agree within 15 points under $pct% loss (spread $(fmt_pct "$(spread "$ALL" acc)"))" \
+    fcmp "$(spread "$ALL" acc)" '<=' 0.15
+  for i in $ALL; do net_rules_clear "$i"; done
+  LEARNED=0  # new identities: later scenarios need a fresh learn
+}
+
+scenario_poison() {
+  say "poison: a trusted peer sends sign-flipped updates; honest hosts use a robust aggregator"
+  local i
+  [ -n "${ALONE[1]:-}" ] || { stop_all; for i in $ALL; do cl_start "$i"; done; sleep "$(secs 8)"; evals "$ALL" ALONE; show "$ALL" ALONE alone; }
+  stop_all
+  fresh_cluster --aggregator trimmed-mean
+  local adir=$CL_WORK/h$ATTACKER
+  mkdir -p "$adir"
+  net_spawn "$ATTACKER" "$adir/attacker.log" "$CL_BIN_BENCH" attacker --data "$CL_DATA/part-$ATTACKER" \
+    --port "$CL_PORT" --attack signflip --send-interval 0.5 --key "$adir/key" --uri-out "$adir/uri"
+  local apid=$NET_LAST_PID t
+  for ((t = 0; t < 100; t++)); do [ -s "$adir/uri" ] && break; sleep 0.1; done
+  [ -s "$adir/uri" ] || { fail "dust-bench attacker did not start: $(tail -n 5 "$adir/attacker.log")"; return 1; }
+  for i in $ALL; do cl_ctl "$i" trust add --yes "$(cat "$adir/uri")" >/dev/null; done
+  declare -A acc
+  learn_until "$ALL" "$(secs 60)" acc
+  local aid
+  aid=$(cl_ctl 1 --json trust list | jget "[p['node_id'] for p in d['trusted'] if p['display_name'] == 'attacker'][0]")
+  for i in $ALL; do
+    check "host$i accepted the attacker's poisoned updates ($(cl_ctl "$i" --json peers | jget "sum(p['updates_accepted'] or 0 for p in d['peers'] if p['node_id'] == '$aid')"))" \
+      [ "$(cl_ctl "$i" --json peers | jget "sum(p['updates_accepted'] or 0 for p in d['peers'] if p['node_id'] == '$aid')")" -gt 0 ]
+    check "host$i learned despite the attacker: $(fmt_pct "${acc[$i]}") >= alone $(fmt_pct "${ALONE[$i]}") + $MARGIN" \
+      beats_alone "$i" acc
+  done
+  net_stop "$apid"
+  LEARNED=0
+}
+
+# --- run ------------------------------------------------------------------------------------
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(network learn kill9 partition trust replay flood loss10 loss30 poison)
+for s in "${scenarios[@]}"; do
+  case "$s" in
+    network | learn | kill9 | partition | trust | replay | flood | poison) "scenario_$s" || true ;;
+    loss10) scenario_loss 10 || true ;;
+    loss30) scenario_loss 30 || true ;;
+    *) echo "netns.sh: unknown scenario '$s'" >&2; exit 1 ;;
+  esac
+done
+stop_all || fail "a daemon did not stop cleanly (exit status != 0 on SIGTERM)"
+cl_check_logs || fail "a sanitizer reported an error (see above)"
+say "done in $(($(date +%s) - SUITE_START)) s"
+if [ "$FAILED" = 1 ]; then
+  echo "netns.sh: FAILED" >&2
+  exit 1
+fi
+echo "netns.sh: all scenarios passed" >&2
