@@ -443,7 +443,7 @@ scenario_poison() {
   fresh_cluster --aggregator trimmed-mean
   local adir=$CL_WORK/h$ATTACKER
   mkdir -p "$adir"
-  net_spawn "$ATTACKER" "$adir/attacker.log" "$CL_BIN_BENCH" attacker --data "$CL_DATA/part-$ATTACKER" \
+  net_spawn "$ATTACKER" "$adir/attacker.log" "$CL_BIN_BENCH" attacker --data "$CL_DATA/part-$ATTACKER" --to "$(net_bcast)" \
     --port "$CL_PORT" --attack signflip --send-interval 0.5 --key "$adir/key" --uri-out "$adir/uri"
   local apid=$NET_LAST_PID t
   for ((t = 0; t < 100; t++)); do [ -s "$adir/uri" ] && break; sleep 0.1; done
