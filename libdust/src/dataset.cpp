@@ -744,8 +744,8 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
       auto [pos, inserted] = images_by_prefix.emplace(*p, name);
       if (!inserted) {
         result.skipped.push_back(
-            Status::AlreadyExists(join(name) + ": skipped: another copy of the IDX set \"" + *p +
-                                  "\", " + join(pos->second) + ", is used"));
+            Status::AlreadyExists(join(name) + ": another copy of the IDX set \"" + *p + "\"; " +
+                                  join(pos->second) + " is used instead"));
         continue;
       }
       Candidate c{name, join(name), "", false, false};
@@ -763,8 +763,8 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
     } else {
       for (size_t i = 1; i < list.size(); ++i) {
         result.skipped.push_back(
-            Status::AlreadyExists(join(list[i]) + ": skipped: another copy of the IDX labels \"" +
-                                  prefix + "\", " + join(list.front()) + ", is used"));
+            Status::AlreadyExists(join(list[i]) + ": another copy of the IDX labels \"" + prefix +
+                                  "\"; " + join(list.front()) + " is used instead"));
       }
     }
   }
@@ -812,7 +812,11 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
       features_from = c.path;
     }
     Dataset& target = IsTestName(c.name) ? result.test : result.train;
-    DUST_RETURN_IF_ERROR(target.Append(*loaded).WithContext(c.path));
+    if (target.empty() && target.num_features() == 0 && target.num_classes() == 0) {
+      target = std::move(*loaded);  // the common case (one file per set): no copy
+    } else {
+      DUST_RETURN_IF_ERROR(target.Append(*loaded).WithContext(c.path));
+    }
     result.used.push_back(c.path);
     if (!c.csv) result.used.push_back(c.labels);
   }

@@ -560,3 +560,20 @@ TEST_CASE("dataset append joins samples and refuses a different shape unchanged"
   CHECK(shapeless.num_features() == 2);
   CHECK(SameData(shapeless, a));
 }
+
+TEST_CASE("scan uses one copy of an IDX set present both raw and gzipped") {
+  TempDir dir;
+  const Bytes images = IdxImages(2, {3});
+  const Bytes labels = IdxLabels({1, 2});
+  dir.WriteFile("train-images-idx2-ubyte", images);
+  dir.WriteFile("train-images-idx2-ubyte.gz", internal::Gzip(images));
+  dir.WriteFile("train-labels-idx1-ubyte", labels);
+  dir.WriteFile("train-labels-idx1-ubyte.gz", internal::Gzip(labels));
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 2);
+  CHECK(r->used == std::vector<std::string>{dir.Path("train-images-idx2-ubyte"),
+                                            dir.Path("train-labels-idx1-ubyte")});
+  REQUIRE(r->skipped.size() == 2);
+  CHECK_THAT(r->skipped[0].message(), Catch::Contains("another copy"));
+}
