@@ -1,0 +1,52 @@
+// dustctl status, dustctl peers.
+#include <ostream>
+
+#include "commands.h"
+#include "format.h"
+
+namespace dust::ctl {
+
+int CmdStatus(Context& ctx, std::span<const std::string> args) {
+  static const CommandHelp kHelp{
+      "status",
+      "",
+      "Shows this node: its ID, the model (architecture, holdout accuracy, steps, gossip\n"
+      "rounds), training state, peers live and trusted, network counters with drops by\n"
+      "reason, the data directory and the last checkpoint. --json prints everything the\n"
+      "daemon reports.",
+      {}};
+  ParsedArgs a;
+  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
+  int rc = kExitOk;
+  auto result = ctx.Request({{"cmd", "status"}}, &rc);
+  if (!result) return rc;
+  if (ctx.json) {
+    ctx.PrintJson(*result);
+  } else {
+    *ctx.out << FormatStatus(*result, ctx.now_ms);
+  }
+  return kExitOk;
+}
+
+int CmdPeers(Context& ctx, std::span<const std::string> args) {
+  static const CommandHelp kHelp{
+      "peers",
+      "",
+      "Lists every peer heard from (trusted or not) and every trusted peer (even if never\n"
+      "heard from): address, when last seen, updates accepted and rejected, and the accuracy\n"
+      "and steps the peer announced about itself (unverified).",
+      {}};
+  ParsedArgs a;
+  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
+  int rc = kExitOk;
+  auto result = ctx.Request({{"cmd", "peers"}}, &rc);
+  if (!result) return rc;
+  if (ctx.json) {
+    ctx.PrintJson(*result);
+  } else {
+    *ctx.out << FormatPeers(*result, ctx.now_ms);
+  }
+  return kExitOk;
+}
+
+}  // namespace dust::ctl

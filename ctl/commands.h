@@ -1,0 +1,28 @@
+// The subcommands of dustctl, one function each (listed with their one-line help in the table
+// in main.cpp). Each parses its own arguments with ParseCommandArgs (so each has --help and
+// accepts --json, --socket, --timeout), talks to the daemon through ctx.Request and returns an
+// exit code from cli.h.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "cli.h"
+
+namespace dust::ctl {
+
+int CmdStatus(Context& ctx, std::span<const std::string> args);
+int CmdPeers(Context& ctx, std::span<const std::string> args);
+int CmdTrustShow(Context& ctx, std::span<const std::string> args);
+int CmdTrustAdd(Context& ctx, std::span<const std::string> args);
+int CmdTrustList(Context& ctx, std::span<const std::string> args);
+int CmdTrustRemove(Context& ctx, std::span<const std::string> args);
+int CmdModelExport(Context& ctx, std::span<const std::string> args);
+int CmdEvaluate(Context& ctx, std::span<const std::string> args);
+int CmdPause(Context& ctx, std::span<const std::string> args);
+int CmdResume(Context& ctx, std::span<const std::string> args);
+int CmdMetrics(Context& ctx, std::span<const std::string> args);
+int CmdCheckpoint(Context& ctx, std::span<const std::string> args);
+int CmdRescan(Context& ctx, std::span<const std::string> args);
+
+}  // namespace dust::ctl

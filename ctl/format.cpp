@@ -1,0 +1,293 @@
+#include "format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+namespace dust::ctl {
+namespace {
+
+using nlohmann::json;
+
+// The value at j[key] if j is an object holding it (not null), else nullptr.
+const json* Field(const json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string Str(const json& j, const char* key, const std::string& fallback = "-") {
+  const json* v = Field(j, key);
+  if (v == nullptr) return fallback;
+  if (v->is_string()) return v->get<std::string>();
+  return v->dump();
+}
+
+bool Num(const json& j, const char* key, double* out) {
+  const json* v = Field(j, key);
+  if (v == nullptr || !v->is_number()) return false;
+  *out = v->get<double>();
+  return true;
+}
+
+// Integers print without a decimal point; anything else non-numeric prints as "-".
+std::string Int(const json& j, const char* key) {
+  const json* v = Field(j, key);
+  if (v == nullptr || !v->is_number()) return "-";
+  if (v->is_number_integer() || v->is_number_unsigned()) return v->dump();
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.0f", v->get<double>());
+  return buf;
+}
+
+const json& Obj(const json& j, const char* key) {
+  static const json kEmpty = json::object();
+  const json* v = Field(j, key);
+  return v != nullptr && v->is_object() ? *v : kEmpty;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+// Left-aligned columns, two spaces apart, no trailing blanks.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t c = 0; c < r.size(); ++c) {
+      line += r[c];
+      if (c + 1 < r.size()) line += std::string(width[c] - r[c].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string Architecture(const json& model) {
+  const json* a = Field(model, "architecture");
+  if (a == nullptr || !a->is_array()) return "-";
+  std::string s;
+  for (const json& v : *a) {
+    if (!s.empty()) s += "-";
+    s += v.dump();
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string JsonString(const json& j, const char* key, const std::string& fallback) {
+  const json* v = Field(j, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+bool JsonBool(const json& j, const char* key, bool fallback) {
+  const json* v = Field(j, key);
+  return v != nullptr && v->is_boolean() ? v->get<bool>() : fallback;
+}
+
+std::string JsonText(const json& j, const char* key) { return Str(j, key); }
+
+std::string FormatDuration(double seconds) {
+  if (!(seconds > 0)) seconds = 0;  // also maps NaN to 0
+  auto total = static_cast<uint64_t>(seconds);
+  uint64_t d = total / 86400, h = total / 3600 % 24, m = total / 60 % 60, s = total % 60;
+  char buf[64];
+  if (d > 0) {
+    std::snprintf(buf, sizeof(buf), "%llud %02lluh", static_cast<unsigned long long>(d),
+                  static_cast<unsigned long long>(h));
+  } else if (h > 0) {
+    std::snprintf(buf, sizeof(buf), "%lluh %02llum", static_cast<unsigned long long>(h),
+                  static_cast<unsigned long long>(m));
+  } else if (m > 0) {
+    std::snprintf(buf, sizeof(buf), "%llum %02llus", static_cast<unsigned long long>(m),
+                  static_cast<unsigned long long>(s));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%llus", static_cast<unsigned long long>(s));
+  }
+  return buf;
+}
+
+std::string FormatBytes(double bytes) {
+  if (!(bytes > 0)) bytes = 0;
+  if (bytes < 1024) return Fixed(bytes, 0) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = bytes / 1024;
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  return Fixed(v, 1) + " " + units[u];
+}
+
+std::string FormatPercent(const json& fraction) {
+  if (!fraction.is_number()) return "-";
+  return Fixed(fraction.get<double>() * 100.0, 1) + "%";
+}
+
+std::string FormatAgo(const json& at_ms, int64_t now_ms) {
+  if (!at_ms.is_number()) return "never";
+  double ago = (static_cast<double>(now_ms) - at_ms.get<double>()) / 1000.0;
+  return FormatDuration(ago) + " ago";
+}
+
+std::string FormatStatus(const json& st, int64_t now_ms) {
+  std::ostringstream os;
+  os << "node: " << Str(st, "node_id");
+  if (Field(st, "display_name") != nullptr) os << " (" << Str(st, "display_name") << ")";
+  os << "\n";
+  double v = 0;
+  os << "  version: " << Str(st, "version") << ", pid " << Int(st, "pid");
+  if (Num(st, "uptime_s", &v)) os << ", up " << FormatDuration(v);
+  os << "\n";
+
+  const json& tr = Obj(st, "training");
+  os << "  training: " << Str(tr, "state");
+  if (Num(tr, "cpu_budget", &v)) os << " (cpu budget " << Fixed(v * 100, 0) << "%)";
+  os << ", " << Int(tr, "train_samples") << " train / " << Int(tr, "holdout_samples")
+     << " holdout samples";
+  if (Num(tr, "steps_per_s", &v)) os << ", " << Fixed(v, 1) << " steps/s";
+  if (Num(tr, "last_loss", &v)) os << ", loss " << Fixed(v, 3);
+  os << "\n";
+
+  const json& m = Obj(st, "model");
+  os << "  model: " << Architecture(m) << ", " << Int(m, "params") << " params, fingerprint "
+     << Str(m, "fingerprint") << "\n";
+  os << "    accuracy: " << FormatPercent(m.value("accuracy", json())) << " (holdout";
+  if (Field(m, "accuracy_at_ms") != nullptr) {
+    os << ", " << FormatAgo(m["accuracy_at_ms"], now_ms);
+  }
+  os << "), steps " << Int(m, "steps") << ", rounds " << Int(m, "rounds") << "\n";
+  if (Field(m, "content_hash") != nullptr) {
+    os << "    content hash: " << Str(m, "content_hash") << "\n";
+  }
+
+  const json& p = Obj(st, "peers");
+  os << "  peers: " << Int(p, "live") << " live, " << Int(p, "trusted") << " trusted, "
+     << Int(p, "seen") << " seen\n";
+
+  const json& n = Obj(st, "network");
+  os << "  network: port " << Int(n, "port") << "\n";
+  double bin = 0, bout = 0;
+  os << "    datagrams: " << Int(n, "datagrams_in") << " in, " << Int(n, "datagrams_out")
+     << " out; bytes: " << (Num(n, "bytes_in", &bin) ? FormatBytes(bin) : "-") << " in, "
+     << (Num(n, "bytes_out", &bout) ? FormatBytes(bout) : "-") << " out\n";
+  os << "    updates: " << Int(n, "updates_sent") << " sent, " << Int(n, "updates_accepted")
+     << " accepted, " << Int(n, "updates_rejected") << " rejected\n";
+  const json& drops = Obj(n, "drops");
+  os << "    drops:";
+  if (drops.empty()) {
+    os << " none";
+  } else {
+    bool first = true;
+    for (auto it = drops.begin(); it != drops.end(); ++it) {  // json objects iterate sorted
+      os << (first ? " " : ", ") << it.key() << " " << (it->is_number() ? it->dump() : "-");
+      first = false;
+    }
+  }
+  os << "\n";
+
+  const json& d = Obj(st, "data");
+  if (!d.empty()) {
+    const json* skipped = Field(d, "files_skipped");
+    size_t nskipped = skipped != nullptr && skipped->is_array() ? skipped->size() : 0;
+    os << "  data: " << Str(d, "dir") << ", " << Int(d, "files_used") << " files used, " << nskipped
+       << " skipped";
+    if (Field(d, "last_scan_ms") != nullptr) {
+      os << ", scanned " << FormatAgo(d["last_scan_ms"], now_ms);
+    }
+    os << "\n";
+    if (nskipped > 0) {
+      for (const json& s : *skipped)
+        os << "    skipped " << Str(s, "path") << ": " << Str(s, "reason") << "\n";
+    }
+  }
+  const json& c = Obj(st, "checkpoint");
+  if (!c.empty()) {
+    os << "  checkpoint: " << FormatAgo(c.value("last_ms", json()), now_ms);
+    if (Field(c, "steps") != nullptr) os << " (steps " << Int(c, "steps") << ")";
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::string FormatPeers(const json& result, int64_t now_ms) {
+  const json* peers = Field(result, "peers");
+  if (peers == nullptr || !peers->is_array() || peers->empty()) {
+    return "no peers seen and none trusted\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NODE", "NAME", "TRUST", "ADDRESS", "LAST SEEN", "ACCEPTED", "REJECTED",
+                  "DATAGRAMS", "ACCURACY", "STEPS"});
+  for (const json& p : *peers) {
+    const json* trusted = Field(p, "trusted");
+    rows.push_back({Str(p, "node_id"), Str(p, "display_name"),
+                    trusted != nullptr && trusted->is_boolean() && trusted->get<bool>()
+                        ? "trusted"
+                        : "untrusted",
+                    Str(p, "address"), FormatAgo(p.value("last_seen_ms", json()), now_ms),
+                    Int(p, "updates_accepted"), Int(p, "updates_rejected"), Int(p, "datagrams"),
+                    FormatPercent(p.value("accuracy", json())), Int(p, "steps")});
+  }
+  return Table(rows);
+}
+
+std::string FormatTrustList(const json& result, int64_t now_ms) {
+  const json* list = Field(result, "trusted");
+  if (list == nullptr || !list->is_array() || list->empty()) return "no trusted peers\n";
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NODE", "NAME", "ADDED"});
+  for (const json& t : *list) {
+    rows.push_back({Str(t, "node_id"), Str(t, "display_name"),
+                    FormatAgo(t.value("added_ms", json()), now_ms)});
+  }
+  return Table(rows);
+}
+
+std::string FormatEvaluation(const json& ev) {
+  std::ostringstream os;
+  double loss = 0;
+  os << "accuracy " << FormatPercent(ev.value("accuracy", json())) << " on " << Int(ev, "samples")
+     << " samples (" << Str(ev, "split") << " split of " << Str(ev, "data_dir") << ")";
+  if (Num(ev, "mean_loss", &loss)) os << ", mean loss " << Fixed(loss, 4);
+  os << "\n";
+  const json* conf = Field(ev, "confusion");
+  if (conf != nullptr && conf->is_array() && !conf->empty()) {
+    os << "confusion (rows: true class, columns: predicted):\n";
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header{""};
+    for (size_t c = 0; c < conf->size(); ++c) header.push_back(std::to_string(c));
+    rows.push_back(header);
+    for (size_t r = 0; r < conf->size(); ++r) {
+      std::vector<std::string> row{std::to_string(r)};
+      if ((*conf)[r].is_array()) {
+        for (const json& v : (*conf)[r]) row.push_back(v.is_number() ? v.dump() : "-");
+      }
+      rows.push_back(row);
+    }
+    std::istringstream table(Table(rows));
+    for (std::string line; std::getline(table, line);) os << "  " << line << "\n";
+  }
+  const json* skipped = Field(ev, "files_skipped");
+  if (skipped != nullptr && skipped->is_array()) {
+    for (const json& s : *skipped) {
+      os << "skipped " << Str(s, "path") << ": " << Str(s, "reason") << "\n";
+    }
+  }
+  return os.str();
+}
+
+}  // namespace dust::ctl

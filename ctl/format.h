@@ -1,0 +1,34 @@
+// Human-readable output of dustctl: pure functions from the daemon's JSON results (as
+// docs/control-protocol.md defines them) to text, terse like `wg show`. They never throw on
+// missing, null or mistyped fields (a newer or older daemon may differ): a missing value
+// prints as "-" or its line is left out. --json output bypasses all of this.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace dust::ctl {
+
+// Non-throwing field access for results: the value if `j` is an object with `key` of the
+// right type, else `fallback`.
+std::string JsonString(const nlohmann::json& j, const char* key, const std::string& fallback);
+bool JsonBool(const nlohmann::json& j, const char* key, bool fallback);
+// Any scalar as text ("-" when absent or null): strings unquoted, numbers as JSON writes them.
+std::string JsonText(const nlohmann::json& j, const char* key);
+
+// "3s", "5m 12s", "2h 03m", "4d 07h" (seconds; negative is clamped to 0).
+std::string FormatDuration(double seconds);
+// "512 B", "1.4 KiB", "12.0 MiB", "3.1 GiB".
+std::string FormatBytes(double bytes);
+// "91.2%" from a fraction, "-" for null.
+std::string FormatPercent(const nlohmann::json& fraction);
+// "3s ago" / "never" from a *_ms timestamp and now.
+std::string FormatAgo(const nlohmann::json& at_ms, int64_t now_ms);
+
+std::string FormatStatus(const nlohmann::json& status, int64_t now_ms);
+std::string FormatPeers(const nlohmann::json& peers, int64_t now_ms);
+std::string FormatTrustList(const nlohmann::json& list, int64_t now_ms);
+std::string FormatEvaluation(const nlohmann::json& evaluation);
+
+}  // namespace dust::ctl
