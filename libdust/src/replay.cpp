@@ -48,8 +48,8 @@ CounterAllocator::CounterAllocator(uint64_t persisted_mark, uint64_t block)
 
 std::optional<uint64_t> CounterAllocator::MarkToPersist() const {
   if (m_next >= kRejectAfterCounter) return std::nullopt;
-  // Ask once fewer than half a block remains below the persisted mark.
-  if (m_persisted > m_next && m_persisted - m_next >= m_block / 2) return std::nullopt;
+  // Ask once at most half a block remains below the persisted mark.
+  if (m_persisted > m_next && m_persisted - m_next > m_block / 2) return std::nullopt;
   uint64_t room = kRejectAfterCounter - m_next;
   return m_next + std::min(m_block, room);
 }

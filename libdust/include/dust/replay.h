@@ -40,7 +40,7 @@ class ReplayWindow {
 
 // Sender side. The state on disk is a high-water mark M: every counter below M may already have
 // been used, so after a restart counters start at M. Before handing out counter c the allocator
-// requires a persisted mark > c: it asks for a new mark (next + block) when fewer than block/2
+// requires a persisted mark > c: it asks for a new mark (next + block) when at most block/2
 // counters remain below the persisted one, so with prompt persistence Next never has to wait.
 //
 // Sans-I/O use:

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Independent computation of the test vectors in docs/protocol.md.
+
+Written from the specification in docs/protocol.md only (struct.pack, hashlib's BLAKE2b and
+OpenSSL's Ed25519 through python3-cryptography), sharing no code with libdust, so that the hex
+checked by tests/unit/wire_test.cpp is not just libdust agreeing with itself.
+Run: /usr/bin/python3 tests/vectors/protocol_vectors.py
+"""
+import hashlib
+import struct
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import serialization
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def b2b256(data):
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
+def checksum64(data):
+    return struct.unpack("<Q", b2b256(data)[:8])[0]
+
+
+def base32_nopad(data):
+    bits = "".join(f"{b:08b}" for b in data)
+    bits += "0" * (-len(bits) % 5)
+    return "".join(ALPHABET[int(bits[i:i + 5], 2)] for i in range(0, len(bits), 5))
+
+
+def luhn32(chunk):
+    # Luhn mod N, N = 32: from the right, double every other code point starting with the
+    # rightmost, fold each product into base-32 digits, check = (32 - sum % 32) % 32.
+    factor, total = 2, 0
+    for ch in reversed(chunk):
+        addend = factor * ALPHABET.index(ch)
+        factor = 1 if factor == 2 else 2
+        total += addend // 32 + addend % 32
+    return ALPHABET[(32 - total % 32) % 32]
+
+
+def node_id(pub):
+    b = base32_nopad(pub)
+    assert len(b) == 52
+    chars = "".join(b[i:i + 13] + luhn32(b[i:i + 13]) for i in range(0, 52, 13))
+    return "-".join(chars[i:i + 7] for i in range(0, 56, 7))
+
+
+def pct(s):
+    out = ""
+    for c in s.encode():
+        ch = chr(c)
+        if ch.isascii() and (ch.isalnum() or ch in "-._~"):
+            out += ch
+        else:
+            out += "%%%02X" % c
+    return out
+
+
+def pairing_uri(pub, name):
+    check = b2b256(b"dust-pair-v1" + pub + name.encode())[:4].hex()
+    return f"dust://v1/{node_id(pub)}?name={pct(name)}&check={check}"
+
+
+def datagram(sk, pub, mtype, flags, counter, ts, model, weight, rnd, payload):
+    header = b"DST" + struct.pack("<BBBHH", 1, mtype, flags, 78, len(payload))
+    header += pub + struct.pack("<Qq", counter, ts) + model + struct.pack("<IQ", weight, rnd)
+    assert len(header) == 78
+    signed = header + payload
+    return signed + sk.sign(signed)
+
+
+def announce(name, port, acc_bp, samples):
+    n = name.encode()
+    return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples)
+
+
+def trust_store(entries):
+    body = b"DSTT" + bytes([1, 0, 0, 0]) + struct.pack("<I", len(entries))
+    for pub, added, name in sorted(entries):
+        n = name.encode()
+        body += pub + struct.pack("<qB", added, len(n)) + n
+    return body + struct.pack("<Q", checksum64(body))
+
+
+def main():
+    seed = bytes(range(1, 33))
+    sk = Ed25519PrivateKey.from_private_bytes(seed)
+    pub = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    model = bytes(range(0xA1, 0xA9))
+    ts = 1764000000000
+    print("public_key", pub.hex())
+    print("node_id", node_id(pub))
+    print("short_id", node_id(pub)[:7])
+    print("pairing_uri", pairing_uri(pub, "lab node #1"))
+    upd = datagram(sk, pub, 1, 0, 42, ts, model, 32, 7, bytes(range(16)))
+    print("update_datagram", upd.hex())
+    ann_payload = announce("node-a", 47474, 9150, 500)
+    print("announce_payload", ann_payload.hex())
+    ann = datagram(sk, pub, 2, 0, 43, ts + 1000, model, 0, 7, ann_payload)
+    print("announce_datagram", ann.hex())
+    seed2 = bytes(range(0x21, 0x41))
+    pub2 = Ed25519PrivateKey.from_private_bytes(seed2).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    print("public_key_2", pub2.hex())
+    print("trust_store", trust_store([(pub, ts, "lab node #1"), (pub2, ts + 5, "kiosk")]).hex())
+
+
+if __name__ == "__main__":
+    main()
