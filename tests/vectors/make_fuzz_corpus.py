@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Writes the wire-protocol fuzz seed corpora (tests/fuzz/corpus/{datagram,trust_store,identity})
+from the independent test-vector implementation. Run: /usr/bin/python3 tests/vectors/make_fuzz_corpus.py
+"""
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import protocol_vectors as pv  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus")
+
+
+def key(start):
+    seed = bytes(range(start, start + 32))
+    sk = Ed25519PrivateKey.from_private_bytes(seed)
+    pub = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return seed, sk, pub
+
+
+def write(sub, name, data):
+    d = os.path.join(ROOT, sub)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    seed, sk, pub = key(1)
+    _, sk2, pub2 = key(0x21)
+    model = bytes(range(0xA1, 0xA9))
+    ts = 1764000000000
+    write("datagram", "update-16", pv.datagram(sk, pub, 1, 0, 42, ts, model, 32, 7, bytes(range(16))))
+    write("datagram", "update-empty", pv.datagram(sk, pub, 1, 0, 1, ts, model, 1, 0, b""))
+    write("datagram", "update-lz4-flag", pv.datagram(sk, pub, 1, 1, 2, ts, model, 8, 3, b"\x00" * 40))
+    write("datagram", "update-max", pv.datagram(sk, pub, 1, 0, 3, ts, model, 32, 9, bytes(1310)))
+    write("datagram", "announce", pv.datagram(sk, pub, 2, 0, 43, ts, model, 0, 7,
+                                              pv.announce("node-a", 47474, 9150, 500)))
+    write("datagram", "announce-untrusted", pv.datagram(sk2, pub2, 2, 0, 5, ts, model, 0, 1,
+                                                        pv.announce("kiosk", 0, 0xFFFF, 0)))
+    write("trust_store", "two", pv.trust_store([(pub, ts, "lab node #1"), (pub2, ts + 5, "kiosk")]))
+    write("trust_store", "empty", pv.trust_store([]))
+    write("identity", "node-id", b"\x00" + pv.node_id(pub).encode())
+    write("identity", "node-id-nodash", b"\x00" + pv.node_id(pub2).replace("-", "").lower().encode())
+    write("identity", "pairing-uri", b"\x01" + pv.pairing_uri(pub, "lab node #1").encode())
+    write("identity", "pairing-uri-utf8", b"\x01" + pv.pairing_uri(pub2, "K\u00fcche \u53f0").encode())
+    body = b"DSTK" + bytes([1, 0, 0, 0]) + seed + pub
+    write("identity", "key-file", b"\x02" + body + struct.pack("<Q", pv.checksum64(body)))
+    mark = b"DSTC" + bytes([1, 0, 0, 0]) + struct.pack("<Q", 131072)
+    write("identity", "counter-mark", b"\x03" + mark + struct.pack("<Q", pv.checksum64(mark)))
+
+
+if __name__ == "__main__":
+    main()
