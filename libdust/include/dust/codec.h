@@ -6,7 +6,8 @@
 // increasing indices (gap-coded varints), with its values quantized as fp32, fp16, int8 or
 // int16 (int8/int16 carry one fp32 scale per segment: value = code * scale). What the values
 // MEAN (absolute parameter values, deltas, ...) is the engine's business (node.h); the codec
-// only moves them.
+// only moves them, with one bit per segment saying whether its values are absolute values or
+// deltas (changes to add).
 //
 // Encoding is pure and deterministic. After building the plain body, the encoder tries LZ4
 // and uses it only if the result is strictly smaller; it reports that through *lz4, which the
@@ -58,6 +59,7 @@ enum class ValueCoding : uint8_t {
 // One segment in its coded form: decode-then-encode reproduces it exactly.
 struct UpdateSegment {
   SegmentLayout layout = SegmentLayout::kDense;
+  bool delta = false;  // values are changes to add, not absolute parameter values
   ValueCoding coding = ValueCoding::kInt8;
   uint32_t first = 0;             // kDense: first parameter index (kSparse: unused, 0)
   std::vector<uint32_t> indices;  // kSparse: the parameter indices (kDense: empty)
@@ -82,9 +84,10 @@ struct UpdatePayload {
 // Quantizes values (all finite) into a segment. int codings pick scale = max|v| / max_code
 // (a segment of all zeros gets scale 1). kSparse needs strictly increasing `indices` of the
 // same length as `values`.
-UpdateSegment MakeDenseSegment(uint32_t first, std::span<const float> values, ValueCoding coding);
+UpdateSegment MakeDenseSegment(uint32_t first, std::span<const float> values, ValueCoding coding,
+                               bool delta = false);
 UpdateSegment MakeSparseSegment(std::span<const uint32_t> indices, std::span<const float> values,
-                                ValueCoding coding);
+                                ValueCoding coding, bool delta = false);
 
 // Bytes a segment takes in the uncompressed body (for planning what fits).
 size_t SegmentEncodedBytes(const UpdateSegment& segment);

@@ -74,6 +74,17 @@ class Merger {
   // Merges `updates` (each passed CheckUpdate) into `params` as described above.
   MergeStats Merge(std::span<float> params, float own_weight, std::span<const MergeInput> updates);
 
+  // Applies DELTA updates (changes, not values): params += sum_j w_j d_j / W, a coordinate an
+  // update does not carry counting as 0 for it. W is the larger of the updates' total weight
+  // and `expected_weight` (the weight of every sender expected this round, lost ones
+  // included), so merging a round's updates in several batches, or losing some, never scales
+  // the step up. kMean weights by sample weight; every robust rule first scales each update
+  // to norm <= tau (clip_tau, or the median norm of this merge) and uses weight 1 for all
+  // (expected_weight then counts senders), so neither a lied-about weight nor a scaled delta
+  // moves the model further than an honest peer's step.
+  MergeStats MergeDeltas(std::span<float> params, std::span<const MergeInput> deltas,
+                         double expected_weight);
+
   const AggregatorOptions& options() const { return m_options; }
 
  private:

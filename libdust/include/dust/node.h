@@ -45,6 +45,20 @@ namespace dust {
 
 class TrustStore;
 
+// What an update datagram carries (docs/engine.md compares them).
+enum class GossipMode : uint8_t {
+  // Top-k of the node's unsent local progress as int8 deltas (error feedback: what is not sent
+  // stays in the accumulator), which every receiver adds in as the mean over the round's
+  // updates, PLUS the sender's absolute values for a block of coordinates chosen by round
+  // (round-robin), which receivers average in: anti-entropy that repairs whatever lost deltas
+  // made the models disagree on. The node's model moves only by merges, so without loss all
+  // nodes hold the same model (compressed synchronous SGD).
+  kHybrid = 0,
+  // Absolute values only: the output layers every round plus a round-robin block of the first
+  // layer. Loss-proof but mixes slowly (kept for comparison).
+  kAbsolute = 1,
+};
+
 struct NodeOptions {
   // Model: all peers must agree on these two (they form the fingerprint in every datagram).
   std::vector<uint32_t> layers = Mlp::DefaultLayers();
@@ -55,10 +69,12 @@ struct NodeOptions {
   AggregatorOptions aggregator;   // how received values are merged
 
   // Gossip.
+  GossipMode gossip = GossipMode::kHybrid;
+  float delta_fraction = 0.6f;  // kHybrid: share of the payload for deltas (rest: absolute block)
   int64_t send_interval_ms = 1000;       // one update datagram per interval (= one round)
   int64_t announce_interval_ms = 10000;  // announce datagram period (0: never)
   ValueCoding coding = ValueCoding::kInt8;
-  bool send_head_every_round = true;  // also carry every parameter after the first layer
+  bool send_head_every_round = true;  // kAbsolute: also carry every parameter after layer 1
   float max_norm_ratio = 50.0f;       // quarantine threshold (merge.h CheckUpdate)
 
   // Peers and receive path.
@@ -66,6 +82,7 @@ struct NodeOptions {
   int64_t peer_stale_ms = 60000;       // a peer silent this long is reported stale
   size_t max_pending_updates = 512;    // updates buffered between merges (extra ones dropped)
   int64_t max_clock_skew_ms = 120000;  // datagram timestamps further off are refused as stale
+  int64_t not_before_ms = 0;  // refuse datagrams stamped earlier (the daemon: its start time)
   RateLimiterOptions rate_limit;
 
   // Announce contents.
@@ -100,6 +117,7 @@ struct PeerInfo {
   std::string display_name;  // from its last announce ("" until one arrives)
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
+  int64_t last_update_ms = 0;  // last accepted update (0: none yet)
   uint64_t last_round = 0;
   uint32_t sample_weight = 0;     // last update's / announce's sample count
   uint16_t accuracy_bp = 0xFFFF;  // from its last announce
@@ -166,6 +184,7 @@ class Node {
   size_t train_size() const;
   float last_loss() const;
   void set_accuracy_bp(uint16_t accuracy_bp);  // the caller's held-out accuracy, for announces
+  void set_learning_rate(float lr);            // schedules (the simulator's decay)
   std::vector<PeerInfo> Peers(int64_t now_ms) const;
   NodeCounters counters() const;
   const NodeOptions& options() const;
