@@ -9,7 +9,7 @@
 //                    timestamp_ms >= not_before_ms                       -> kStale
 //   5. replay (read) ReplayWindow::Check of that trusted sender          -> kReplay
 //   6. rate limit    one token from the source's bucket                  -> kRateLimited
-//   7. signature     Ed25519 verify (~37 us, the dominant cost)          -> kBadSignature
+//   7. signature     Ed25519 verify (the dominant cost)          -> kBadSignature
 //   8. replay (move) ReplayWindow::CheckAndUpdate                         -> kReplay
 // Steps 2-5 read state and change none, so running them before the signature is safe: a forger
 // can get a datagram dropped for a different reason, never get one accepted or move a window.
