@@ -191,7 +191,8 @@ TEST_CASE("replay windows are held for trusted senders only and pruned on revoca
     std::array<uint8_t, kSeedBytes> seed{};
     seed.fill(static_cast<uint8_t>(100 + i));
     keys.push_back(KeyPairFromSeed(seed));
-    REQUIRE(f.trust.Add(keys.back().public_key, "k" + std::to_string(i), 0).ok());
+    static const char* const kNames[] = {"k0", "k1", "k2", "k3", "k4"};
+    REQUIRE(f.trust.Add(keys.back().public_key, kNames[i], 0).ok());
   }
   Ingress in(f.options, &f.trust);
   for (const KeyPair& k : keys) REQUIRE(in.Receive(f.Make(k, 1), f.src, kNow).accepted());
