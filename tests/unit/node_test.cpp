@@ -1,0 +1,225 @@
+// The engine's node state machine, driven directly (no simulator): exchange, trust, restart.
+#include "dust/node.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <optional>
+
+#include "dust/crypto.h"
+#include "dust/rng.h"
+#include "dust/trust.h"
+#include "dust/wire.h"
+
+namespace dust {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+constexpr uint32_t kFeatures = 64, kClasses = 4;
+
+// Class c lights up features [16c, 16c + 16) (plus noise), so classes are learnable and a node
+// holding only some classes learns a model that differs from its peers'.
+Dataset MakeData(std::vector<uint8_t> classes, size_t per_class, uint64_t seed) {
+  Dataset d(kFeatures, kClasses);
+  Rng rng(seed);
+  std::vector<float> x(kFeatures);
+  for (size_t i = 0; i < per_class; ++i) {
+    for (uint8_t c : classes) {
+      for (uint32_t f = 0; f < kFeatures; ++f) {
+        bool on = f / 16 == c;
+        x[f] = on ? 0.5f + 0.5f * rng.UniformFloat() : (rng.UniformFloat() < 0.1f ? 0.5f : 0.0f);
+      }
+      d.AddDense(x, c);
+    }
+  }
+  return d;
+}
+
+KeyPair Key(uint8_t n) {
+  std::array<uint8_t, kSeedBytes> seed{};
+  seed.fill(n);
+  return KeyPairFromSeed(seed);
+}
+
+NodeOptions Options() {
+  NodeOptions o;
+  o.layers = {kFeatures, 16, kClasses};
+  o.init_seed = 3;
+  o.sgd.learning_rate = 0.1f;
+  o.send_interval_ms = 1000;
+  o.announce_interval_ms = 0;
+  return o;
+}
+
+double Distance(const Node& a, const Node& b) {
+  double s = 0;
+  auto pa = a.model().params(), pb = b.model().params();
+  for (size_t i = 0; i < pa.size(); ++i) s += (pa[i] - pb[i]) * (pa[i] - pb[i]);
+  return std::sqrt(s);
+}
+
+// One round: everyone trains, sends, then every datagram reaches everyone else (unless
+// `connected` is false), then everyone merges.
+void Round(std::vector<Node*>& nodes, int64_t now, bool connected) {
+  std::vector<std::vector<Bytes>> out(nodes.size());
+  for (Node* n : nodes) n->TrainUnit();
+  for (size_t i = 0; i < nodes.size(); ++i) nodes[i]->OnTick(now, &out[i]);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const Bytes& d : out[i]) {
+      REQUIRE(d.size() <= kMaxDatagramBytes);
+      if (!connected) continue;
+      for (size_t j = 0; j < nodes.size(); ++j) {
+        if (j != i) nodes[j]->OnDatagram(d, SourceKey::FromIndex(i), now + 1);
+      }
+    }
+  }
+  std::vector<Bytes> none;
+  for (Node* n : nodes) n->OnTick(now + 500, &none);
+}
+
+struct Trio {
+  TrustStore trust;
+  std::vector<Node> nodes;
+  Trio() {
+    REQUIRE(InitCrypto().ok());
+    std::vector<std::vector<uint8_t>> classes = {{0, 1}, {2, 3}, {0, 3}};
+    for (uint8_t i = 0; i < 3; ++i) REQUIRE(trust.Add(Key(i + 1).public_key, "n", kT0).ok());
+    for (uint8_t i = 0; i < 3; ++i) {
+      auto n = Node::Create(Options(), Key(i + 1), &trust, MakeData(classes[i], 60, i), 10 + i);
+      REQUIRE(n.ok());
+      nodes.push_back(std::move(*n));
+    }
+  }
+  std::vector<Node*> Ptrs() { return {&nodes[0], &nodes[1], &nodes[2]}; }
+};
+
+TEST_CASE("three nodes exchanging updates converge toward each other; isolated ones drift") {
+  Trio linked, alone;
+  auto lp = linked.Ptrs(), ap = alone.Ptrs();
+  for (int r = 0; r < 60; ++r) {
+    Round(lp, kT0 + r * 1000, true);
+    Round(ap, kT0 + r * 1000, false);
+  }
+  double d_linked = Distance(linked.nodes[0], linked.nodes[1]);
+  double d_alone = Distance(alone.nodes[0], alone.nodes[1]);
+  INFO("linked " << d_linked << " alone " << d_alone);
+  CHECK(d_alone > 0.1);
+  CHECK(d_linked < 0.1 * d_alone);
+  NodeCounters c = linked.nodes[0].counters();
+  CHECK(c.updates_accepted == 2 * 60);
+  CHECK(c.updates_merged > 0);
+  CHECK(c.max_datagram_bytes <= kMaxDatagramBytes);
+  auto peers = linked.nodes[0].Peers(kT0 + 60 * 1000);
+  REQUIRE(peers.size() == 2);
+  for (const auto& p : peers) {
+    CHECK(p.updates_accepted == 60);
+    CHECK_FALSE(p.stale);
+  }
+}
+
+TEST_CASE("datagrams from an untrusted sender are dropped and never merged") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust_a;  // A trusts nobody
+  TrustStore trust_b;
+  REQUIRE(trust_b.Add(Key(1).public_key, "a", kT0).ok());
+  auto a = Node::Create(Options(), Key(1), &trust_a, MakeData({0, 1}, 40, 1), 1);
+  auto b = Node::Create(Options(), Key(2), &trust_b, MakeData({2, 3}, 40, 2), 2);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  std::vector<Bytes> out, none;
+  for (int r = 0; r < 5; ++r) {
+    b->TrainUnit();
+    out.clear();
+    b->OnTick(kT0 + r * 1000, &out);
+    std::vector<float> before(a->model().params().begin(), a->model().params().end());
+    for (const Bytes& d : out) {
+      DatagramOutcome o = a->OnDatagram(d, SourceKey::FromIndex(2), kT0 + r * 1000);
+      CHECK_FALSE(o.accepted);
+      CHECK(o.reason == "untrusted");
+    }
+    a->OnTick(kT0 + r * 1000 + 500, &none);
+    CHECK(std::equal(before.begin(), before.end(), a->model().params().begin()));
+  }
+  NodeCounters c = a->counters();
+  CHECK(c.updates_accepted == 0);
+  bool found = false;
+  for (const auto& [name, n] : c.drops) {
+    if (name == "untrusted") {
+      CHECK(n == 5);
+      found = true;
+    }
+  }
+  CHECK(found);
+  CHECK(a->Peers(kT0).empty());
+}
+
+TEST_CASE("garbage datagrams are counted as malformed and change nothing") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;
+  auto a = Node::Create(Options(), Key(1), &trust, MakeData({0}, 10, 1), 1);
+  REQUIRE(a.ok());
+  Rng rng(5);
+  for (size_t len : {0u, 1u, 141u, 142u, 600u, 1452u, 1453u, 4000u}) {
+    Bytes junk(len);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng.Next());
+    CHECK_FALSE(a->OnDatagram(junk, SourceKey::FromIndex(9), kT0).accepted);
+  }
+  CHECK(a->counters().datagrams_received == 8);
+  CHECK(a->counters().updates_accepted == 0);
+}
+
+TEST_CASE("a node restarted from its checkpoint catches up with its peers") {
+  Trio t;
+  auto p = t.Ptrs();
+  // Node 2 persists its counter mark through the hook, as the daemon does.
+  std::optional<Bytes> checkpoint;
+  for (int r = 0; r < 20; ++r) {
+    Round(p, kT0 + r * 1000, true);
+    if (r == 9) checkpoint = t.nodes[2].ExportCheckpoint();
+  }
+  // Restart node 2 from the round-10 checkpoint, 10 rounds behind; its counters continue
+  // above what it used (a fresh allocator from the mark it would have persisted).
+  NodeOptions o = Options();
+  o.counter_mark = 1u << 20;
+  auto restarted = Node::Create(o, Key(3), &t.trust, MakeData({0, 3}, 60, 2), 99);
+  REQUIRE(restarted.ok());
+  REQUIRE(restarted->ImportCheckpoint(*checkpoint).ok());
+  t.nodes[2] = std::move(*restarted);
+  p = t.Ptrs();
+  double behind = Distance(t.nodes[2], t.nodes[0]);
+  for (int r = 20; r < 60; ++r) Round(p, kT0 + r * 1000, true);
+  double after = Distance(t.nodes[2], t.nodes[0]);
+  INFO("behind " << behind << " after " << after);
+  CHECK(after < 0.2 * behind);
+  CHECK(t.nodes[0].counters().updates_accepted > 0);
+}
+
+TEST_CASE("checkpoint import refuses corruption and other models") {
+  Trio t;
+  Bytes cp = t.nodes[0].ExportCheckpoint();
+  REQUIRE(t.nodes[1].ImportCheckpoint(cp).ok());
+  CHECK(Distance(t.nodes[0], t.nodes[1]) == 0.0);
+  Bytes bad = cp;
+  bad[40] ^= 1;
+  CHECK(t.nodes[1].ImportCheckpoint(bad).code() == StatusCode::kCorrupt);
+  CHECK_FALSE(t.nodes[1].ImportCheckpoint(ByteView(cp.data(), cp.size() - 1)).ok());
+  NodeOptions o = Options();
+  o.layers = {kFeatures, 8, kClasses};
+  auto other = Node::Create(o, Key(9), &t.trust, Dataset(), 1);
+  REQUIRE(other.ok());
+  CHECK(other->ImportCheckpoint(cp).code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("node creation refuses bad options and mismatched data") {
+  TrustStore trust;
+  NodeOptions o = Options();
+  CHECK_FALSE(Node::Create(o, Key(1), nullptr, Dataset(), 1).ok());
+  o.send_interval_ms = 0;
+  CHECK_FALSE(Node::Create(o, Key(1), &trust, Dataset(), 1).ok());
+  o = Options();
+  Dataset wide(kFeatures + 1, kClasses);
+  wide.AddDense(std::vector<float>(kFeatures + 1, 1.0f), 0);
+  CHECK_FALSE(Node::Create(o, Key(1), &trust, std::move(wide), 1).ok());
+}
+
+}  // namespace
+}  // namespace dust
