@@ -209,3 +209,32 @@ TEST_CASE("fp16 conversion rounds to nearest and keeps special values") {
 
 }  // namespace
 }  // namespace dust
+
+namespace dust {
+namespace {
+
+TEST_CASE("update payload test vector in docs/protocol.md encodes to the documented bytes") {
+  UpdatePayload p;
+  UpdateSegment a;
+  a.layout = SegmentLayout::kDense;
+  a.coding = ValueCoding::kInt8;
+  a.first = 10;
+  a.scale = 0.5f;
+  a.codes = {1, -2};
+  UpdateSegment d;
+  d.layout = SegmentLayout::kSparse;
+  d.delta = true;
+  d.coding = ValueCoding::kInt8;
+  d.indices = {20, 25};
+  d.scale = 0.25f;
+  d.codes = {3, 4};
+  p.segments = {a, d};
+  Bytes out;
+  bool lz4 = true;
+  REQUIRE(EncodeUpdate(p, &out, &lz4).ok());
+  CHECK_FALSE(lz4);
+  CHECK(ToHex(out) == "0100" "2002000a0000000000003f01fe" "29020014000000050000803e0304");
+}
+
+}  // namespace
+}  // namespace dust
