@@ -270,5 +270,18 @@ TEST_CASE("LoadOrCreateIdentity never replaces a corrupt key file", "[identity]"
   CHECK(*still == junk);
 }
 
+// The test vectors in docs/protocol.md must be the ones checked here.
+std::string ProtocolDoc() {
+  Result<Bytes> doc = ReadFile(std::string(DUST_SOURCE_DIR) + "/docs/protocol.md", 1 << 20);
+  REQUIRE(doc.ok());
+  return std::string(doc->begin(), doc->end());
+}
+
+TEST_CASE("docs/protocol.md carries the node ID and pairing URI test vectors", "[identity]") {
+  const std::string doc = ProtocolDoc();
+  CHECK(doc.find(kVectorNodeId) != std::string::npos);
+  CHECK(doc.find(kVectorPairingUri) != std::string::npos);
+}
+
 }  // namespace
 }  // namespace dust

@@ -172,5 +172,16 @@ TEST_CASE("trust store saves 0600 and loads back; a missing file is kNotFound", 
   CHECK(bad.status().message().find(path) != std::string::npos);
 }
 
+// The test vectors in docs/protocol.md must be the ones checked here.
+std::string ProtocolDoc() {
+  Result<Bytes> doc = ReadFile(std::string(DUST_SOURCE_DIR) + "/docs/protocol.md", 1 << 20);
+  REQUIRE(doc.ok());
+  return std::string(doc->begin(), doc->end());
+}
+
+TEST_CASE("docs/protocol.md carries the trust store test vector", "[trust]") {
+  CHECK(ProtocolDoc().find(kTrustHex) != std::string::npos);
+}
+
 }  // namespace
 }  // namespace dust

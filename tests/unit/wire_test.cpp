@@ -4,8 +4,10 @@
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "dust/crypto.h"
+#include "dust/file.h"
 
 namespace dust {
 namespace {
@@ -241,6 +243,20 @@ TEST_CASE("announce decoding is strict", "[wire]") {
   CHECK(*back == a);
   CHECK(!EncodeAnnounce({"", 0, 0, 0}).ok());
   CHECK(!EncodeAnnounce({"x", 0, 10001, 0}).ok());
+}
+
+// The test vectors in docs/protocol.md must be the ones checked here.
+std::string ProtocolDoc() {
+  Result<Bytes> doc = ReadFile(std::string(DUST_SOURCE_DIR) + "/docs/protocol.md", 1 << 20);
+  REQUIRE(doc.ok());
+  return std::string(doc->begin(), doc->end());
+}
+
+TEST_CASE("docs/protocol.md carries the datagram test vectors this test checks", "[wire]") {
+  const std::string doc = ProtocolDoc();
+  CHECK(doc.find(kUpdateHex) != std::string::npos);
+  CHECK(doc.find(kAnnounceHex) != std::string::npos);
+  CHECK(doc.find(kAnnouncePayloadHex) != std::string::npos);
 }
 
 }  // namespace
