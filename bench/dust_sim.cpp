@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dust/crypto.h"
@@ -49,7 +50,7 @@ constexpr uint32_t kChurnPeriod = 20;  // rounds a churned node stays offline / 
 struct Config {
   std::string data, split, algorithm, attack, aggregator_spec, plot;
   uint32_t nodes = 20, rounds = 400, eval_every = 20, eval_subset = 1000;
-  uint32_t batches_per_round = 1, batch_size = 32;
+  uint32_t batches_per_round = 1, batch_size = 32, threads = 2;
   double loss = 0, churn = 0, byzantine = 0, target = 0, lr = 0.05, lr_final = 1.0, momentum = 0.9;
   int64_t partition_start = -1, partition_heal = -1;
   uint64_t seed = 1;
@@ -93,6 +94,25 @@ Dataset FlipLabels(const Dataset& d) {
     out.AddSparse(s.index, s.value, static_cast<uint8_t>(d.num_classes() - 1 - s.label));
   }
   return out;
+}
+
+// Runs fn(0..n-1) on `threads` threads (each index exactly once, strided). Callers only let
+// iterations touch disjoint state, so results do not depend on the thread count.
+template <typename Fn>
+void ParallelFor(uint32_t n, uint32_t threads, Fn fn) {
+  threads = std::max<uint32_t>(1, std::min(threads, n));
+  if (threads == 1) {
+    for (uint32_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (uint32_t t = 1; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (uint32_t i = t; i < n; i += threads) fn(i);
+    });
+  }
+  for (uint32_t i = 0; i < n; i += threads) fn(i);
+  for (auto& th : pool) th.join();
 }
 
 // Learning-rate schedule: cosine from lr to lr * lr_final over the run.
@@ -157,8 +177,11 @@ void Simulation::Evaluate(uint32_t round, const std::vector<const Mlp*>& models,
   p.max = 0.0;
   double sum = 0, honest_sum = 0, honest_min = 1.0;
   size_t honest = 0;
+  std::vector<double> accuracy(models.size());
+  ParallelFor(static_cast<uint32_t>(models.size()), m_c.threads,
+              [&](uint32_t i) { accuracy[i] = dust::Evaluate(*models[i], test).accuracy; });
   for (size_t i = 0; i < models.size(); ++i) {
-    double a = dust::Evaluate(*models[i], test).accuracy;
+    double a = accuracy[i];
     sum += a;
     p.min = std::min(p.min, a);
     p.max = std::max(p.max, a);
@@ -339,11 +362,11 @@ int Simulation::RunDust(bool local) {
     const bool partitioned =
         m_c.partition_start >= 0 && r >= m_c.partition_start && r < m_c.partition_heal;
     float lr = LearningRate(m_c, r);
-    for (uint32_t i = 0; i < n; ++i) {
-      if (!online[i]) continue;
+    ParallelFor(n, m_c.threads, [&](uint32_t i) {
+      if (!online[i]) return;
       nodes[i].set_learning_rate(lr);
       nodes[i].TrainUnit();
-    }
+    });
     // Every node ticks (sends its round-r state) before anything is delivered.
     std::vector<std::pair<uint32_t, Bytes>> sent;
     for (uint32_t i = 0; i < n; ++i) {
@@ -353,26 +376,33 @@ int Simulation::RunDust(bool local) {
       if (local) continue;
       for (Bytes& d : out) sent.emplace_back(i, std::move(d));
     }
-    {
-      for (const auto& [i, d] : sent) {
-        m_bytes += d.size();
-        m_datagrams += 1;
-        m_max_datagram = std::max<uint64_t>(m_max_datagram, d.size());
-        for (uint32_t j = 0; j < n; ++j) {
-          if (j == i || !online[j]) continue;
-          if (partitioned && (i < n / 2) != (j < n / 2)) continue;
-          if (m_c.loss > 0 && m_rng.Uniform() < m_c.loss) continue;
-          nodes[j].OnDatagram(d, SourceKey::FromIndex(i), now + 10);
-        }
+    // Which copies arrive is drawn serially (determinism); receiving, which is independent
+    // per receiver (verify, decode, buffer), runs on --threads threads.
+    std::vector<std::vector<uint32_t>> inbox(n);
+    for (uint32_t k = 0; k < sent.size(); ++k) {
+      const auto& [i, d] = sent[k];
+      m_bytes += d.size();
+      m_datagrams += 1;
+      m_max_datagram = std::max<uint64_t>(m_max_datagram, d.size());
+      for (uint32_t j = 0; j < n; ++j) {
+        if (j == i || !online[j]) continue;
+        if (partitioned && (i < n / 2) != (j < n / 2)) continue;
+        if (m_c.loss > 0 && m_rng.Uniform() < m_c.loss) continue;
+        inbox[j].push_back(k);
       }
     }
+    ParallelFor(n, m_c.threads, [&](uint32_t j) {
+      for (uint32_t k : inbox[j]) {
+        nodes[j].OnDatagram(sent[k].second, SourceKey::FromIndex(sent[k].first), now + 10);
+      }
+    });
     // Merge what this round delivered (a second tick in the same round sends no new update),
     // so evaluations see each node's model as it stands between rounds.
-    for (uint32_t i = 0; i < n; ++i) {
-      if (!online[i]) continue;
-      out.clear();
-      nodes[i].OnTick(now + kRoundMs / 2, &out);
-    }
+    ParallelFor(n, m_c.threads, [&](uint32_t i) {
+      if (!online[i]) return;
+      std::vector<Bytes> none;
+      nodes[i].OnTick(now + kRoundMs / 2, &none);
+    });
     m_rounds_done = r + 1;
     bool final = r + 1 == m_c.rounds;
     if (final || (m_c.eval_every > 0 && (r + 1) % m_c.eval_every == 0)) {
@@ -517,9 +547,10 @@ int main(int argc, char** argv) {
       "batches-per-round", po::value(&c.batches_per_round)->default_value(1),
       "local SGD steps per node per round")(
       "batch-size", po::value(&c.batch_size)->default_value(32), "SGD batch size")(
-      "lr", po::value(&c.lr)->default_value(0.05), "learning rate")(
-      "momentum", po::value(&c.momentum)->default_value(0.9), "SGD momentum")(
-      "lr-final", po::value(&c.lr_final)->default_value(1.0),
+      "lr", po::value(&c.lr)->default_value(0.0),
+      "learning rate (0: 0.2 for dust, whose merged step averages every node's step; 0.05 for "
+      "the others)")("momentum", po::value(&c.momentum)->default_value(0.9), "SGD momentum")(
+      "lr-final", po::value(&c.lr_final)->default_value(0.1),
       "cosine-decay the learning rate to lr * this by the last round (1: constant)")(
       "coding", po::value<std::string>()->default_value("int8"),
       "update value coding: int8|int16|fp16")(
@@ -527,6 +558,8 @@ int main(int argc, char** argv) {
       "delta-fraction", po::value(&c.delta_fraction)->default_value(0.6),
       "hybrid: share of the payload for top-k deltas")(
       "no-head", "do not send the small layers every round (plain round-robin sweep)")(
+      "threads", po::value(&c.threads)->default_value(2),
+      "threads for receiving and evaluating (output does not depend on it)")(
       "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes");
   po::variables_map vm;
   try {
@@ -567,6 +600,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (c.lr == 0.0) c.lr = c.algorithm == "dust" ? 0.2 : 0.05;
   if (c.nodes == 0 || c.nodes > 10000 || c.loss < 0 || c.loss > 1 || c.churn < 0 || c.churn > 1 ||
       c.byzantine < 0 || c.byzantine >= 1 || c.batch_size == 0 || c.batches_per_round == 0 ||
       !(c.lr > 0)) {
