@@ -87,7 +87,7 @@ Bytes AssembleDatagram(const DatagramHeader& header, ByteView payload, const Sig
 // bad magic, header length != kHeaderBytes, payload length not matching the datagram size
 // exactly (truncated or extended), unknown flag bits, unknown message type, an announce payload
 // longer than kMaxAnnouncePayloadBytes. kUnsupported on a version other than kWireVersion.
-// Never allocates.
+// Allocates nothing when it succeeds (only an error builds its message).
 Result<ParsedDatagram> ParseDatagram(ByteView datagram);
 
 // Announce payload (docs/protocol.md, "Announce payload"), 9 + N bytes:
