@@ -98,6 +98,10 @@ Status Dataset::Append(const Dataset& other) {
                                    std::to_string(m_num_features) + " features and " +
                                    std::to_string(m_num_classes) + " classes");
   }
+  if (&other == this) {
+    const Dataset copy = other;  // vector::insert from itself is undefined
+    return Append(copy);
+  }
   const uint64_t base = m_index.size();
   Reserve(other.size(), other.nonzeros());
   m_index.insert(m_index.end(), other.m_index.begin(), other.m_index.end());
@@ -466,6 +470,11 @@ Result<Dataset> BuildIdxDataset(const IdxImages& images, const std::string& imag
                                 const IdxLabels& labels, const std::string& labels_name,
                                 const LoadOptions& options) {
   DUST_RETURN_IF_ERROR(CheckOptions(options));
+  if (images.pixels.size() != uint64_t{images.count} * images.features) {
+    return Status::InvalidArgument(images_name + ": " + std::to_string(images.pixels.size()) +
+                                   " pixel bytes for " + std::to_string(images.count) +
+                                   " images of " + std::to_string(images.features));
+  }
   if (images.count != labels.labels.size()) {
     return Status::Corrupt("images file " + images_name + " holds " +
                            Plural(images.count, "image", "images") + " but labels file " +

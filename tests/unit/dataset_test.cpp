@@ -577,3 +577,13 @@ TEST_CASE("scan uses one copy of an IDX set present both raw and gzipped") {
   REQUIRE(r->skipped.size() == 2);
   CHECK_THAT(r->skipped[0].message(), Catch::Contains("another copy"));
 }
+
+TEST_CASE("dataset appended to itself doubles") {
+  Dataset d(2, 3);
+  const float x[] = {1.0f, 0.0f};
+  d.AddDense(x, 2);
+  REQUIRE(d.Append(d).ok());
+  REQUIRE(d.size() == 2);
+  CHECK(d.label(1) == 2);
+  CHECK(Dense(d, 1) == std::vector<float>{1.0f, 0.0f});
+}
