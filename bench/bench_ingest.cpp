@@ -7,7 +7,9 @@
 //   ingest: the whole receive path: Ingress::Receive (parse, trust lookup, model and freshness
 //           checks, read-only replay check, rate limit, verify, replay update), then the update
 //           codec's DecodeUpdate with its caps, then handing the values to a merge accumulator
-//           (weighted sum into a parameter-sized buffer, the work every aggregator starts with).
+//           (weighted sum into a parameter-sized buffer, the work every aggregator starts with);
+//   node:   the engine's Node::OnDatagram on the same datagrams, with a TrainUnit (which merges
+//           the buffered updates with the configured aggregator) after every round of senders.
 // Each phase runs --reps times, interleaved, and the best rate of each is kept (the machine is
 // shared; best-of filters out preemption). Rates are reported on wall time and on this
 // thread's CPU time. Progress on stderr; the last stdout line is one JSON object.
@@ -24,6 +26,8 @@
 #include "bench_registry.h"
 #include "dust/codec.h"
 #include "dust/ingress.h"
+#include "dust/model.h"
+#include "dust/node.h"
 #include "dust/rng.h"
 #include "dust/wire.h"
 
@@ -124,8 +128,8 @@ int RunIngest(int argc, char** argv) {
     keys.push_back(KeyPairFromSeed(seed));
     if (!trust.Add(keys.back().public_key, "peer-" + std::to_string(s), 0).ok()) return 1;
   }
-  WireFingerprint model{};
-  model.fill(0x5a);
+  // The default model's fingerprint, so the engine's Node accepts the datagrams too.
+  const WireFingerprint model = Fingerprint(Mlp::DefaultLayers(), 1);
   std::vector<Bytes> payloads;
   std::vector<bool> payload_lz4;
   for (int i = 0; i < 16; ++i) {
@@ -230,6 +234,48 @@ int RunIngest(int argc, char** argv) {
     std::fprintf(stderr, "ingest: rep %d: verify %.0f/s, ingest %.0f/s (wall)\n", rep + 1,
                  verify_rate, n / (w1 - w0));
   }
+  // node: the same datagrams through the engine's Node::OnDatagram (Ingress, decode, peer
+  // table, buffering for the merge), with one TrainUnit per round of `senders` datagrams, which
+  // merges what was buffered (no local data here, so it trains nothing). This is the receive
+  // path the daemon and the simulator run, merge included.
+  double best_node_wall = 0, best_node_cpu = 0;
+  uint64_t node_accepted_last = 0;
+  std::string node_drop;
+  for (int rep = 0; rep < opt.reps; ++rep) {
+    NodeOptions no;
+    no.rate_limit.tokens_per_s = 1e9;
+    no.rate_limit.burst = 1e9;
+    no.max_clock_skew_ms = 5 * 60 * 1000;
+    std::array<uint8_t, kSeedBytes> own_seed{};
+    own_seed.fill(0xee);
+    Result<Node> node = Node::Create(no, KeyPairFromSeed(own_seed), &trust, Dataset(), 1);
+    if (!node.ok()) {
+      std::fprintf(stderr, "ingest: %s\n", node.status().ToString().c_str());
+      return 1;
+    }
+    const SourceKey source = SourceKey::FromBytes(Bytes{192, 168, 1, 20});
+    uint64_t accepted = 0;
+    const double w0 = WallSeconds(), c0 = CpuSeconds();
+    for (size_t k = 0; k < datagrams.size(); ++k) {
+      DatagramOutcome out = node->OnDatagram(datagrams[k], source, kNowMs);
+      if (out.accepted) {
+        ++accepted;
+      } else if (node_drop.empty()) {
+        node_drop = std::string(out.reason);
+      }
+      if ((k + 1) % opt.senders == 0) node->TrainUnit();
+    }
+    const double w1 = WallSeconds(), c1 = CpuSeconds();
+    node_accepted_last = accepted;
+    best_node_wall = std::max(best_node_wall, n / (w1 - w0));
+    best_node_cpu = std::max(best_node_cpu, n / (c1 - c0));
+    std::fprintf(stderr, "ingest: rep %d: node %.0f/s (wall), %llu accepted\n", rep + 1,
+                 n / (w1 - w0), static_cast<unsigned long long>(accepted));
+  }
+  if (!node_drop.empty()) {
+    std::fprintf(stderr, "ingest: the node dropped some datagrams, first as '%s'\n",
+                 node_drop.c_str());
+  }
   float checksum = 0;
   for (float v : accumulator) checksum += v;
 
@@ -237,11 +283,16 @@ int RunIngest(int argc, char** argv) {
       "{\"bench\":\"ingest\",\"senders\":%zu,\"datagrams\":%zu,\"mean_datagram_bytes\":%.1f,"
       "\"reps\":%d,\"accepted\":%llu,\"decoded\":%llu,\"verify_per_s\":%.0f,\"ingest_per_s\":%.0f,"
       "\"ratio\":%.3f,\"verify_per_cpu_s\":%.0f,\"ingest_per_cpu_s\":%.0f,\"ratio_cpu\":%.3f,"
+      "\"node_accepted\":%llu,\"node_per_s\":%.0f,\"node_ratio\":%.3f,\"node_per_cpu_s\":%.0f,"
+      "\"node_ratio_cpu\":%.3f,"
       "\"accumulator_sum\":%.6g}\n",
       opt.senders, opt.datagrams, mean_bytes, opt.reps,
       static_cast<unsigned long long>(accepted_last), static_cast<unsigned long long>(decoded_last),
       best_verify_wall, best_ingest_wall, best_ingest_wall / best_verify_wall, best_verify_cpu,
-      best_ingest_cpu, best_ingest_cpu / best_verify_cpu, static_cast<double>(checksum));
+      best_ingest_cpu, best_ingest_cpu / best_verify_cpu,
+      static_cast<unsigned long long>(node_accepted_last), best_node_wall,
+      best_node_wall / best_verify_wall, best_node_cpu, best_node_cpu / best_verify_cpu,
+      static_cast<double>(checksum));
   return 0;
 }
 
