@@ -1,7 +1,77 @@
-// dustd: placeholder until the daemon lands (issue 5).
+// dustd: the Neural Dust peer daemon. Parses options, sets up logging, runs the Daemon.
+// Exceptions are caught here (one of the three boundaries in STYLE.md); everything below
+// reports errors as Status.
 #include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
 
-int main() {
-  std::fprintf(stderr, "dustd: the daemon is not built yet\n");
-  return 1;
+#include "daemon.h"
+#include "log.h"
+#include "options.h"
+
+namespace {
+
+void PrintConfig(const dust::daemon::Options& o) {
+  auto list = [](const auto& v) {
+    std::string s;
+    for (const auto& x : v) {
+      if (!s.empty()) s += ",";
+      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, std::string>) {
+        s += x;
+      } else {
+        s += std::to_string(x);
+      }
+    }
+    return s;
+  };
+  std::printf("config file: %s\n", o.config_path.empty() ? "(none, defaults)" : o.config_path.c_str());
+  std::printf("data-dir = %s\nstate-dir = %s\ncontrol-socket = %s\ncontrol-group = %s\n",
+              o.data_dir.c_str(), o.state_dir.c_str(),
+              dust::daemon::ResolveSocketPath(o).c_str(), o.control_group.c_str());
+  std::printf("port = %u\nbind-address = %s\nbroadcast = %s\npeer = %s\n", o.port,
+              o.bind_address.c_str(), o.broadcast.empty() ? "none" : list(o.broadcast).c_str(),
+              list(o.peers).c_str());
+  std::printf("multicast-group = %s\nmulticast-interface = %s\nmetrics-listen = %s\n",
+              o.multicast_group.c_str(), o.multicast_interface.c_str(), o.metrics_listen.c_str());
+  std::printf("display-name = %s\nlayers = %s\ninit-seed = %llu\n", o.display_name.c_str(),
+              list(o.layers).c_str(), static_cast<unsigned long long>(o.init_seed));
+  std::printf("learning-rate = %g\nmomentum = %g\nbatch-size = %u\naggregator = %s\n",
+              o.learning_rate, o.momentum, o.batch_size, o.aggregator.c_str());
+  std::printf("cpu-budget = %g\nholdout-fraction = %g\nholdout-seed = %llu\n", o.cpu_budget,
+              o.holdout_fraction, static_cast<unsigned long long>(o.holdout_seed));
+  std::printf("announce-interval = %g\nsend-interval = %g\ncheckpoint-interval = %g\n",
+              o.announce_interval, o.send_interval, o.checkpoint_interval);
+  std::printf("rescan-interval = %g\neval-interval = %g\nlog-level = %s\n", o.rescan_interval,
+              o.eval_interval, o.log_level.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    dust::daemon::ParseOutcome parsed = dust::daemon::ParseOptions(argc, argv);
+    switch (parsed.action) {
+      case dust::daemon::ParseOutcome::Action::kExitOk:
+        std::fputs(parsed.message.c_str(), stdout);
+        return 0;
+      case dust::daemon::ParseOutcome::Action::kExitError:
+        std::fputs(parsed.message.c_str(), stderr);
+        return 2;
+      case dust::daemon::ParseOutcome::Action::kRun:
+        break;
+    }
+    if (parsed.options.check_config) {
+      PrintConfig(parsed.options);
+      std::printf("configuration OK\n");
+      return 0;
+    }
+    dust::daemon::SetupLogging(parsed.options.log_level);
+    std::vector<std::string> args(argv, argv + argc);
+    dust::daemon::Daemon daemon(parsed.options, std::move(args));
+    return daemon.Run();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dustd: fatal: %s\n", e.what());
+    return 1;
+  }
 }

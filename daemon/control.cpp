@@ -1,0 +1,384 @@
+#include "control.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "log.h"
+
+namespace dust::daemon {
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+
+std::string ErrorLine(const Json& id, std::string_view code, std::string_view message) {
+  Json reply = {{"id", id},
+                {"ok", false},
+                {"error", {{"code", std::string(code)}, {"message", std::string(message)}}}};
+  // Messages can quote bytes from the request: replace invalid UTF-8 instead of throwing.
+  return reply.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+const char* ErrorCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      return errc::kNotFound;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists:
+      return errc::kInvalidArgument;
+    default:
+      return errc::kFailed;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responder
+
+struct Responder::State {
+  Json id;
+  Sink sink;
+  bool done = false;
+
+  ~State() {
+    if (!done && sink) {
+      sink(ErrorLine(id, errc::kInternal, "the command ended without a reply"));
+    }
+  }
+};
+
+Responder::Responder(Json id, Sink sink) : m_state(std::make_shared<State>()) {
+  m_state->id = std::move(id);
+  m_state->sink = std::move(sink);
+}
+
+void Responder::Ok(Json result) const {
+  if (m_state->done) return;
+  m_state->done = true;
+  Json reply = {{"id", m_state->id}, {"ok", true}, {"result", std::move(result)}};
+  m_state->sink(reply.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void Responder::Error(std::string_view code, std::string_view message) const {
+  if (m_state->done) return;
+  m_state->done = true;
+  m_state->sink(ErrorLine(m_state->id, code, message));
+}
+
+bool Responder::done() const { return m_state->done; }
+
+// ---------------------------------------------------------------------------------------------
+// ControlDispatcher
+
+void ControlDispatcher::Register(std::string cmd, Handler handler) {
+  m_handlers[std::move(cmd)] = std::move(handler);
+}
+
+bool ControlDispatcher::HandleLine(std::string_view line, Responder::Sink sink) const {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return false;
+
+  Json request = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) {
+    sink(ErrorLine(nullptr, errc::kParseError, "request is not valid JSON"));
+    return true;
+  }
+  if (!request.is_object()) {
+    sink(ErrorLine(nullptr, errc::kParseError, "request must be a JSON object"));
+    return true;
+  }
+  Json id = nullptr;
+  if (auto it = request.find("id"); it != request.end()) {
+    if (!it->is_number() && !it->is_string() && !it->is_null()) {
+      sink(ErrorLine(nullptr, errc::kInvalidRequest, "\"id\" must be a number, string or null"));
+      return true;
+    }
+    id = *it;
+  }
+  auto cmd_it = request.find("cmd");
+  if (cmd_it == request.end() || !cmd_it->is_string()) {
+    sink(ErrorLine(id, errc::kInvalidRequest, "\"cmd\" (a string) is required"));
+    return true;
+  }
+  const std::string& cmd = cmd_it->get_ref<const std::string&>();
+  auto handler = m_handlers.find(cmd);
+  if (handler == m_handlers.end()) {
+    std::string known;
+    for (const auto& [name, h] : m_handlers) known += (known.empty() ? "" : ", ") + name;
+    sink(ErrorLine(id, errc::kUnknownCommand,
+                   "unknown command '" + cmd.substr(0, 64) + "' (known: " + known + ")"));
+    return true;
+  }
+  Responder responder(id, std::move(sink));
+  try {
+    handler->second(request, responder);
+  } catch (const Json::exception& e) {
+    // A handler read an argument with the wrong type (get<> threw).
+    responder.Error(errc::kInvalidArgument, std::string("bad argument: ") + e.what());
+  } catch (const std::exception& e) {
+    responder.Error(errc::kInternal, e.what());
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session
+
+namespace {
+
+bool PeerAllowed(int fd, const PeerPolicy& policy, std::string* who) {
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    *who = std::string("unknown peer (SO_PEERCRED: ") + std::strerror(errno) + ")";
+    return false;
+  }
+  *who = "pid " + std::to_string(cred.pid) + " uid " + std::to_string(cred.uid) + " gid " +
+         std::to_string(cred.gid);
+  auto gid_ok = [&](gid_t g) {
+    return g == policy.gid || (policy.extra_gid != static_cast<gid_t>(-1) && g == policy.extra_gid);
+  };
+  if (cred.uid == 0 || cred.uid == policy.uid || gid_ok(cred.gid)) return true;
+#ifdef SO_PEERGROUPS
+  // Operators are usually in the control group as a supplementary group.
+  std::vector<gid_t> groups(64);
+  len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) != 0 && errno == ERANGE) {
+    groups.resize(len / sizeof(gid_t) + 1);
+    len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) != 0) len = 0;
+  }
+  groups.resize(len / sizeof(gid_t));
+  for (gid_t g : groups) {
+    if (gid_ok(g)) return true;
+  }
+#endif
+  return false;
+}
+
+}  // namespace
+
+class ControlServer::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(ControlServer* server, local::socket socket)
+      : m_server(server),
+        m_socket(std::move(socket)),
+        m_buf(kMaxRequestBytes),
+        m_idle(m_socket.get_executor()) {}
+
+  void Start(bool busy) {
+    if (busy) {
+      Write(ErrorLine(nullptr, errc::kBusy,
+                      "too many control clients (" + std::to_string(kMaxClients) + ")"),
+            true);
+      return;
+    }
+    std::string who;
+    if (!PeerAllowed(m_socket.native_handle(), m_server->m_policy, &who)) {
+      LogWarn("control: refused {} (not root, not the daemon's user or group)", who);
+      Write(ErrorLine(nullptr, errc::kPermissionDenied,
+                      "not allowed: " + who + " is not root, the daemon's user or its group"),
+            true);
+      return;
+    }
+    ReadNext();
+  }
+
+  void Close() {
+    boost::system::error_code ec;
+    m_idle.cancel();
+    m_socket.shutdown(local::socket::shutdown_both, ec);
+    m_socket.close(ec);
+    m_server = nullptr;
+  }
+
+  void Detach() { m_server = nullptr; }
+
+ private:
+  void ReadNext() {
+    if (!m_socket.is_open()) return;
+    m_idle.expires_after(kIdleTimeout);
+    m_idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->Finish();
+    });
+    asio::async_read_until(
+        m_socket, m_buf, '\n',
+        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          self->OnRead(ec, n);
+        });
+  }
+
+  void OnRead(boost::system::error_code ec, size_t n) {
+    m_idle.cancel();
+    if (ec == asio::error::not_found) {
+      // The buffer filled up (kMaxRequestBytes) without a newline.
+      Write(ErrorLine(nullptr, errc::kRequestTooLarge,
+                      "request line longer than " + std::to_string(kMaxRequestBytes) + " bytes"),
+            true);
+      return;
+    }
+    if (ec) {
+      // EOF with a partial last line: answer it too (a client that forgot the newline).
+      if (ec == asio::error::eof && m_buf.size() > 0 && !m_eof_line_done) {
+        m_eof_line_done = true;
+        n = m_buf.size();
+      } else {
+        Finish();
+        return;
+      }
+    }
+    std::string line(asio::buffers_begin(m_buf.data()), asio::buffers_begin(m_buf.data()) + n);
+    m_buf.consume(n);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    bool closing = m_eof_line_done;
+    if (m_server) ++m_server->m_requests;
+    bool replied = false;
+    if (m_server) {
+      replied = m_server->m_dispatcher.HandleLine(
+          line, [weak = weak_from_this(), closing](std::string reply) {
+            if (auto self = weak.lock()) self->Write(std::move(reply), closing);
+          });
+    }
+    if (!replied) {
+      if (closing) {
+        Finish();
+      } else {
+        ReadNext();
+      }
+    }
+  }
+
+  void Write(std::string line, bool close_after) {
+    auto data = std::make_shared<std::string>(std::move(line));
+    data->push_back('\n');
+    asio::async_write(m_socket, asio::buffer(*data),
+                      [self = shared_from_this(), data, close_after](boost::system::error_code ec,
+                                                                     size_t) {
+                        if (ec || close_after) {
+                          self->Finish();
+                        } else {
+                          self->ReadNext();
+                        }
+                      });
+  }
+
+  void Finish() {
+    ControlServer* server = m_server;
+    Close();
+    if (server) server->m_sessions.erase(this);
+  }
+
+  ControlServer* m_server;
+  local::socket m_socket;
+  asio::streambuf m_buf;
+  asio::steady_timer m_idle;
+  bool m_eof_line_done = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// ControlServer
+
+ControlServer::ControlServer(asio::io_context& io, const ControlDispatcher& dispatcher,
+                             PeerPolicy policy)
+    : m_io(io), m_dispatcher(dispatcher), m_policy(policy), m_acceptor(io) {}
+
+ControlServer::~ControlServer() {
+  StopAccepting();
+  CloseAll();
+}
+
+size_t ControlServer::sessions() const { return m_sessions.size(); }
+
+Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Status::AlreadyExists(path + ": exists and is not a socket; refusing to replace it");
+    }
+    local::socket probe(m_io);
+    boost::system::error_code ec;
+    probe.connect(local::endpoint(path), ec);
+    if (!ec) {
+      return Status::AlreadyExists(path + ": another dustd is answering on this socket; stop it "
+                                          "first or set control-socket to another path");
+    }
+    LogInfo("control: removing stale socket {} ({})", path, ec.message());
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return Status::IoError(path + ": cannot remove stale socket: " + std::strerror(errno));
+    }
+  } else {
+    // Without systemd's RuntimeDirectory= the directory may not exist yet.
+    auto slash = path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0) {
+      std::string dir = path.substr(0, slash);
+      if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+        return Status::IoError(dir + ": cannot create the control socket's directory: " +
+                               std::strerror(errno));
+      }
+    }
+  }
+  boost::system::error_code ec;
+  m_acceptor.open(local(), ec);
+  if (ec) return Status::IoError(path + ": socket: " + ec.message());
+  // Created with 0660 from the start: no window in which others could connect.
+  mode_t old_mask = ::umask(0117);
+  m_acceptor.bind(local::endpoint(path), ec);
+  ::umask(old_mask);
+  if (ec) return Status::IoError(path + ": bind: " + ec.message());
+  if (::chmod(path.c_str(), 0660) != 0) {
+    return Status::IoError(path + ": chmod 0660: " + std::strerror(errno));
+  }
+  if (group_gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), group_gid) != 0) {
+    return Status::IoError(path + ": cannot give the socket group " + std::to_string(group_gid) +
+                           ": " + std::strerror(errno));
+  }
+  m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IoError(path + ": listen: " + ec.message());
+  m_path = path;
+  m_accepting = true;
+  Accept();
+  return Status::Ok();
+}
+
+void ControlServer::Accept() {
+  m_acceptor.async_accept([this](boost::system::error_code ec, local::socket socket) {
+    if (!m_accepting) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      LogWarn("control: accept failed: {}", ec.message());
+      // EMFILE and friends: keep accepting (after this one) rather than going deaf.
+    } else {
+      auto session = std::make_shared<Session>(this, std::move(socket));
+      bool busy = m_sessions.size() >= kMaxClients;
+      if (!busy) m_sessions[session.get()] = session;
+      session->Start(busy);
+    }
+    Accept();
+  });
+}
+
+void ControlServer::StopAccepting() {
+  if (!m_accepting) return;
+  m_accepting = false;
+  boost::system::error_code ec;
+  m_acceptor.cancel(ec);
+  m_acceptor.close(ec);
+  if (!m_path.empty()) ::unlink(m_path.c_str());
+}
+
+void ControlServer::CloseAll() {
+  auto sessions = std::move(m_sessions);
+  m_sessions.clear();
+  for (auto& [raw, weak] : sessions) {
+    if (auto s = weak.lock()) s->Close();
+  }
+}
+
+}  // namespace dust::daemon

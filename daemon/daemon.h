@@ -1,0 +1,182 @@
+// The daemon: owns the io_context and composes the engine (dust::Node) with the gossip socket,
+// the control socket, the state directory, the data directory, metrics and systemd.
+//
+// Threading: one thread runs the io_context and owns every piece of state here. One worker
+// thread (m_workers) runs the slow, read-only jobs -- data dir scans and evaluations -- on
+// immutable inputs (shared_ptr<const Dataset>, a copy of the model) and posts the result back
+// to the loop. Nothing else is shared.
+//
+// Scheduling: training runs one Node::TrainUnit per posted handler, so datagrams, timers and
+// control requests are served between units; within each kTrainPeriod it uses at most
+// cpu_budget of the period, then sleeps on a timer until the next period. Paused (or without
+// data) it schedules nothing, so an idle daemon wakes only for its gossip and housekeeping
+// timers.
+//
+// Lifecycle: Run() = Start (state, data, node, sockets, READY) -> io_context.run() ->
+// graceful Stop on SIGTERM/SIGINT (STOPPING, stop accepting, finish workers, checkpoint,
+// close). SIGHUP reloads the config file (what can change at runtime), the trust store and
+// the data dir.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control.h"
+#include "dust/dataset.h"
+#include "dust/node.h"
+#include "dust/trust.h"
+#include "gossip.h"
+#include "metrics.h"
+#include "notify.h"
+#include "options.h"
+#include "storage.h"
+
+namespace dust::daemon {
+
+inline constexpr std::chrono::milliseconds kTrainPeriod{50};
+inline constexpr size_t kMaxEvalSamples = 2000;  // holdout/test samples per periodic evaluation
+
+// Splits `data` deterministically: sample i goes to the holdout iff a hash of (seed, i) falls
+// below `fraction`. Stable when files are appended (earlier samples keep their side).
+void SplitHoldout(const Dataset& data, double fraction, uint64_t seed, Dataset* train,
+                  Dataset* holdout);
+
+// Base64 (RFC 4648, with padding).
+std::string Base64(ByteView bytes);
+
+class Daemon {
+ public:
+  // `argv` is kept for SIGHUP (the config is re-read with the same command line).
+  Daemon(Options options, std::vector<std::string> argv);
+  ~Daemon();
+
+  // Returns the process exit code.
+  int Run();
+
+  // For tests: the dispatcher with every command registered.
+  const ControlDispatcher& dispatcher() const { return m_dispatcher; }
+
+ private:
+  struct DataState {
+    std::shared_ptr<const Dataset> holdout;
+    std::shared_ptr<const Dataset> test;
+    size_t train_samples = 0;
+    std::vector<std::string> used;
+    std::vector<std::pair<std::string, std::string>> skipped;  // path, reason
+    int64_t scanned_ms = 0;
+    std::string signature;  // names, sizes and mtimes: rescans skip an unchanged dir
+  };
+  struct ScanResult {
+    Status status;
+    Dataset train;
+    DataState data;
+  };
+
+  Status Start();
+  void Stop(const std::string& why);
+  void RegisterCommands();
+  NodeOptions MakeNodeOptions();
+
+  // Data directory.
+  static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes);
+  static std::string DataSignature(const std::string& dir);
+  void RescanAsync(bool force, const Responder* reply);
+  void ApplyScan(ScanResult result);
+
+  // Loop pieces.
+  void OnDatagram(ByteView bytes, const boost::asio::ip::udp::endpoint& from);
+  void ScheduleTick();
+  void DoTick();
+  void ScheduleTraining();
+  void TrainStep();
+  void EvaluateAsync();
+  void WaitSignals();
+  void Reload();
+  Status WriteCheckpoint();
+  template <typename Fn>
+  void Every(boost::asio::steady_timer& timer, double seconds, Fn fn);
+
+  // Reports.
+  Json StatusJson();
+  Json PeersJson();
+  Json ModelJson(bool with_params, bool checkpoint);
+  std::string MetricsTextNow();
+  std::string StatusLine();
+  uint64_t Steps() const { return m_steps_base + m_units; }
+  uint64_t Rounds() const;
+  Status SaveTrust();
+
+  static int64_t NowMs();
+
+  Options m_options;
+  std::vector<std::string> m_argv;
+  boost::asio::io_context m_io;
+  boost::asio::thread_pool m_workers{1};
+  boost::asio::signal_set m_signals;
+  boost::asio::steady_timer m_tick_timer;
+  boost::asio::steady_timer m_train_timer;
+  boost::asio::steady_timer m_checkpoint_timer;
+  boost::asio::steady_timer m_rescan_timer;
+  boost::asio::steady_timer m_eval_timer;
+  boost::asio::steady_timer m_watchdog_timer;
+  boost::asio::steady_timer m_status_timer;
+
+  StateDir m_state;
+  int m_lock_fd = -1;
+  KeyPair m_identity;
+  TrustStore m_trust;
+  std::optional<Node> m_node;
+  DataState m_data;
+  bool m_scanning = false;
+
+  ControlDispatcher m_dispatcher;
+  std::unique_ptr<ControlServer> m_control;
+  std::unique_ptr<GossipSocket> m_gossip;
+  std::unique_ptr<MetricsHttpServer> m_metrics_http;
+  Notifier m_notifier;
+
+  // Training.
+  bool m_paused = false;
+  bool m_train_scheduled = false;
+  std::chrono::steady_clock::time_point m_period_end{};
+  std::chrono::steady_clock::duration m_period_used{};
+  uint64_t m_units = 0;  // TrainUnits this run
+  uint64_t m_steps_base = 0;
+  uint64_t m_rounds_base = 0;
+  uint64_t m_samples_trained = 0;
+  double m_train_seconds = 0;
+  double m_steps_per_s = 0;
+  uint64_t m_rate_units = 0;
+  std::chrono::steady_clock::time_point m_rate_at{};
+
+  // Evaluation.
+  bool m_evaluating = false;
+  std::optional<double> m_accuracy;
+  std::optional<double> m_test_accuracy;
+  int64_t m_accuracy_ms = 0;
+
+  // Receive side, beyond the node's own counters.
+  uint64_t m_own_datagrams = 0;
+  std::map<PublicKey, std::string> m_peer_address;  // trusted senders only (bounded by trust)
+
+  // Checkpoints.
+  int64_t m_checkpoint_ms = 0;
+  uint64_t m_checkpoint_steps = 0;
+  uint64_t m_checkpoints_written = 0;
+  uint64_t m_checkpoint_errors = 0;
+
+  int64_t m_start_ms = 0;
+  std::chrono::steady_clock::time_point m_start{};
+  bool m_stopping = false;
+  int m_exit_code = 0;
+};
+
+}  // namespace dust::daemon

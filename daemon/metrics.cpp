@@ -1,0 +1,166 @@
+#include "metrics.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <cmath>
+#include <memory>
+
+#include "log.h"
+
+namespace dust::daemon {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string EscapeLabelValue(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+}  // namespace
+
+void MetricsText::Sample(const std::string& name, const std::string& help, const char* type,
+                         double value, const Labels& labels) {
+  if (m_declared.insert(name).second) {
+    m_text += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  m_text += name;
+  if (!labels.empty()) {
+    m_text += "{";
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (i) m_text += ",";
+      m_text += labels[i].first + "=\"" + EscapeLabelValue(labels[i].second) + "\"";
+    }
+    m_text += "}";
+  }
+  m_text += " " + FormatValue(value) + "\n";
+}
+
+void MetricsText::Counter(const std::string& name, const std::string& help, double value,
+                          const Labels& labels) {
+  Sample(name, help, "counter", value, labels);
+}
+
+void MetricsText::Gauge(const std::string& name, const std::string& help, double value,
+                        const Labels& labels) {
+  Sample(name, help, "gauge", value, labels);
+}
+
+namespace {
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, MetricsHttpServer::Render render)
+      : m_stream(std::move(socket)), m_render(std::move(render)) {}
+
+  void Start() {
+    m_parser.header_limit(8192);
+    m_parser.body_limit(0);
+    m_stream.expires_after(std::chrono::seconds(5));
+    http::async_read(m_stream, m_buffer, m_parser,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return;
+                       self->Respond();
+                     });
+  }
+
+ private:
+  void Respond() {
+    const auto& req = m_parser.get();
+    m_response.version(req.version());
+    m_response.keep_alive(false);
+    m_response.set(http::field::server, "dustd");
+    std::string target(req.target());
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      m_response.result(http::status::method_not_allowed);
+      m_response.set(http::field::content_type, "text/plain");
+      m_response.body() = "only GET\n";
+    } else if (target == "/metrics" || target == "/") {
+      m_response.result(http::status::ok);
+      m_response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      m_response.body() = m_render();
+    } else {
+      m_response.result(http::status::not_found);
+      m_response.set(http::field::content_type, "text/plain");
+      m_response.body() = "see /metrics\n";
+    }
+    m_response.prepare_payload();
+    http::async_write(m_stream, m_response, [self = shared_from_this()](beast::error_code, size_t) {
+      beast::error_code ec;
+      self->m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    });
+  }
+
+  beast::tcp_stream m_stream;
+  beast::flat_buffer m_buffer;
+  http::request_parser<http::empty_body> m_parser;
+  http::response<http::string_body> m_response;
+  MetricsHttpServer::Render m_render;
+};
+
+}  // namespace
+
+MetricsHttpServer::MetricsHttpServer(asio::io_context& io, Render render)
+    : m_io(io), m_render(std::move(render)), m_acceptor(io) {}
+
+MetricsHttpServer::~MetricsHttpServer() { Close(); }
+
+Status MetricsHttpServer::Listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec || !addr.is_loopback()) return Status::InvalidArgument(host + ": not a loopback address");
+  tcp::endpoint ep(addr, port);
+  m_acceptor.open(ep.protocol(), ec);
+  if (!ec) m_acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) m_acceptor.bind(ep, ec);
+  if (!ec) m_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IoError("metrics-listen " + host + ":" + std::to_string(port) + ": " +
+                           ec.message());
+  }
+  Accept();
+  return Status::Ok();
+}
+
+void MetricsHttpServer::Close() {
+  boost::system::error_code ec;
+  m_acceptor.close(ec);
+}
+
+void MetricsHttpServer::Accept() {
+  m_acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) return;
+    if (!ec) {
+      ++m_requests;
+      std::make_shared<HttpSession>(std::move(socket), m_render)->Start();
+    }
+    Accept();
+  });
+}
+
+}  // namespace dust::daemon

@@ -1,0 +1,415 @@
+#include "options.h"
+
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "dust/file.h"
+#include "dust/merge.h"
+
+namespace dust::daemon {
+namespace po = boost::program_options;
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+// Options that can appear in the file and on the command line. Each value is kept as a string
+// or a number here; conversion to Options (with range checks) happens in Build.
+po::options_description FileOptions() {
+  Options d;
+  po::options_description desc("Options (config file keys; also accepted as --key on the command line)");
+  auto dbl = [](double v) { return po::value<double>()->default_value(v); };
+  // clang-format off
+  desc.add_options()
+    ("data-dir", po::value<std::string>()->default_value(d.data_dir),
+       "directory with training data (IDX pairs and *.csv); rescanned periodically")
+    ("state-dir", po::value<std::string>()->default_value(d.state_dir),
+       "identity key, trust store, checkpoint, counters ($STATE_DIRECTORY if set)")
+    ("control-socket", po::value<std::string>()->default_value(""),
+       "control socket path (default $RUNTIME_DIRECTORY/dustd.sock, else /run/dust/dustd.sock)")
+    ("control-group", po::value<std::string>()->default_value(""),
+       "group allowed on the control socket (default: the daemon's group)")
+    ("port", po::value<uint32_t>()->default_value(d.port), "UDP port for gossip")
+    ("bind-address", po::value<std::string>()->default_value(d.bind_address),
+       "local address the UDP socket binds")
+    ("broadcast", po::value<std::string>()->default_value("auto"),
+       "comma-separated IPv4 broadcast addresses, 'auto' (all up interfaces) or 'none'")
+    ("peer", po::value<std::string>()->default_value(""),
+       "comma-separated unicast peers host:port (routed networks, loopback tests)")
+    ("multicast-group", po::value<std::string>()->default_value(""),
+       "IPv6 multicast group to join and send to (e.g. ff02::114), empty = off")
+    ("multicast-interface", po::value<std::string>()->default_value(""),
+       "interface for the IPv6 multicast group (empty = system default)")
+    ("metrics-listen", po::value<std::string>()->default_value(""),
+       "serve Prometheus metrics over HTTP on this loopback host:port, empty = off")
+    ("display-name", po::value<std::string>()->default_value(""),
+       "name shown to peers (default: host name)")
+    ("layers", po::value<std::string>()->default_value("784,32,10"),
+       "MLP layer sizes, input first, classes last")
+    ("init-seed", po::value<uint64_t>()->default_value(d.init_seed),
+       "model initialisation seed (peers must agree to merge)")
+    ("learning-rate", dbl(d.learning_rate), "SGD learning rate")
+    ("momentum", dbl(d.momentum), "SGD momentum")
+    ("batch-size", po::value<uint32_t>()->default_value(d.batch_size), "SGD batch size")
+    ("aggregator", po::value<std::string>()->default_value(d.aggregator),
+       "how peer updates are merged: mean, median, trimmed:B, clip, clip:TAU")
+    ("cpu-budget", dbl(d.cpu_budget), "fraction of one core training may use, (0, 1]")
+    ("holdout-fraction", dbl(d.holdout_fraction),
+       "fraction of local training data held out for evaluation, [0, 0.9]")
+    ("holdout-seed", po::value<uint64_t>()->default_value(d.holdout_seed),
+       "seed of the deterministic holdout split")
+    ("announce-interval", dbl(d.announce_interval), "seconds between announcements")
+    ("send-interval", dbl(d.send_interval), "seconds between model updates sent")
+    ("checkpoint-interval", dbl(d.checkpoint_interval), "seconds between checkpoints")
+    ("rescan-interval", dbl(d.rescan_interval), "seconds between data dir rescans (0 = only on SIGHUP)")
+    ("eval-interval", dbl(d.eval_interval), "seconds between holdout evaluations")
+    ("log-level", po::value<std::string>()->default_value(d.log_level),
+       "trace, debug, info, warn, error, critical, off");
+  // clang-format on
+  return desc;
+}
+
+po::options_description CommandLineOnly() {
+  po::options_description desc("Command line");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
+    ("config,c", po::value<std::string>(), "config file (default /etc/dust/dustd.conf if it exists)")
+    ("check-config", "parse and validate the configuration, print it, and exit");
+  // clang-format on
+  return desc;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = Trim(item);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// Where each option's value came from, for messages.
+struct Provenance {
+  std::string file;
+  std::map<std::string, int> line;   // key -> line in the file
+  std::set<std::string> command_line;
+
+  std::string Where(const std::string& key) const {
+    if (command_line.count(key)) return "command line: --" + key;
+    auto it = line.find(key);
+    if (it != line.end()) return file + ":" + std::to_string(it->second) + ": " + key;
+    return "default " + key;
+  }
+};
+
+// Scans the config text line by line and stores each line's option into `vm` (values already
+// stored, i.e. from the command line, win). Every problem is reported with its line number.
+Status StoreConfigText(const std::string& text, const std::string& path,
+                       const po::options_description& desc, po::variables_map& vm,
+                       Provenance* prov) {
+  prov->file = path;
+  std::istringstream in(text);
+  std::string raw;
+  int line_no = 0;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    std::string where = path + ":" + std::to_string(line_no) + ": ";
+    // Program_options strips '#' comments anywhere on the line; do the same.
+    std::string line = raw;
+    if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    line = Trim(line);
+    if (line.empty() || line[0] == ';') continue;
+    if (line[0] == '[') {
+      return Status::InvalidArgument(where + "sections are not used in dustd.conf; remove '" +
+                                     line + "'");
+    }
+    auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      return Status::InvalidArgument(where + "expected 'key = value', got '" + line + "'");
+    }
+    std::string key = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (key.empty()) return Status::InvalidArgument(where + "missing key before '='");
+    if (!desc.find_nothrow(key, false)) {
+      return Status::InvalidArgument(where + "unknown option '" + key +
+                                     "' (see dustd --help for the list)");
+    }
+    if (auto it = prov->line.find(key); it != prov->line.end()) {
+      return Status::InvalidArgument(where + "'" + key + "' is already set at line " +
+                                     std::to_string(it->second) +
+                                     " (lists take comma-separated values on one line)");
+    }
+    prov->line[key] = line_no;
+    try {
+      std::istringstream one(key + "=" + value + "\n");
+      po::store(po::parse_config_file(one, desc, false), vm);
+    } catch (const po::error& e) {
+      return Status::InvalidArgument(where + e.what());
+    }
+  }
+  return Status::Ok();
+}
+
+template <typename T>
+T Get(const po::variables_map& vm, const std::string& key) {
+  return vm[key].as<T>();
+}
+
+Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
+  Options o;
+  auto bad = [&](const std::string& key, const std::string& why) {
+    return Status::InvalidArgument(prov.Where(key) + ": " + why);
+  };
+  o.data_dir = Get<std::string>(vm, "data-dir");
+  o.state_dir = Get<std::string>(vm, "state-dir");
+  if (!vm["state-dir"].defaulted() || !std::getenv("STATE_DIRECTORY")) {
+    // explicit value, or no systemd-provided one
+  } else {
+    // systemd's StateDirectory= may list several, colon-separated: the first is ours.
+    std::string env = std::getenv("STATE_DIRECTORY");
+    o.state_dir = env.substr(0, env.find(':'));
+  }
+  if (o.data_dir.empty()) return bad("data-dir", "must not be empty");
+  if (o.state_dir.empty()) return bad("state-dir", "must not be empty");
+  o.control_socket = Get<std::string>(vm, "control-socket");
+  o.control_group = Get<std::string>(vm, "control-group");
+
+  uint32_t port = Get<uint32_t>(vm, "port");
+  if (port == 0 || port > 65535) return bad("port", "must be in 1..65535, got " + std::to_string(port));
+  o.port = static_cast<uint16_t>(port);
+  o.bind_address = Get<std::string>(vm, "bind-address");
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(o.bind_address, ec);
+  if (ec) return bad("bind-address", "'" + o.bind_address + "' is not an IP address");
+
+  o.broadcast = SplitList(Get<std::string>(vm, "broadcast"));
+  if (o.broadcast.empty()) return bad("broadcast", "empty; use 'none' to disable broadcast");
+  for (const auto& b : o.broadcast) {
+    if (b == "auto" || b == "none") {
+      if (o.broadcast.size() != 1) return bad("broadcast", "'" + b + "' cannot be mixed with addresses");
+      continue;
+    }
+    auto addr = boost::asio::ip::make_address(b, ec);
+    if (ec || !addr.is_v4()) return bad("broadcast", "'" + b + "' is not an IPv4 address");
+  }
+  if (o.broadcast.size() == 1 && o.broadcast[0] == "none") o.broadcast.clear();
+  o.peers = SplitList(Get<std::string>(vm, "peer"));
+  for (const auto& p : o.peers) {
+    auto hp = SplitHostPort(p);
+    if (!hp.ok()) return bad("peer", hp.status().message());
+  }
+  o.multicast_group = Get<std::string>(vm, "multicast-group");
+  if (!o.multicast_group.empty()) {
+    auto addr = boost::asio::ip::make_address(o.multicast_group, ec);
+    if (ec || !addr.is_v6() || !addr.is_multicast()) {
+      return bad("multicast-group", "'" + o.multicast_group + "' is not an IPv6 multicast address");
+    }
+  }
+  o.multicast_interface = Get<std::string>(vm, "multicast-interface");
+  o.metrics_listen = Get<std::string>(vm, "metrics-listen");
+  if (!o.metrics_listen.empty()) {
+    auto hp = SplitHostPort(o.metrics_listen);
+    if (!hp.ok()) return bad("metrics-listen", hp.status().message());
+    auto addr = boost::asio::ip::make_address(hp->first, ec);
+    if (ec || !addr.is_loopback()) {
+      return bad("metrics-listen", "'" + hp->first +
+                                       "' is not a loopback address (metrics are served on "
+                                       "loopback only; use a reverse proxy to expose them)");
+    }
+  }
+
+  o.display_name = Get<std::string>(vm, "display-name");
+  if (o.display_name.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof(host) - 1) == 0) o.display_name = host;
+  }
+  if (o.display_name.size() > 64) return bad("display-name", "longer than 64 bytes");
+
+  o.layers.clear();
+  for (const auto& item : SplitList(Get<std::string>(vm, "layers"))) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(item.c_str(), &end, 10);
+    if (*end != '\0' || v == 0 || v > 65536) {
+      return bad("layers", "'" + item + "' is not a layer width in 1..65536");
+    }
+    o.layers.push_back(static_cast<uint32_t>(v));
+  }
+  if (o.layers.size() < 2 || o.layers.size() > 17) {
+    return bad("layers", "needs 2 to 17 sizes (input, hidden..., classes)");
+  }
+  if (o.layers.back() < 2 || o.layers.back() > 256) return bad("layers", "classes must be 2..256");
+  o.init_seed = Get<uint64_t>(vm, "init-seed");
+  o.learning_rate = Get<double>(vm, "learning-rate");
+  if (!(o.learning_rate > 0 && o.learning_rate <= 10)) return bad("learning-rate", "must be in (0, 10]");
+  o.momentum = Get<double>(vm, "momentum");
+  if (!(o.momentum >= 0 && o.momentum < 1)) return bad("momentum", "must be in [0, 1)");
+  o.batch_size = Get<uint32_t>(vm, "batch-size");
+  if (o.batch_size == 0 || o.batch_size > 4096) return bad("batch-size", "must be in 1..4096");
+  o.aggregator = Get<std::string>(vm, "aggregator");
+  if (auto agg = ParseAggregator(o.aggregator); !agg.ok()) {
+    return bad("aggregator", agg.status().message() +
+                                 " (use mean, median, trimmed:B, clip or clip:TAU)");
+  }
+  o.cpu_budget = Get<double>(vm, "cpu-budget");
+  if (!(o.cpu_budget > 0 && o.cpu_budget <= 1)) return bad("cpu-budget", "must be in (0, 1]");
+  o.holdout_fraction = Get<double>(vm, "holdout-fraction");
+  if (!(o.holdout_fraction >= 0 && o.holdout_fraction <= 0.9)) {
+    return bad("holdout-fraction", "must be in [0, 0.9]");
+  }
+  o.holdout_seed = Get<uint64_t>(vm, "holdout-seed");
+
+  struct Interval {
+    const char* key;
+    double* field;
+    double min;
+  };
+  for (const Interval& iv : {Interval{"announce-interval", &o.announce_interval, 0.05},
+                             Interval{"send-interval", &o.send_interval, 0.05},
+                             Interval{"checkpoint-interval", &o.checkpoint_interval, 1},
+                             Interval{"rescan-interval", &o.rescan_interval, 0},
+                             Interval{"eval-interval", &o.eval_interval, 0.1}}) {
+    *iv.field = Get<double>(vm, iv.key);
+    if (!std::isfinite(*iv.field) || *iv.field < iv.min || *iv.field > 86400 * 7) {
+      return bad(iv.key, "must be between " + std::to_string(iv.min) + " and 604800 seconds");
+    }
+  }
+  o.log_level = Get<std::string>(vm, "log-level");
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn",
+                                             "error", "critical", "off"};
+  if (!kLevels.count(o.log_level)) return bad("log-level", "'" + o.log_level + "' is not a level");
+  o.config_path = prov.file;
+  return o;
+}
+
+}  // namespace
+
+std::string OptionsHelp() {
+  std::ostringstream out;
+  out << "Usage: dustd [--config FILE] [--check-config] [--KEY VALUE]...\n"
+         "The Neural Dust peer daemon: learns from a data directory and from trusted peers.\n\n"
+      << CommandLineOnly() << "\n"
+      << FileOptions();
+  return out.str();
+}
+
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Status::InvalidArgument("'" + text + "' is not [IPv6]:port");
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) {
+      return Status::InvalidArgument("'" + text + "' is not host:port");
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  char* end = nullptr;
+  unsigned long p = std::strtoul(port.c_str(), &end, 10);
+  if (host.empty() || port.empty() || *end != '\0' || p == 0 || p > 65535) {
+    return Status::InvalidArgument("'" + text + "': port must be in 1..65535");
+  }
+  return std::make_pair(host, static_cast<uint16_t>(p));
+}
+
+std::string ResolveSocketPath(const Options& options) {
+  if (!options.control_socket.empty()) return options.control_socket;
+  if (const char* rt = std::getenv("RUNTIME_DIRECTORY"); rt && *rt) {
+    std::string dir = rt;
+    return dir.substr(0, dir.find(':')) + "/dustd.sock";
+  }
+  return kDefaultSocketPath;
+}
+
+Result<Options> ParseConfigText(const std::string& text, const std::string& path) {
+  try {
+    po::options_description desc = FileOptions();
+    po::variables_map vm;
+    Provenance prov;
+    DUST_RETURN_IF_ERROR(StoreConfigText(text, path, desc, vm, &prov));
+    // Fill in the defaults of everything the file did not set.
+    po::store(po::parsed_options(&desc), vm);
+    po::notify(vm);
+    return Build(vm, prov);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(path + ": " + e.what());
+  }
+}
+
+ParseOutcome ParseOptions(int argc, const char* const* argv) {
+  ParseOutcome out;
+  auto fail = [&](const std::string& msg) {
+    out.action = ParseOutcome::Action::kExitError;
+    out.message = "dustd: " + msg + "\n";
+    return out;
+  };
+  try {
+    po::options_description file_opts = FileOptions();
+    po::options_description all;
+    all.add(CommandLineOnly()).add(file_opts);
+    po::variables_map vm;
+    Provenance prov;
+    po::parsed_options cli = po::command_line_parser(argc, argv).options(all).run();
+    for (const auto& opt : cli.options) prov.command_line.insert(opt.string_key);
+    po::store(cli, vm);
+    if (vm.count("help")) {
+      out.action = ParseOutcome::Action::kExitOk;
+      out.message = OptionsHelp();
+      return out;
+    }
+    if (vm.count("version")) {
+      out.action = ParseOutcome::Action::kExitOk;
+#ifdef DUST_VERSION
+      out.message = std::string("dustd ") + DUST_VERSION + "\n";
+#else
+      out.message = "dustd (unknown version)\n";
+#endif
+      return out;
+    }
+    std::string config_path = kDefaultConfigPath;
+    bool explicit_config = vm.count("config") > 0;
+    if (explicit_config) config_path = vm["config"].as<std::string>();
+    auto text = ReadFile(config_path, kMaxConfigBytes);
+    if (text.ok()) {
+      std::string s(text->begin(), text->end());
+      Status st = StoreConfigText(s, config_path, file_opts, vm, &prov);
+      if (!st.ok()) return fail(st.message());
+    } else if (explicit_config || text.status().code() != StatusCode::kNotFound) {
+      return fail("config file " + text.status().message());
+    }
+    po::store(po::parsed_options(&all), vm);
+    po::notify(vm);
+    auto built = Build(vm, prov);
+    if (!built.ok()) return fail(built.status().message());
+    out.options = std::move(built.value());
+    out.options.check_config = vm.count("check-config") > 0;
+    return out;
+  } catch (const std::exception& e) {
+    return fail(std::string(e.what()) + " (see dustd --help)");
+  }
+}
+
+}  // namespace dust::daemon

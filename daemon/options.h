@@ -1,0 +1,93 @@
+// dustd's configuration: every option, its default, and the parser for the INI file and the
+// command line.
+//
+// Sources, lowest precedence first: built-in defaults, the config file (`--config`, default
+// /etc/dust/dustd.conf; a missing default file is fine, a missing explicit one is an error),
+// then command-line options. The file is "key = value" lines, '#' or ';' comments, no sections.
+// Boost.Program_options parses it, but it does not report line numbers, so the file is first
+// scanned here: every error about the file (unknown key, malformed line, repeated key, bad
+// value) names "<file>:<line>: <reason>".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dust/status.h"
+
+namespace dust::daemon {
+
+inline constexpr uint16_t kDefaultPort = 48620;
+inline constexpr const char* kDefaultConfigPath = "/etc/dust/dustd.conf";
+inline constexpr const char* kDefaultSocketPath = "/run/dust/dustd.sock";
+inline constexpr const char* kDefaultStateDir = "/var/lib/dust";
+
+struct Options {
+  // Files and directories.
+  std::string config_path;     // the file actually read ("" if none)
+  std::string data_dir = "/var/lib/dust/data";
+  std::string state_dir = kDefaultStateDir;  // $STATE_DIRECTORY wins over the default
+  std::string control_socket;  // "" -> $RUNTIME_DIRECTORY/dustd.sock or kDefaultSocketPath
+  std::string control_group;   // "" -> the daemon's own gid
+
+  // Network.
+  uint16_t port = kDefaultPort;
+  std::string bind_address = "0.0.0.0";
+  std::vector<std::string> broadcast{"auto"};  // IPv4 addresses, "auto", or "none"
+  std::vector<std::string> peers;              // unicast "host:port" (IPv4 or [IPv6])
+  std::string multicast_group;                 // IPv6 group, "" = off
+  std::string multicast_interface;             // interface name for the group ("" = default)
+  std::string metrics_listen;                  // "127.0.0.1:9617" style; "" = off
+
+  // Learning.
+  std::string display_name;  // "" -> host name
+  std::vector<uint32_t> layers{784, 32, 10};
+  uint64_t init_seed = 1;
+  double learning_rate = 0.05;
+  double momentum = 0.9;
+  uint32_t batch_size = 32;
+  std::string aggregator = "mean";
+  double cpu_budget = 0.5;
+  double holdout_fraction = 0.1;
+  uint64_t holdout_seed = 7;
+
+  // Timers, in seconds.
+  double announce_interval = 5.0;
+  double send_interval = 1.0;
+  double checkpoint_interval = 60.0;
+  double rescan_interval = 300.0;
+  double eval_interval = 10.0;
+
+  std::string log_level = "info";
+
+  // Not options in the file: what the command line asked for.
+  bool check_config = false;
+};
+
+// What ParseOptions decided: run, or exit at once with a message (help, version, error).
+struct ParseOutcome {
+  enum class Action { kRun, kExitOk, kExitError };
+  Action action = Action::kRun;
+  std::string message;  // help text, version, or the error (to stdout for ok, stderr for errors)
+  Options options;
+};
+
+// Parses argv (and the config file it names). Never throws.
+ParseOutcome ParseOptions(int argc, const char* const* argv);
+
+// Parses a config file's text (no command line); `path` is only used in messages. For tests
+// and --check-config.
+Result<Options> ParseConfigText(const std::string& text, const std::string& path);
+
+// The help text (all options with defaults).
+std::string OptionsHelp();
+
+// Resolved paths (environment variables applied).
+std::string ResolveSocketPath(const Options& options);
+
+// "host:port" -> (host, port). IPv6 hosts in brackets. Error names what was wrong.
+Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& text);
+
+}  // namespace dust::daemon
