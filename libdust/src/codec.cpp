@@ -106,8 +106,14 @@ Status ValidateSegment(const UpdateSegment& s, uint64_t* next_index, uint64_t li
       *next_index = uint64_t{idx} + 1;
     }
   }
+  int32_t max_abs_code = 0;
   for (int32_t code : s.codes) {
     if (!CodeValid(s.coding, code)) return Status::InvalidArgument("value not finite or in range");
+    if (IsIntCoding(s.coding)) max_abs_code = std::max(max_abs_code, code < 0 ? -code : code);
+  }
+  // A finite scale times a code can still overflow: every decoded value must be finite.
+  if (IsIntCoding(s.coding) && !std::isfinite(static_cast<float>(max_abs_code) * s.scale)) {
+    return Status::InvalidArgument("scaled value overflows");
   }
   return Status::Ok();
 }

@@ -233,7 +233,31 @@ TEST_CASE("update payload test vector in docs/protocol.md encodes to the documen
   bool lz4 = true;
   REQUIRE(EncodeUpdate(p, &out, &lz4).ok());
   CHECK_FALSE(lz4);
-  CHECK(ToHex(out) == "0100" "2002000a0000000000003f01fe" "29020014000000050000803e0304");
+  CHECK(ToHex(out) ==
+        "0100"
+        "2002000a0000000000003f01fe"
+        "29020014000000050000803e0304");
+}
+
+}  // namespace
+}  // namespace dust
+
+namespace dust {
+namespace {
+
+TEST_CASE("decoder refuses a finite scale whose product with a code overflows") {
+  // Found by fuzz_payload: int16 codes up to 32767 times a scale of ~1e37 are infinite.
+  UpdatePayload p;
+  p.segments.push_back(MakeDenseSegment(0, std::vector<float>{1.0f, -1.0f}, ValueCoding::kInt16));
+  bool lz4 = false;
+  Bytes b = Encode(p, &lz4);
+  const size_t scale = 2 + 1 + 2 + 4;
+  float huge = 1e37f;
+  std::memcpy(&b[scale], &huge, 4);
+  CHECK_FALSE(DecodeUpdate(b, false, kParams).ok());
+  huge = 1e30f;  // 32767 * 1e30 is still finite: accepted
+  std::memcpy(&b[scale], &huge, 4);
+  CHECK(DecodeUpdate(b, false, kParams).ok());
 }
 
 }  // namespace
