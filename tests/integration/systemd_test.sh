@@ -39,10 +39,9 @@ version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 unitdir=$(sed -n 's/^DUST_SYSTEMD_UNITDIR:PATH=//p' "$build/CMakeCache.txt")
 sysusersdir=$(sed -n 's/^DUST_SYSUSERSDIR:PATH=//p' "$build/CMakeCache.txt")
 tmpfilesdir=$(sed -n 's/^DUST_TMPFILESDIR:PATH=//p' "$build/CMakeCache.txt")
-[ -n "$version" ] && [ -n "$unitdir" ] || {
-  echo "FAIL: $build/CMakeCache.txt lacks the project version or DUST_SYSTEMD_UNITDIR" >&2
-  exit 1
-}
+if [ -z "$version" ] || [ -z "$unitdir" ]; then
+  give_up "$build/CMakeCache.txt lacks the project version or DUST_SYSTEMD_UNITDIR"
+fi
 
 # The files every installation must contain, relative to the root, for the /usr prefix.
 expected_files=(
@@ -169,78 +168,83 @@ for bin in usr/sbin/dustd usr/bin/dustctl; do
 done
 
 # --- 4. install into a scratch root with dpkg: the real maintainer scripts run -----------------
-# --force-script-chrootless runs them on this machine with DPKG_ROOT set, so that
-# systemd-sysusers, systemd-tmpfiles and deb-systemd-helper act inside the scratch root only;
-# --force-depends because the scratch root holds no other package.
-root="$tmp/root"
-mkdir -p "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/info" "$root/etc"
-touch "$root/var/lib/dpkg/status"
-dpkg_root() {
-  dpkg --root="$root" --log="$tmp/dpkg.log" --force-script-chrootless --force-depends \
-    --force-not-root "$@" >>"$tmp/dpkg.out" 2>&1
-}
-if dpkg_root -i "$deb"; then
-  pass "dpkg --root -i: installed, postinst ran"
-else
-  cat "$tmp/dpkg.out" >&2
-  give_up "dpkg --root -i failed"
-fi
-before=$failures
-dust_uid=$(awk -F: '$1 == "dust" { print $3 }' "$root/etc/passwd" 2>/dev/null || true)
-dust_gid=$(awk -F: '$1 == "dust" { print $3 }' "$root/etc/group" 2>/dev/null || true)
-[ -n "$dust_uid" ] || fail "postinst: no user dust in the root's /etc/passwd"
-[ -n "$dust_gid" ] || fail "postinst: no group dust in the root's /etc/group"
-if [ -d "$root/var/lib/dust" ]; then
-  [ "$(stat -c '%a %u %g' "$root/var/lib/dust")" = "700 $dust_uid $dust_gid" ] ||
-    fail "postinst: /var/lib/dust is $(stat -c '%a %u %g' "$root/var/lib/dust"), want 700 dust dust"
-else
-  fail "postinst: /var/lib/dust not created"
-fi
-[ -L "$root/etc/systemd/system/multi-user.target.wants/dustd.service" ] ||
-  fail "postinst: dustd.service not enabled (no multi-user.target.wants link)"
-pass_if "$before" "postinst: user dust ($dust_uid:$dust_gid), /var/lib/dust 0700, unit enabled"
+scratch_root_checks() {
+  # --force-script-chrootless runs them on this machine with DPKG_ROOT set, so that
+  # systemd-sysusers, systemd-tmpfiles and deb-systemd-helper act inside the scratch root only;
+  # --force-depends because the scratch root holds no other package.
+  root="$tmp/root"
+  mkdir -p "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/info" "$root/etc"
+  touch "$root/var/lib/dpkg/status"
+  dpkg_root() {
+    dpkg --root="$root" --log="$tmp/dpkg.log" --force-script-chrootless --force-depends \
+      --force-not-root "$@" >>"$tmp/dpkg.out" 2>&1
+  }
+  if dpkg_root -i "$deb"; then
+    pass "dpkg --root -i: installed, postinst ran"
+  else
+    cat "$tmp/dpkg.out" >&2
+    give_up "dpkg --root -i failed"
+  fi
+  before=$failures
+  dust_uid=$(awk -F: '$1 == "dust" { print $3 }' "$root/etc/passwd" 2>/dev/null || true)
+  dust_gid=$(awk -F: '$1 == "dust" { print $3 }' "$root/etc/group" 2>/dev/null || true)
+  [ -n "$dust_uid" ] || fail "postinst: no user dust in the root's /etc/passwd"
+  [ -n "$dust_gid" ] || fail "postinst: no group dust in the root's /etc/group"
+  if [ -d "$root/var/lib/dust" ]; then
+    [ "$(stat -c '%a %u %g' "$root/var/lib/dust")" = "700 $dust_uid $dust_gid" ] ||
+      fail "postinst: /var/lib/dust is $(stat -c '%a %u %g' "$root/var/lib/dust"), want 700 dust dust"
+  else
+    fail "postinst: /var/lib/dust not created"
+  fi
+  [ -L "$root/etc/systemd/system/multi-user.target.wants/dustd.service" ] ||
+    fail "postinst: dustd.service not enabled (no multi-user.target.wants link)"
+  pass_if "$before" "postinst: user dust ($dust_uid:$dust_gid), /var/lib/dust 0700, unit enabled"
 
-# The installed daemon checks the installed configuration.
-if "$root/usr/sbin/dustd" --check-config --config "$root/etc/dust/dustd.conf" >"$tmp/check.out" 2>&1; then
-  pass "installed dustd --check-config accepts the installed /etc/dust/dustd.conf"
-else
-  cat "$tmp/check.out" >&2
-  fail "installed dustd --check-config rejected the installed /etc/dust/dustd.conf"
-fi
-# ... and rejects a broken one, naming the file and line (so the check above is not vacuous).
-cp "$root/etc/dust/dustd.conf" "$tmp/broken.conf"
-echo "no-such-option = 1" >>"$tmp/broken.conf"
-broken_line=$(wc -l <"$tmp/broken.conf")
-if "$root/usr/sbin/dustd" --check-config --config "$tmp/broken.conf" >"$tmp/broken.out" 2>&1; then
-  fail "dustd --check-config accepted an unknown option"
-elif ! grep -q "broken.conf:$broken_line" "$tmp/broken.out"; then
-  fail "dustd --check-config did not name broken.conf:$broken_line: $(cat "$tmp/broken.out")"
-else
-  pass "installed dustd --check-config rejects an unknown option at broken.conf:$broken_line"
-fi
+  # The installed daemon checks the installed configuration.
+  if "$root/usr/sbin/dustd" --check-config --config "$root/etc/dust/dustd.conf" >"$tmp/check.out" 2>&1; then
+    pass "installed dustd --check-config accepts the installed /etc/dust/dustd.conf"
+  else
+    cat "$tmp/check.out" >&2
+    fail "installed dustd --check-config rejected the installed /etc/dust/dustd.conf"
+  fi
+  # ... and rejects a broken one, naming the file and line (so the check above is not vacuous).
+  cp "$root/etc/dust/dustd.conf" "$tmp/broken.conf"
+  echo "no-such-option = 1" >>"$tmp/broken.conf"
+  broken_line=$(wc -l <"$tmp/broken.conf")
+  if "$root/usr/sbin/dustd" --check-config --config "$tmp/broken.conf" >"$tmp/broken.out" 2>&1; then
+    fail "dustd --check-config accepted an unknown option"
+  elif ! grep -q "broken.conf:$broken_line" "$tmp/broken.out"; then
+    fail "dustd --check-config did not name broken.conf:$broken_line: $(cat "$tmp/broken.out")"
+  else
+    pass "installed dustd --check-config rejects an unknown option at broken.conf:$broken_line"
+  fi
 
-# The unit's PrivateUsers=yes maps only root and dust into dustd's user namespace; any other
-# client of the control socket appears to dustd as nobody. Check that an operator whose
-# supplementary groups include dust is still admitted, and one without it is not: run the
-# installed dustd as dust in a user namespace mapped as systemd maps it (0 and dust's uid/gid
-# to themselves), on loopback, and call it with the installed dustctl as another uid.
-privateusers_check() {
-  need unshare && need setpriv || { skip "unshare/setpriv missing: PrivateUsers check"; return; }
-  local pu="$tmp/pu" port=$((20000 + RANDOM % 20000)) pid=""
-  chmod 0755 "$tmp"
-  mkdir -p "$pu/state" "$pu/run" "$pu/data"
-  chown "$dust_uid:$dust_gid" "$pu/state" "$pu/run"
-  chmod 0700 "$pu/state"
-  chmod 0750 "$pu/run"
-  mkfifo "$pu/go"
-  # unshare execs bash, which waits until the maps are written, then execs dustd: one pid.
-  unshare --user bash -c 'read -r _ <"$0"; exec "$@"' "$pu/go" \
-    setpriv --reuid="$dust_uid" --regid="$dust_gid" --clear-groups \
-    "$root/usr/sbin/dustd" --config "$root/etc/dust/dustd.conf" --state-dir "$pu/state" \
-    --data-dir "$pu/data" --control-socket "$pu/run/dustd.sock" --bind-address 127.0.0.1 \
-    --port "$port" --broadcast none --log-level warn >"$pu/dustd.log" 2>&1 &
-  pid=$!
-  if ! /usr/bin/python3 - "$pid" "$dust_uid" "$dust_gid" <<'EOF'; then
+  # The unit's PrivateUsers=yes maps only root and dust into dustd's user namespace; any other
+  # client of the control socket appears to dustd as nobody. Check that an operator whose
+  # supplementary groups include dust is still admitted, and one without it is not: run the
+  # installed dustd as dust in a user namespace mapped as systemd maps it (0 and dust's uid/gid
+  # to themselves), on loopback, and call it with the installed dustctl as another uid.
+  privateusers_check() {
+    if ! need unshare || ! need setpriv; then
+      skip "unshare/setpriv missing: PrivateUsers check"
+      return
+    fi
+    local pu="$tmp/pu" port=$((20000 + RANDOM % 20000)) pid=""
+    chmod 0755 "$tmp"
+    mkdir -p "$pu/state" "$pu/run" "$pu/data"
+    chown "$dust_uid:$dust_gid" "$pu/state" "$pu/run"
+    chmod 0700 "$pu/state"
+    chmod 0750 "$pu/run"
+    mkfifo "$pu/go"
+    # unshare execs bash, which waits until the maps are written, then execs dustd: one pid.
+    # shellcheck disable=SC2016 # $0 and $@ are for the inner bash
+    unshare --user bash -c 'read -r _ <"$0"; exec "$@"' "$pu/go" \
+      setpriv --reuid="$dust_uid" --regid="$dust_gid" --clear-groups \
+      "$root/usr/sbin/dustd" --config "$root/etc/dust/dustd.conf" --state-dir "$pu/state" \
+      --data-dir "$pu/data" --control-socket "$pu/run/dustd.sock" --bind-address 127.0.0.1 \
+      --port "$port" --broadcast none --log-level warn >"$pu/dustd.log" 2>&1 &
+    pid=$!
+    if ! /usr/bin/python3 - "$pid" "$dust_uid" "$dust_gid" <<'EOF'; then
 import os, sys
 pid, uid, gid = sys.argv[1:4]
 for name, ident in (("uid_map", uid), ("gid_map", gid)):
@@ -248,60 +252,66 @@ for name, ident in (("uid_map", uid), ("gid_map", gid)):
     os.write(fd, f"0 0 1\n{ident} {ident} 1\n".encode())  # one write(2), as the kernel requires
     os.close(fd)
 EOF
-    skip "cannot map a user namespace here (containers may forbid it): PrivateUsers check"
-    kill "$pid" 2>/dev/null || true
+      skip "cannot map a user namespace here (containers may forbid it): PrivateUsers check"
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      return
+    fi
+    echo go >"$pu/go"
+    for _ in $(seq 100); do
+      [ -S "$pu/run/dustd.sock" ] && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ ! -S "$pu/run/dustd.sock" ]; then
+      fail "dustd in a PrivateUsers-style namespace did not create its socket: $(cat "$pu/dustd.log")"
+    else
+      local operator=4321
+      if setpriv --reuid=$operator --regid=$operator --groups="$dust_gid" \
+        "$root/usr/bin/dustctl" --socket "$pu/run/dustd.sock" status >"$pu/op.out" 2>&1; then
+        pass "PrivateUsers: uid $operator with supplementary group dust may use dustctl"
+      else
+        fail "PrivateUsers: uid $operator in group dust was refused: $(cat "$pu/op.out")"
+      fi
+      if setpriv --reuid=$operator --regid=$operator --clear-groups \
+        "$root/usr/bin/dustctl" --socket "$pu/run/dustd.sock" status >"$pu/other.out" 2>&1; then
+        fail "PrivateUsers: uid $operator without group dust was admitted"
+      else
+        pass "PrivateUsers: uid $operator without group dust is refused"
+      fi
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    return
-  fi
-  echo go >"$pu/go"
-  for _ in $(seq 100); do
-    [ -S "$pu/run/dustd.sock" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ ! -S "$pu/run/dustd.sock" ]; then
-    fail "dustd in a PrivateUsers-style namespace did not create its socket: $(cat "$pu/dustd.log")"
+  }
+  if [ -n "$dust_uid" ]; then
+    privateusers_check
   else
-    local operator=4321
-    if setpriv --reuid=$operator --regid=$operator --groups="$dust_gid" \
-      "$root/usr/bin/dustctl" --socket "$pu/run/dustd.sock" status >"$pu/op.out" 2>&1; then
-      pass "PrivateUsers: uid $operator with supplementary group dust may use dustctl"
-    else
-      fail "PrivateUsers: uid $operator in group dust was refused: $(cat "$pu/op.out")"
-    fi
-    if setpriv --reuid=$operator --regid=$operator --clear-groups \
-      "$root/usr/bin/dustctl" --socket "$pu/run/dustd.sock" status >"$pu/other.out" 2>&1; then
-      fail "PrivateUsers: uid $operator without group dust was admitted"
-    else
-      pass "PrivateUsers: uid $operator without group dust is refused"
-    fi
+    skip "PrivateUsers check: no dust user from postinst"
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+
+  # Upgrade in place (same version): postinst runs with the old version; state survives.
+  before=$failures
+  touch "$root/var/lib/dust/marker"
+  dpkg_root -i "$deb" || fail "dpkg --root -i (reinstall) failed"
+  [ -f "$root/var/lib/dust/marker" ] || fail "reinstall lost /var/lib/dust"
+
+  # Remove keeps state and config; purge deletes both and disables the unit.
+  dpkg_root -r neural-dust || fail "dpkg --root -r failed"
+  [ -f "$root/var/lib/dust/marker" ] || fail "remove deleted /var/lib/dust (only purge may)"
+  [ -f "$root/etc/dust/dustd.conf" ] || fail "remove deleted the conffile /etc/dust/dustd.conf"
+  [ ! -e "$root/usr/sbin/dustd" ] || fail "remove left /usr/sbin/dustd"
+  dpkg_root -P neural-dust || fail "dpkg --root -P failed"
+  [ ! -e "$root/var/lib/dust" ] || fail "purge left /var/lib/dust"
+  [ ! -e "$root/etc/dust/dustd.conf" ] || fail "purge left /etc/dust/dustd.conf"
+  [ ! -e "$root/etc/systemd/system/multi-user.target.wants/dustd.service" ] ||
+    fail "purge left the multi-user.target.wants link"
+  pass_if "$before" "remove keeps /var/lib/dust and the conffile; purge removes them and the enablement"
 }
-if [ -n "$dust_uid" ] && [ "$(id -u)" -eq 0 ]; then
-  privateusers_check
+if [ "$(id -u)" -eq 0 ]; then
+  scratch_root_checks
 else
-  skip "PrivateUsers check needs root and the dust user from postinst"
+  skip "installing into a scratch root with dpkg --root needs root (postinst chowns /var/lib/dust)"
 fi
-
-# Upgrade in place (same version): postinst runs with the old version; state survives.
-before=$failures
-touch "$root/var/lib/dust/marker"
-dpkg_root -i "$deb" || fail "dpkg --root -i (reinstall) failed"
-[ -f "$root/var/lib/dust/marker" ] || fail "reinstall lost /var/lib/dust"
-
-# Remove keeps state and config; purge deletes both and disables the unit.
-dpkg_root -r neural-dust || fail "dpkg --root -r failed"
-[ -f "$root/var/lib/dust/marker" ] || fail "remove deleted /var/lib/dust (only purge may)"
-[ -f "$root/etc/dust/dustd.conf" ] || fail "remove deleted the conffile /etc/dust/dustd.conf"
-[ ! -e "$root/usr/sbin/dustd" ] || fail "remove left /usr/sbin/dustd"
-dpkg_root -P neural-dust || fail "dpkg --root -P failed"
-[ ! -e "$root/var/lib/dust" ] || fail "purge left /var/lib/dust"
-[ ! -e "$root/etc/dust/dustd.conf" ] || fail "purge left /etc/dust/dustd.conf"
-[ ! -e "$root/etc/systemd/system/multi-user.target.wants/dustd.service" ] ||
-  fail "purge left the multi-user.target.wants link"
-pass_if "$before" "remove keeps /var/lib/dust and the conffile; purge removes them and the enablement"
 
 # --- 5. lintian -----------------------------------------------------------------------------
 if need lintian; then
