@@ -1,10 +1,10 @@
 // The control commands of docs/control-protocol.md, and the reports they share with metrics.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <fstream>
 #include <set>
-#include <sys/stat.h>
 
 #include "daemon.h"
 #include "dust/crypto.h"
@@ -60,219 +60,236 @@ void Daemon::RegisterCommands() {
     };
   };
 
-  m_dispatcher.Register("status", wrap([this](const Json&, const Responder& r) { r.Ok(StatusJson()); }));
-  m_dispatcher.Register("peers", wrap([this](const Json&, const Responder& r) { r.Ok(PeersJson()); }));
+  m_dispatcher.Register("status",
+                        wrap([this](const Json&, const Responder& r) { r.Ok(StatusJson()); }));
+  m_dispatcher.Register("peers",
+                        wrap([this](const Json&, const Responder& r) { r.Ok(PeersJson()); }));
 
   m_dispatcher.Register("trust.show", wrap([this](const Json&, const Responder& r) {
-    auto uri = FormatPairingUri(m_identity.public_key, m_node->options().display_name);
-    r.Ok({{"node_id", FormatNodeId(m_identity.public_key)},
-          {"public_key", ToHex(m_identity.public_key)},
-          {"pairing_uri", uri.ok() ? Json(*uri) : Json(nullptr)},
-          {"display_name", m_node->options().display_name}});
-  }));
+                          auto uri = FormatPairingUri(m_identity.public_key,
+                                                      m_node->options().display_name);
+                          r.Ok({{"node_id", FormatNodeId(m_identity.public_key)},
+                                {"public_key", ToHex(m_identity.public_key)},
+                                {"pairing_uri", uri.ok() ? Json(*uri) : Json(nullptr)},
+                                {"display_name", m_node->options().display_name}});
+                        }));
 
   m_dispatcher.Register("trust.list", wrap([this](const Json&, const Responder& r) {
-    Json list = Json::array();
-    for (const TrustedPeer& p : m_trust.List()) {
-      list.push_back({{"node_id", FormatNodeId(p.key)},
-                      {"public_key", ToHex(p.key)},
-                      {"display_name", p.display_name},
-                      {"added_ms", p.added_at_ms}});
-    }
-    r.Ok({{"trusted", list}});
-  }));
+                          Json list = Json::array();
+                          for (const TrustedPeer& p : m_trust.List()) {
+                            list.push_back({{"node_id", FormatNodeId(p.key)},
+                                            {"public_key", ToHex(p.key)},
+                                            {"display_name", p.display_name},
+                                            {"added_ms", p.added_at_ms}});
+                          }
+                          r.Ok({{"trusted", list}});
+                        }));
 
-  m_dispatcher.Register("trust.add", wrap([this](const Json& req, const Responder& r) {
-    auto uri = StringArg(req, "uri");
-    auto node_id = StringArg(req, "node_id");
-    auto key_hex = StringArg(req, "public_key");
-    auto name = StringArg(req, "display_name");
-    PublicKey key{};
-    std::string display;
-    if (uri) {
-      auto info = ParsePairingUri(*uri);
-      if (!info.ok()) return r.Error(errc::kInvalidArgument, "uri: " + info.status().message());
-      key = info->key;
-      display = info->display_name;
-    } else if (node_id || key_hex) {
-      bool have_key = false;
-      if (node_id) {
-        auto k = ParseNodeId(*node_id);
-        if (!k.ok()) return r.Error(errc::kInvalidArgument, "node_id: " + k.status().message());
-        key = *k;
-        have_key = true;
-      }
-      if (key_hex) {
-        Bytes raw;
-        if (!FromHex(*key_hex, &raw) || raw.size() != key.size()) {
-          return r.Error(errc::kInvalidArgument, "public_key: expected 64 hex characters");
+  m_dispatcher.Register(
+      "trust.add", wrap([this](const Json& req, const Responder& r) {
+        auto uri = StringArg(req, "uri");
+        auto node_id = StringArg(req, "node_id");
+        auto key_hex = StringArg(req, "public_key");
+        auto name = StringArg(req, "display_name");
+        PublicKey key{};
+        std::string display;
+        if (uri) {
+          auto info = ParsePairingUri(*uri);
+          if (!info.ok()) return r.Error(errc::kInvalidArgument, "uri: " + info.status().message());
+          key = info->key;
+          display = info->display_name;
+        } else if (node_id || key_hex) {
+          bool have_key = false;
+          if (node_id) {
+            auto k = ParseNodeId(*node_id);
+            if (!k.ok()) return r.Error(errc::kInvalidArgument, "node_id: " + k.status().message());
+            key = *k;
+            have_key = true;
+          }
+          if (key_hex) {
+            Bytes raw;
+            if (!FromHex(*key_hex, &raw) || raw.size() != key.size()) {
+              return r.Error(errc::kInvalidArgument, "public_key: expected 64 hex characters");
+            }
+            PublicKey k{};
+            std::copy(raw.begin(), raw.end(), k.begin());
+            if (have_key && k != key) {
+              return r.Error(errc::kInvalidArgument, "node_id and public_key name different keys");
+            }
+            key = k;
+          }
+        } else {
+          return r.Error(errc::kInvalidArgument,
+                         "give \"uri\", or \"node_id\" (and/or \"public_key\")");
         }
-        PublicKey k{};
-        std::copy(raw.begin(), raw.end(), k.begin());
-        if (have_key && k != key) {
-          return r.Error(errc::kInvalidArgument, "node_id and public_key name different keys");
+        if (key == m_identity.public_key) {
+          return r.Error(errc::kInvalidArgument, "that is this node's own key");
         }
-        key = k;
-      }
-    } else {
-      return r.Error(errc::kInvalidArgument, "give \"uri\", or \"node_id\" (and/or \"public_key\")");
-    }
-    if (key == m_identity.public_key) {
-      return r.Error(errc::kInvalidArgument, "that is this node's own key");
-    }
-    if (name) display = *name;
-    if (display.empty()) display = ShortNodeId(key);
-    if (Status v = ValidateDisplayName(display); !v.ok()) {
-      return r.Error(errc::kInvalidArgument, "display_name: " + v.message());
-    }
-    bool added = true;
-    Status st = m_trust.Add(key, display, NowMs());
-    if (st.code() == StatusCode::kAlreadyExists) {
-      added = false;
-      st = m_trust.SetDisplayName(key, display);
-    }
-    if (!st.ok()) return r.Error(st);
-    if (Status saved = SaveTrust(); !saved.ok()) {
-      return r.Error(errc::kFailed, "trusted in memory but not saved: " + saved.message());
-    }
-    LogInfo("trust: {} {} ({})", added ? "added" : "renamed", FormatNodeId(key), display);
-    r.Ok({{"node_id", FormatNodeId(key)},
-          {"public_key", ToHex(key)},
-          {"display_name", display},
-          {"added", added}});
-  }));
+        if (name) display = *name;
+        if (display.empty()) display = ShortNodeId(key);
+        if (Status v = ValidateDisplayName(display); !v.ok()) {
+          return r.Error(errc::kInvalidArgument, "display_name: " + v.message());
+        }
+        bool added = true;
+        Status st = m_trust.Add(key, display, NowMs());
+        if (st.code() == StatusCode::kAlreadyExists) {
+          added = false;
+          st = m_trust.SetDisplayName(key, display);
+        }
+        if (!st.ok()) return r.Error(st);
+        if (Status saved = SaveTrust(); !saved.ok()) {
+          return r.Error(errc::kFailed, "trusted in memory but not saved: " + saved.message());
+        }
+        LogInfo("trust: {} {} ({})", added ? "added" : "renamed", FormatNodeId(key), display);
+        r.Ok({{"node_id", FormatNodeId(key)},
+              {"public_key", ToHex(key)},
+              {"display_name", display},
+              {"added", added}});
+      }));
 
-  m_dispatcher.Register("trust.remove", wrap([this](const Json& req, const Responder& r) {
-    auto node_id = StringArg(req, "node_id");
-    auto key_hex = StringArg(req, "public_key");
-    PublicKey key{};
-    std::string shown;
-    if (node_id) {
-      auto k = ParseNodeId(*node_id);
-      if (!k.ok()) {
-        // Not a valid ID at all: it cannot be in the store either.
-        return r.Error(errc::kNotFound, node_id->substr(0, 80) + ": not a trusted node (" +
-                                            k.status().message() + ")");
-      }
-      key = *k;
-      shown = *node_id;
-    } else if (key_hex) {
-      Bytes raw;
-      if (!FromHex(*key_hex, &raw) || raw.size() != key.size()) {
-        return r.Error(errc::kInvalidArgument, "public_key: expected 64 hex characters");
-      }
-      std::copy(raw.begin(), raw.end(), key.begin());
-      shown = *key_hex;
-    } else {
-      return r.Error(errc::kInvalidArgument, "give \"node_id\" or \"public_key\"");
-    }
-    if (!m_trust.Remove(key)) return r.Error(errc::kNotFound, shown + ": not a trusted node");
-    m_peer_address.erase(key);
-    if (Status saved = SaveTrust(); !saved.ok()) {
-      return r.Error(errc::kFailed, "removed in memory but not saved: " + saved.message());
-    }
-    LogInfo("trust: removed {}", FormatNodeId(key));
-    r.Ok({{"node_id", FormatNodeId(key)}, {"removed", true}});
-  }));
+  m_dispatcher.Register(
+      "trust.remove", wrap([this](const Json& req, const Responder& r) {
+        auto node_id = StringArg(req, "node_id");
+        auto key_hex = StringArg(req, "public_key");
+        PublicKey key{};
+        std::string shown;
+        if (node_id) {
+          auto k = ParseNodeId(*node_id);
+          if (!k.ok()) {
+            // Not a valid ID at all: it cannot be in the store either.
+            return r.Error(errc::kNotFound, node_id->substr(0, 80) + ": not a trusted node (" +
+                                                k.status().message() + ")");
+          }
+          key = *k;
+          shown = *node_id;
+        } else if (key_hex) {
+          Bytes raw;
+          if (!FromHex(*key_hex, &raw) || raw.size() != key.size()) {
+            return r.Error(errc::kInvalidArgument, "public_key: expected 64 hex characters");
+          }
+          std::copy(raw.begin(), raw.end(), key.begin());
+          shown = *key_hex;
+        } else {
+          return r.Error(errc::kInvalidArgument, "give \"node_id\" or \"public_key\"");
+        }
+        if (!m_trust.Remove(key)) return r.Error(errc::kNotFound, shown + ": not a trusted node");
+        m_peer_address.erase(key);
+        if (Status saved = SaveTrust(); !saved.ok()) {
+          return r.Error(errc::kFailed, "removed in memory but not saved: " + saved.message());
+        }
+        LogInfo("trust: removed {}", FormatNodeId(key));
+        r.Ok({{"node_id", FormatNodeId(key)}, {"removed", true}});
+      }));
 
   m_dispatcher.Register("model.export", wrap([this](const Json& req, const Responder& r) {
-    std::string format = StringArg(req, "format").value_or("json");
-    if (format == "json") return r.Ok(ModelJson(true, false));
-    if (format == "checkpoint") return r.Ok(ModelJson(false, true));
-    r.Error(errc::kInvalidArgument, "format: '" + format.substr(0, 32) + "' (use json or checkpoint)");
-  }));
+                          std::string format = StringArg(req, "format").value_or("json");
+                          if (format == "json") return r.Ok(ModelJson(true, false));
+                          if (format == "checkpoint") return r.Ok(ModelJson(false, true));
+                          r.Error(errc::kInvalidArgument, "format: '" + format.substr(0, 32) +
+                                                              "' (use json or checkpoint)");
+                        }));
 
-  m_dispatcher.Register("evaluate", wrap([this](const Json& req, const Responder& r) {
-    auto dir = StringArg(req, "data_dir");
-    if (!dir) return r.Error(errc::kInvalidArgument, "\"data_dir\" is required");
-    if (dir->empty() || (*dir)[0] != '/') {
-      return r.Error(errc::kInvalidArgument, "data_dir must be an absolute path (the daemon "
-                                             "reads it, from its own working directory)");
-    }
-    std::string split = StringArg(req, "split").value_or("");
-    if (!split.empty() && split != "test" && split != "train" && split != "all") {
-      return r.Error(errc::kInvalidArgument, "split must be test, train or all");
-    }
-    struct stat st {};
-    if (::stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return r.Error(errc::kNotFound, *dir + ": no such directory");
-    }
-    LoadOptions lo;
-    lo.expected_features = m_node->model().input_size();
-    lo.num_classes = m_node->model().num_classes();
-    asio::post(m_workers, [this, model = m_node->model(), dir = *dir, split, lo, r] {
-      Json result;
-      std::string error;
-      const char* code = errc::kFailed;
-      auto contents = ScanDataDir(dir, lo, /*strict=*/false);
-      if (!contents.ok()) {
-        error = contents.status().message();
-      } else {
-        std::string used_split = split.empty() ? (contents->test.empty() ? "all" : "test") : split;
-        Dataset data;
-        if (used_split == "test") {
-          data = contents->test;
-        } else if (used_split == "train") {
-          data = contents->train;
-        } else {
-          data = contents->train;
-          if (!contents->test.empty()) (void)data.Append(contents->test);
+  m_dispatcher.Register(
+      "evaluate", wrap([this](const Json& req, const Responder& r) {
+        auto dir = StringArg(req, "data_dir");
+        if (!dir) return r.Error(errc::kInvalidArgument, "\"data_dir\" is required");
+        if (dir->empty() || (*dir)[0] != '/') {
+          return r.Error(errc::kInvalidArgument,
+                         "data_dir must be an absolute path (the daemon "
+                         "reads it, from its own working directory)");
         }
-        if (data.empty()) {
-          error = dir + ": no " + used_split + " samples";
-        } else {
-          EvalResult ev = Evaluate(model, data);
-          Json confusion = Json::array();
-          size_t k = model.num_classes();
-          for (size_t t = 0; t < k; ++t) {
-            Json row = Json::array();
-            for (size_t p = 0; p < k; ++p) row.push_back(ev.confusion.size() == k * k ? ev.confusion[t * k + p] : 0);
-            confusion.push_back(row);
+        std::string split = StringArg(req, "split").value_or("");
+        if (!split.empty() && split != "test" && split != "train" && split != "all") {
+          return r.Error(errc::kInvalidArgument, "split must be test, train or all");
+        }
+        struct stat st {};
+        if (::stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+          return r.Error(errc::kNotFound, *dir + ": no such directory");
+        }
+        LoadOptions lo;
+        lo.expected_features = m_node->model().input_size();
+        lo.num_classes = m_node->model().num_classes();
+        asio::post(m_workers, [this, model = m_node->model(), dir = *dir, split, lo, r] {
+          Json result;
+          std::string error;
+          const char* code = errc::kFailed;
+          auto contents = ScanDataDir(dir, lo, /*strict=*/false);
+          if (!contents.ok()) {
+            error = contents.status().message();
+          } else {
+            std::string used_split =
+                split.empty() ? (contents->test.empty() ? "all" : "test") : split;
+            Dataset data;
+            if (used_split == "test") {
+              data = contents->test;
+            } else if (used_split == "train") {
+              data = contents->train;
+            } else {
+              data = contents->train;
+              if (!contents->test.empty()) (void)data.Append(contents->test);
+            }
+            if (data.empty()) {
+              error = dir + ": no " + used_split + " samples";
+            } else {
+              EvalResult ev = Evaluate(model, data);
+              Json confusion = Json::array();
+              size_t k = model.num_classes();
+              for (size_t t = 0; t < k; ++t) {
+                Json row = Json::array();
+                for (size_t p = 0; p < k; ++p)
+                  row.push_back(ev.confusion.size() == k * k ? ev.confusion[t * k + p] : 0);
+                confusion.push_back(row);
+              }
+              Json skipped = Json::array();
+              for (const Status& s : contents->skipped)
+                skipped.push_back({{"path", ""}, {"reason", s.message()}});
+              result = {{"data_dir", dir},
+                        {"split", used_split},
+                        {"samples", ev.samples},
+                        {"accuracy", ev.accuracy},
+                        {"mean_loss", ev.mean_loss},
+                        {"confusion", confusion},
+                        {"files_used", contents->used},
+                        {"files_skipped", skipped}};
+            }
           }
-          Json skipped = Json::array();
-          for (const Status& s : contents->skipped) skipped.push_back({{"path", ""}, {"reason", s.message()}});
-          result = {{"data_dir", dir},       {"split", used_split},        {"samples", ev.samples},
-                    {"accuracy", ev.accuracy}, {"mean_loss", ev.mean_loss}, {"confusion", confusion},
-                    {"files_used", contents->used}, {"files_skipped", skipped}};
-        }
-      }
-      asio::post(m_io, [r, result = std::move(result), error, code] {
-        if (!error.empty()) return r.Error(code, error);
-        r.Ok(result);
-      });
-    });
-  }));
+          asio::post(m_io, [r, result = std::move(result), error, code] {
+            if (!error.empty()) return r.Error(code, error);
+            r.Ok(result);
+          });
+        });
+      }));
 
   m_dispatcher.Register("pause", wrap([this](const Json&, const Responder& r) {
-    bool changed = !m_paused;
-    m_paused = true;
-    m_train_timer.cancel();
-    if (changed) LogInfo("training paused");
-    r.Ok({{"state", "paused"}, {"changed", changed}});
-  }));
+                          bool changed = !m_paused;
+                          m_paused = true;
+                          if (changed) LogInfo("training paused");
+                          r.Ok({{"state", "paused"}, {"changed", changed}});
+                        }));
 
   m_dispatcher.Register("resume", wrap([this](const Json&, const Responder& r) {
-    bool changed = m_paused;
-    m_paused = false;
-    if (changed) LogInfo("training resumed");
-    ScheduleTraining();
-    r.Ok({{"state", "running"}, {"changed", changed}});
-  }));
+                          bool changed = m_paused;
+                          m_paused = false;
+                          if (changed) LogInfo("training resumed");
+                          r.Ok({{"state", "running"}, {"changed", changed}});
+                        }));
 
-  m_dispatcher.Register("metrics", wrap([this](const Json&, const Responder& r) {
-    r.Ok({{"content_type", "text/plain; version=0.0.4"}, {"text", MetricsTextNow()}});
-  }));
+  m_dispatcher.Register(
+      "metrics", wrap([this](const Json&, const Responder& r) {
+        r.Ok({{"content_type", "text/plain; version=0.0.4"}, {"text", MetricsTextNow()}});
+      }));
 
   m_dispatcher.Register("checkpoint", wrap([this](const Json&, const Responder& r) {
-    Status st = WriteCheckpoint();
-    if (!st.ok()) return r.Error(errc::kFailed, st.message());
-    r.Ok({{"path", m_state.Path("checkpoint")},
-          {"steps", m_checkpoint_steps},
-          {"rounds", Rounds()},
-          {"written_ms", m_checkpoint_ms}});
-  }));
+                          Status st = WriteCheckpoint();
+                          if (!st.ok()) return r.Error(errc::kFailed, st.message());
+                          r.Ok({{"path", m_state.Path("checkpoint")},
+                                {"steps", m_checkpoint_steps},
+                                {"rounds", Rounds()},
+                                {"written_ms", m_checkpoint_ms}});
+                        }));
 
-  m_dispatcher.Register("rescan", wrap([this](const Json&, const Responder& r) { RescanAsync(true, &r); }));
+  m_dispatcher.Register("rescan",
+                        wrap([this](const Json&, const Responder& r) { RescanAsync(true, &r); }));
 }
 
 Json Daemon::StatusJson() {
@@ -290,7 +307,8 @@ Json Daemon::StatusJson() {
   }
   drops["own"] = m_own_datagrams;
   Json skipped = Json::array();
-  for (const auto& [path, why] : m_data.skipped) skipped.push_back({{"path", path}, {"reason", why}});
+  for (const auto& [path, why] : m_data.skipped)
+    skipped.push_back({{"path", path}, {"reason", why}});
   const GossipCounters& g = m_gossip->counters();
   uint64_t rejected = 0;
   for (const PeerInfo& p : peers) rejected += p.updates_rejected;
@@ -305,7 +323,8 @@ Json Daemon::StatusJson() {
       {"version", "0.1.0"},
 #endif
       {"pid", ::getpid()},
-      {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count()},
+      {"uptime_s",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count()},
       {"training",
        {{"state", state},
         {"cpu_budget", m_options.cpu_budget},
@@ -313,6 +332,8 @@ Json Daemon::StatusJson() {
         {"holdout_samples", m_data.holdout ? m_data.holdout->size() : 0},
         {"steps_per_s", m_steps_per_s},
         {"samples_trained", m_samples_trained},
+        {"batches_per_round", m_options.batches_per_round},
+        {"rounds_skipped_for_budget", m_rounds_skipped},
         {"last_loss", m_units > 0 && std::isfinite(loss) ? Json(loss) : Json(nullptr)}}},
       {"model",
        {{"architecture", model.layer_sizes()},
@@ -359,17 +380,18 @@ Json Daemon::PeersJson() {
     const TrustedPeer* t = m_trust.Find(p.key);
     auto addr = m_peer_address.find(p.key);
     std::string name = !p.display_name.empty() ? p.display_name : (t ? t->display_name : "");
-    list.push_back({{"node_id", FormatNodeId(p.key)},
-                    {"display_name", name.empty() ? Json(nullptr) : Json(name)},
-                    {"trusted", t != nullptr},
-                    {"live", !p.stale},
-                    {"address", addr != m_peer_address.end() ? Json(addr->second) : Json(nullptr)},
-                    {"last_seen_ms", p.last_seen_ms ? Json(p.last_seen_ms) : Json(nullptr)},
-                    {"updates_accepted", p.updates_accepted},
-                    {"updates_rejected", p.updates_rejected},
-                    {"datagrams", p.announces + p.updates_accepted + p.updates_rejected},
-                    {"accuracy", p.accuracy_bp <= 10000 ? Json(p.accuracy_bp / 10000.0) : Json(nullptr)},
-                    {"round", p.last_round}});
+    list.push_back(
+        {{"node_id", FormatNodeId(p.key)},
+         {"display_name", name.empty() ? Json(nullptr) : Json(name)},
+         {"trusted", t != nullptr},
+         {"live", !p.stale},
+         {"address", addr != m_peer_address.end() ? Json(addr->second) : Json(nullptr)},
+         {"last_seen_ms", p.last_seen_ms ? Json(p.last_seen_ms) : Json(nullptr)},
+         {"updates_accepted", p.updates_accepted},
+         {"updates_rejected", p.updates_rejected},
+         {"datagrams", p.announces + p.updates_accepted + p.updates_rejected},
+         {"accuracy", p.accuracy_bp <= 10000 ? Json(p.accuracy_bp / 10000.0) : Json(nullptr)},
+         {"round", p.last_round}});
   }
   for (const TrustedPeer& t : m_trust.List()) {
     if (listed.count(t.key)) continue;
@@ -391,20 +413,21 @@ Json Daemon::PeersJson() {
 Json Daemon::ModelJson(bool with_params, bool checkpoint) {
   const Mlp& model = m_node->model();
   Bytes params = ParamBytes(model);
-  Json j = {{"format", "dust-mlp-v1"},
-            {"architecture",
-             {{"layers", model.layer_sizes()}, {"hidden_activation", "relu"}, {"output", "logits"}}},
-            {"layout", "per layer: weight [in][out] input-major, then bias [out]; fp32 little-endian"},
-            {"init_seed", m_options.init_seed},
-            {"fingerprint", ToHex(m_node->fingerprint())},
-            {"steps", Steps()},
-            {"rounds", Rounds()},
-            {"node_id", FormatNodeId(m_identity.public_key)},
-            {"display_name", m_node->options().display_name},
-            {"accuracy", NullableDouble(m_accuracy)},
-            {"exported_ms", NowMs()},
-            {"num_params", model.num_params()},
-            {"content_hash", ToHex(Blake2b256(params))}};
+  Json j = {
+      {"format", "dust-mlp-v1"},
+      {"architecture",
+       {{"layers", model.layer_sizes()}, {"hidden_activation", "relu"}, {"output", "logits"}}},
+      {"layout", "per layer: weight [in][out] input-major, then bias [out]; fp32 little-endian"},
+      {"init_seed", m_options.init_seed},
+      {"fingerprint", ToHex(m_node->fingerprint())},
+      {"steps", Steps()},
+      {"rounds", Rounds()},
+      {"node_id", FormatNodeId(m_identity.public_key)},
+      {"display_name", m_node->options().display_name},
+      {"accuracy", NullableDouble(m_accuracy)},
+      {"exported_ms", NowMs()},
+      {"num_params", model.num_params()},
+      {"content_hash", ToHex(Blake2b256(params))}};
   if (with_params) j["params_b64"] = Base64(params);
   if (checkpoint) {
     CheckpointData d;
@@ -418,10 +441,12 @@ Json Daemon::ModelJson(bool with_params, bool checkpoint) {
 }
 
 std::string Daemon::StatusLine() {
-  std::string acc = m_accuracy ? std::to_string(static_cast<int>(std::lround(*m_accuracy * 1000)) / 10.0) : "?";
+  std::string acc =
+      m_accuracy ? std::to_string(static_cast<int>(std::lround(*m_accuracy * 1000)) / 10.0) : "?";
   acc = acc.substr(0, acc.find('.') + 2);
   size_t live = 0;
-  for (const PeerInfo& p : m_node->Peers(NowMs())) live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
+  for (const PeerInfo& p : m_node->Peers(NowMs()))
+    live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
   return std::string(m_paused ? "paused" : "training") + ", holdout accuracy " + acc + "%, " +
          std::to_string(live) + "/" + std::to_string(m_trust.size()) + " peers live, " +
          std::to_string(Steps()) + " steps";
@@ -431,45 +456,68 @@ std::string Daemon::MetricsTextNow() {
   MetricsText m;
   const GossipCounters& g = m_gossip->counters();
   NodeCounters c = m_node->counters();
-  m.Counter("dust_datagrams_in_total", "UDP datagrams received.", static_cast<double>(g.datagrams_in));
+  m.Counter("dust_datagrams_in_total", "UDP datagrams received.",
+            static_cast<double>(g.datagrams_in));
   m.Counter("dust_bytes_in_total", "UDP payload bytes received.", static_cast<double>(g.bytes_in));
-  m.Counter("dust_datagrams_out_total", "UDP datagrams sent (one per destination).", static_cast<double>(g.datagrams_out));
+  m.Counter("dust_datagrams_out_total", "UDP datagrams sent (one per destination).",
+            static_cast<double>(g.datagrams_out));
   m.Counter("dust_bytes_out_total", "UDP payload bytes sent.", static_cast<double>(g.bytes_out));
-  m.Counter("dust_send_errors_total", "Datagrams the kernel refused to send.", static_cast<double>(g.send_errors));
+  m.Counter("dust_send_errors_total", "Datagrams the kernel refused to send.",
+            static_cast<double>(g.send_errors));
   for (const auto& [reason, count] : c.drops) {
-    m.Counter("dust_drops_total", "Received datagrams dropped, by reason.", static_cast<double>(count),
-              {{"reason", reason}});
+    m.Counter("dust_drops_total", "Received datagrams dropped, by reason.",
+              static_cast<double>(count), {{"reason", reason}});
   }
-  m.Counter("dust_drops_total", "Received datagrams dropped, by reason.", static_cast<double>(m_own_datagrams),
-            {{"reason", "own"}});
-  m.Counter("dust_updates_accepted_total", "Authenticated model updates accepted.", static_cast<double>(c.updates_accepted));
-  m.Counter("dust_updates_merged_total", "Peer updates merged into the model.", static_cast<double>(c.updates_merged));
+  m.Counter("dust_drops_total", "Received datagrams dropped, by reason.",
+            static_cast<double>(m_own_datagrams), {{"reason", "own"}});
+  m.Counter("dust_updates_accepted_total", "Authenticated model updates accepted.",
+            static_cast<double>(c.updates_accepted));
+  m.Counter("dust_updates_merged_total", "Peer updates merged into the model.",
+            static_cast<double>(c.updates_merged));
   m.Counter("dust_merges_total", "Merge operations since start.", static_cast<double>(c.merges));
-  m.Counter("dust_announces_accepted_total", "Authenticated announces accepted.", static_cast<double>(c.announces_accepted));
-  m.Counter("dust_gossip_datagrams_built_total", "Datagrams built by the engine to broadcast.", static_cast<double>(c.datagrams_sent));
-  m.Counter("dust_training_steps_total", "Local SGD steps (since this process started).", static_cast<double>(m_units));
-  m.Counter("dust_training_samples_total", "Local samples trained on (since start).", static_cast<double>(m_samples_trained));
+  m.Counter("dust_announces_accepted_total", "Authenticated announces accepted.",
+            static_cast<double>(c.announces_accepted));
+  m.Counter("dust_gossip_datagrams_built_total", "Datagrams built by the engine to broadcast.",
+            static_cast<double>(c.datagrams_sent));
+  m.Counter("dust_training_steps_total", "Local SGD steps (since this process started).",
+            static_cast<double>(m_units));
+  m.Counter("dust_training_samples_total", "Local samples trained on (since start).",
+            static_cast<double>(m_samples_trained));
   m.Counter("dust_training_seconds_total", "Wall time spent in training units.", m_train_seconds);
   m.Gauge("dust_training_paused", "1 if training is paused.", m_paused ? 1 : 0);
-  m.Gauge("dust_model_steps", "Local SGD steps of the model, ever (checkpointed).", static_cast<double>(Steps()));
-  m.Gauge("dust_model_rounds", "Merge rounds of the model, ever (checkpointed).", static_cast<double>(Rounds()));
-  if (m_accuracy) m.Gauge("dust_model_accuracy", "Accuracy on the local holdout slice.", *m_accuracy);
-  if (m_test_accuracy) m.Gauge("dust_model_test_accuracy", "Accuracy on the data dir's test files.", *m_test_accuracy);
+  m.Gauge("dust_model_steps", "Local SGD steps of the model, ever (checkpointed).",
+          static_cast<double>(Steps()));
+  m.Gauge("dust_model_rounds", "Merge rounds of the model, ever (checkpointed).",
+          static_cast<double>(Rounds()));
+  if (m_accuracy)
+    m.Gauge("dust_model_accuracy", "Accuracy on the local holdout slice.", *m_accuracy);
+  if (m_test_accuracy)
+    m.Gauge("dust_model_test_accuracy", "Accuracy on the data dir's test files.", *m_test_accuracy);
   float loss = m_node->last_loss();
-  if (m_units > 0 && std::isfinite(loss)) m.Gauge("dust_training_loss", "Mean loss of the last training unit.", loss);
+  if (m_units > 0 && std::isfinite(loss))
+    m.Gauge("dust_training_loss", "Mean loss of the last training unit.", loss);
   auto peers = m_node->Peers(NowMs());
   size_t live = 0;
   for (const PeerInfo& p : peers) live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(peers.size()), {{"state", "seen"}});
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(live), {{"state", "live"}});
-  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()), {{"state", "trusted"}});
-  m.Counter("dust_control_requests_total", "Control socket requests.", static_cast<double>(m_control ? m_control->requests() : 0));
-  m.Gauge("dust_control_sessions", "Open control socket connections.", static_cast<double>(m_control ? m_control->sessions() : 0));
-  m.Counter("dust_checkpoints_total", "Checkpoints written.", static_cast<double>(m_checkpoints_written));
-  m.Counter("dust_checkpoint_errors_total", "Checkpoints that failed to write.", static_cast<double>(m_checkpoint_errors));
-  if (m_checkpoint_ms) m.Gauge("dust_checkpoint_timestamp_seconds", "When the last checkpoint was written.", m_checkpoint_ms / 1000.0);
-  m.Gauge("dust_train_samples", "Local training samples.", static_cast<double>(m_node->train_size()));
-  m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", static_cast<double>(ResidentBytes()));
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
+          {{"state", "trusted"}});
+  m.Counter("dust_control_requests_total", "Control socket requests.",
+            static_cast<double>(m_control ? m_control->requests() : 0));
+  m.Gauge("dust_control_sessions", "Open control socket connections.",
+          static_cast<double>(m_control ? m_control->sessions() : 0));
+  m.Counter("dust_checkpoints_total", "Checkpoints written.",
+            static_cast<double>(m_checkpoints_written));
+  m.Counter("dust_checkpoint_errors_total", "Checkpoints that failed to write.",
+            static_cast<double>(m_checkpoint_errors));
+  if (m_checkpoint_ms)
+    m.Gauge("dust_checkpoint_timestamp_seconds", "When the last checkpoint was written.",
+            m_checkpoint_ms / 1000.0);
+  m.Gauge("dust_train_samples", "Local training samples.",
+          static_cast<double>(m_node->train_size()));
+  m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+          static_cast<double>(ResidentBytes()));
   m.Gauge("dust_uptime_seconds", "Seconds since the daemon started.",
           std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count());
   return m.str();

@@ -208,11 +208,10 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
       if (ec) return;
       if (auto self = weak.lock()) self->Finish();
     });
-    asio::async_read_until(
-        m_socket, m_buf, '\n',
-        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-          self->OnRead(ec, n);
-        });
+    asio::async_read_until(m_socket, m_buf, '\n',
+                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                             self->OnRead(ec, n);
+                           });
   }
 
   void OnRead(boost::system::error_code ec, size_t n) {
@@ -258,15 +257,15 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void Write(std::string line, bool close_after) {
     auto data = std::make_shared<std::string>(std::move(line));
     data->push_back('\n');
-    asio::async_write(m_socket, asio::buffer(*data),
-                      [self = shared_from_this(), data, close_after](boost::system::error_code ec,
-                                                                     size_t) {
-                        if (ec || close_after) {
-                          self->Finish();
-                        } else {
-                          self->ReadNext();
-                        }
-                      });
+    asio::async_write(
+        m_socket, asio::buffer(*data),
+        [self = shared_from_this(), data, close_after](boost::system::error_code ec, size_t) {
+          if (ec || close_after) {
+            self->Finish();
+          } else {
+            self->ReadNext();
+          }
+        });
   }
 
   void Finish() {
@@ -306,8 +305,9 @@ Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
     boost::system::error_code ec;
     probe.connect(local::endpoint(path), ec);
     if (!ec) {
-      return Status::AlreadyExists(path + ": another dustd is answering on this socket; stop it "
-                                          "first or set control-socket to another path");
+      return Status::AlreadyExists(path +
+                                   ": another dustd is answering on this socket; stop it "
+                                   "first or set control-socket to another path");
     }
     LogInfo("control: removing stale socket {} ({})", path, ec.message());
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -319,8 +319,8 @@ Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
     if (slash != std::string::npos && slash > 0) {
       std::string dir = path.substr(0, slash);
       if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
-        return Status::IoError(dir + ": cannot create the control socket's directory: " +
-                               std::strerror(errno));
+        return Status::IoError(
+            dir + ": cannot create the control socket's directory: " + std::strerror(errno));
       }
     }
   }
@@ -335,7 +335,8 @@ Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
   if (::chmod(path.c_str(), 0660) != 0) {
     return Status::IoError(path + ": chmod 0660: " + std::strerror(errno));
   }
-  if (group_gid != static_cast<gid_t>(-1) && ::chown(path.c_str(), static_cast<uid_t>(-1), group_gid) != 0) {
+  if (group_gid != static_cast<gid_t>(-1) &&
+      ::chown(path.c_str(), static_cast<uid_t>(-1), group_gid) != 0) {
     return Status::IoError(path + ": cannot give the socket group " + std::to_string(group_gid) +
                            ": " + std::strerror(errno));
   }

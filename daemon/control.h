@@ -97,7 +97,8 @@ struct PeerPolicy {
 
 class ControlServer {
  public:
-  ControlServer(boost::asio::io_context& io, const ControlDispatcher& dispatcher, PeerPolicy policy);
+  ControlServer(boost::asio::io_context& io, const ControlDispatcher& dispatcher,
+                PeerPolicy policy);
   ~ControlServer();
 
   // Binds `path`: refuses (kAlreadyExists) if a live daemon answers there, removes a stale

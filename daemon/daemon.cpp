@@ -38,7 +38,8 @@ uint64_t SplitMix(uint64_t x) {
 }
 
 std::string EndpointText(const asio::ip::udp::endpoint& ep) {
-  if (ep.address().is_v6()) return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
+  if (ep.address().is_v6())
+    return "[" + ep.address().to_string() + "]:" + std::to_string(ep.port());
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
@@ -104,7 +105,6 @@ Daemon::Daemon(Options options, std::vector<std::string> argv)
       m_argv(std::move(argv)),
       m_signals(m_io),
       m_tick_timer(m_io),
-      m_train_timer(m_io),
       m_checkpoint_timer(m_io),
       m_rescan_timer(m_io),
       m_eval_timer(m_io),
@@ -138,12 +138,13 @@ NodeOptions Daemon::MakeNodeOptions() {
   n.sgd.learning_rate = static_cast<float>(m_options.learning_rate);
   n.sgd.momentum = static_cast<float>(m_options.momentum);
   n.sgd.batch_size = m_options.batch_size;
-  n.batches_per_unit = 1;
+  n.batches_per_unit = m_options.batches_per_round;
   if (auto agg = ParseAggregator(m_options.aggregator); agg.ok()) n.aggregator = *agg;
   n.send_interval_ms = static_cast<int64_t>(m_options.send_interval * 1000);
   n.announce_interval_ms = static_cast<int64_t>(m_options.announce_interval * 1000);
   n.display_name = m_options.display_name;
-  if (!ValidateDisplayName(n.display_name).ok()) n.display_name = ShortNodeId(m_identity.public_key);
+  if (!ValidateDisplayName(n.display_name).ok())
+    n.display_name = ShortNodeId(m_identity.public_key);
   n.listen_port = m_options.port;
   n.peer_stale_ms = std::max<int64_t>(3 * n.announce_interval_ms, 3 * n.send_interval_ms);
   n.counter_mark = m_state.LoadCounterMark(NowMs());
@@ -166,8 +167,9 @@ Status Daemon::Start() {
     boost::system::error_code ec;
     probe.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
     if (!ec) {
-      return Status::AlreadyExists(socket_path + ": another dustd is answering on this control "
-                                                 "socket; stop it or set control-socket");
+      return Status::AlreadyExists(socket_path +
+                                   ": another dustd is answering on this control "
+                                   "socket; stop it or set control-socket");
     }
   }
 
@@ -221,14 +223,17 @@ Status Daemon::Start() {
 
   // Sockets.
   m_gossip = std::make_unique<GossipSocket>(
-      m_io, [this](ByteView bytes, const asio::ip::udp::endpoint& from) { OnDatagram(bytes, from); });
+      m_io,
+      [this](ByteView bytes, const asio::ip::udp::endpoint& from) { OnDatagram(bytes, from); });
   DUST_RETURN_IF_ERROR(m_gossip->Open(m_options));
 
   PeerPolicy policy{::geteuid(), ::getegid(), static_cast<gid_t>(-1)};
   gid_t socket_gid = static_cast<gid_t>(-1);
   if (!m_options.control_group.empty()) {
     group* g = ::getgrnam(m_options.control_group.c_str());
-    if (!g) return Status::InvalidArgument("control-group " + m_options.control_group + ": no such group");
+    if (!g)
+      return Status::InvalidArgument("control-group " + m_options.control_group +
+                                     ": no such group");
     policy.extra_gid = g->gr_gid;
     socket_gid = g->gr_gid;
   }
@@ -246,7 +251,6 @@ Status Daemon::Start() {
 
   WaitSignals();
   ScheduleTick();
-  ScheduleTraining();
   Every(m_checkpoint_timer, m_options.checkpoint_interval, [this] { (void)WriteCheckpoint(); });
   if (m_options.rescan_interval > 0) {
     Every(m_rescan_timer, m_options.rescan_interval, [this] { RescanAsync(false, nullptr); });
@@ -302,8 +306,8 @@ void Daemon::Stop(const std::string& why) {
   if (m_gossip) m_gossip->Close();
   boost::system::error_code ec;
   m_signals.cancel(ec);
-  for (auto* t : {&m_tick_timer, &m_train_timer, &m_checkpoint_timer, &m_rescan_timer,
-                  &m_eval_timer, &m_watchdog_timer, &m_status_timer}) {
+  for (auto* t : {&m_tick_timer, &m_checkpoint_timer, &m_rescan_timer, &m_eval_timer,
+                  &m_watchdog_timer, &m_status_timer}) {
     t->cancel();
   }
   // Workers only read immutable inputs; their posted results are ignored once stopping.
@@ -326,7 +330,8 @@ void Daemon::Reload() {
       if (changed) LogWarn("reload: {} changed; takes effect after a restart", what);
     };
     restart_needed("state-dir", n.state_dir != m_options.state_dir);
-    restart_needed("port/bind-address", n.port != m_options.port || n.bind_address != m_options.bind_address);
+    restart_needed("port/bind-address",
+                   n.port != m_options.port || n.bind_address != m_options.bind_address);
     restart_needed("the model (layers, init-seed, learning-rate, momentum, batch-size, aggregator)",
                    n.layers != m_options.layers || n.init_seed != m_options.init_seed ||
                        n.learning_rate != m_options.learning_rate ||
@@ -338,8 +343,9 @@ void Daemon::Reload() {
                    n.send_interval != m_options.send_interval ||
                        n.announce_interval != m_options.announce_interval ||
                        n.display_name != m_options.display_name);
-    restart_needed("metrics-listen, multicast-group", n.metrics_listen != m_options.metrics_listen ||
-                                                          n.multicast_group != m_options.multicast_group);
+    restart_needed("metrics-listen, multicast-group",
+                   n.metrics_listen != m_options.metrics_listen ||
+                       n.multicast_group != m_options.multicast_group);
     // What applies at once.
     Options keep = m_options;
     m_options.data_dir = n.data_dir;
@@ -445,7 +451,8 @@ void Daemon::RescanAsync(bool force, const Responder* reply) {
       if (m_stopping) return;
       Status st = result.status;
       Json skipped = Json::array();
-      for (const auto& [path, why] : result.data.skipped) skipped.push_back({{"path", path}, {"reason", why}});
+      for (const auto& [path, why] : result.data.skipped)
+        skipped.push_back({{"path", path}, {"reason", why}});
       size_t used = result.data.used.size();
       ApplyScan(std::move(result));
       if (!responder) return;
@@ -478,7 +485,6 @@ void Daemon::ApplyScan(ScanResult result) {
   LogInfo("data: {} file(s), {} training samples, {} holdout, {} test", m_data.used.size(),
           m_node->train_size(), m_data.holdout ? m_data.holdout->size() : 0,
           m_data.test ? m_data.test->size() : 0);
-  ScheduleTraining();
   EvaluateAsync();
 }
 
@@ -489,7 +495,8 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
   if (m_stopping) return;
   // Our own broadcasts come back: recognise them by the sender key (offset 10, wire.h) before
   // any other work, and count them apart from real drops.
-  if (bytes.size() >= kMinDatagramBytes && std::equal(kWireMagic.begin(), kWireMagic.end(), bytes.begin()) &&
+  if (bytes.size() >= kMinDatagramBytes &&
+      std::equal(kWireMagic.begin(), kWireMagic.end(), bytes.begin()) &&
       std::equal(m_identity.public_key.begin(), m_identity.public_key.end(), bytes.begin() + 10)) {
     ++m_own_datagrams;
     return;
@@ -512,8 +519,9 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
 
 void Daemon::ScheduleTick() {
   int64_t now = NowMs();
-  int64_t next = m_node->NextTickMs();
-  int64_t wait = std::clamp<int64_t>(next - now, 5, 1000);
+  const int64_t round_ms = m_node->options().send_interval_ms;
+  int64_t next = std::min(m_node->NextTickMs(), (now / round_ms + 1) * round_ms);
+  int64_t wait = std::clamp<int64_t>(next - now, 1, 1000);
   m_tick_timer.expires_after(std::chrono::milliseconds(wait));
   m_tick_timer.async_wait([this](boost::system::error_code ec) {
     if (ec || m_stopping) return;
@@ -523,8 +531,16 @@ void Daemon::ScheduleTick() {
 }
 
 void Daemon::DoTick() {
+  int64_t now = NowMs();
+  // One training unit per round, before the round's update is sent (the engine's model moves
+  // by merges; its update carries the local progress of this round: docs/engine.md).
+  int64_t round = now / m_node->options().send_interval_ms;
+  if (round != m_last_train_round) {
+    m_last_train_round = round;
+    TrainStep();
+  }
   std::vector<Bytes> out;
-  m_node->OnTick(NowMs(), &out);
+  m_node->OnTick(now, &out);
   for (const Bytes& d : out) m_gossip->SendToAll(d);
   // Forget addresses of peers no longer trusted (bounded by the trust store).
   for (auto it = m_peer_address.begin(); it != m_peer_address.end();) {
@@ -535,40 +551,26 @@ void Daemon::DoTick() {
 // ---------------------------------------------------------------------------------------------
 // Training and evaluation
 
-void Daemon::ScheduleTraining() {
-  if (m_train_scheduled || m_paused || m_stopping || !m_node || m_node->train_size() == 0) return;
-  m_train_scheduled = true;
-  asio::post(m_io, [this] { TrainStep(); });
-}
-
 void Daemon::TrainStep() {
-  m_train_scheduled = false;
   if (m_paused || m_stopping || m_node->train_size() == 0) return;
-  auto now = Clock::now();
-  if (now >= m_period_end) {
-    m_period_end = now + kTrainPeriod;
-    m_period_used = {};
-  }
-  auto budget = std::chrono::duration_cast<Clock::duration>(kTrainPeriod * m_options.cpu_budget);
-  if (m_period_used >= budget) {
-    // This period's share is used: sleep to its end (the loop serves I/O meanwhile).
-    m_train_scheduled = true;
-    m_train_timer.expires_at(m_period_end);
-    m_train_timer.async_wait([this](boost::system::error_code ec) {
-      m_train_scheduled = false;
-      if (!ec) ScheduleTraining();
-    });
+  // CPU budget: a unit that took longer than budget x round leaves a debt paid by skipping
+  // rounds, so the long-run share stays at the budget whatever batches-per-round is.
+  const double round_s = m_options.send_interval;
+  const double allowance = round_s * m_options.cpu_budget;
+  if (m_train_debt_s > 0) {
+    m_train_debt_s = std::max(0.0, m_train_debt_s - allowance);
+    ++m_rounds_skipped;
     return;
   }
+  auto t0 = Clock::now();
   TrainUnitResult r = m_node->TrainUnit();
-  auto spent = Clock::now() - now;
-  m_period_used += spent;
-  m_train_seconds += std::chrono::duration<double>(spent).count();
+  double spent = std::chrono::duration<double>(Clock::now() - t0).count();
+  m_train_seconds += spent;
+  if (spent > allowance) m_train_debt_s += spent - allowance;
   if (r.samples > 0) {
-    ++m_units;
+    m_units += m_options.batches_per_round;
     m_samples_trained += r.samples;
   }
-  ScheduleTraining();
 }
 
 void Daemon::EvaluateAsync() {

@@ -6,11 +6,13 @@
 // immutable inputs (shared_ptr<const Dataset>, a copy of the model) and posts the result back
 // to the loop. Nothing else is shared.
 //
-// Scheduling: training runs one Node::TrainUnit per posted handler, so datagrams, timers and
-// control requests are served between units; within each kTrainPeriod it uses at most
-// cpu_budget of the period, then sleeps on a timer until the next period. Paused (or without
-// data) it schedules nothing, so an idle daemon wakes only for its gossip and housekeeping
-// timers.
+// Scheduling: the engine is round-based (round = now_ms / send_interval_ms; its model moves by
+// merges and each update carries one round of local progress), so the daemon runs exactly one
+// Node::TrainUnit (batches-per-round SGD steps) at the start of each round, then OnTick sends
+// the round's update. A unit is short (~0.2 ms per batch of 32 for 784-32-10), so datagrams and
+// control requests wait at most that long. cpu-budget caps the share of each round spent
+// training: an over-long unit leaves a debt paid by skipping rounds. Paused (or without data)
+// no unit runs, and the daemon wakes only for its gossip and housekeeping timers.
 //
 // Lifecycle: Run() = Start (state, data, node, sockets, READY) -> io_context.run() ->
 // graceful Stop on SIGTERM/SIGINT (STOPPING, stop accepting, finish workers, checkpoint,
@@ -41,7 +43,6 @@
 
 namespace dust::daemon {
 
-inline constexpr std::chrono::milliseconds kTrainPeriod{50};
 inline constexpr size_t kMaxEvalSamples = 2000;  // holdout/test samples per periodic evaluation
 
 // Splits `data` deterministically: sample i goes to the holdout iff a hash of (seed, i) falls
@@ -95,7 +96,6 @@ class Daemon {
   void OnDatagram(ByteView bytes, const boost::asio::ip::udp::endpoint& from);
   void ScheduleTick();
   void DoTick();
-  void ScheduleTraining();
   void TrainStep();
   void EvaluateAsync();
   void WaitSignals();
@@ -122,7 +122,6 @@ class Daemon {
   boost::asio::thread_pool m_workers{1};
   boost::asio::signal_set m_signals;
   boost::asio::steady_timer m_tick_timer;
-  boost::asio::steady_timer m_train_timer;
   boost::asio::steady_timer m_checkpoint_timer;
   boost::asio::steady_timer m_rescan_timer;
   boost::asio::steady_timer m_eval_timer;
@@ -145,9 +144,9 @@ class Daemon {
 
   // Training.
   bool m_paused = false;
-  bool m_train_scheduled = false;
-  std::chrono::steady_clock::time_point m_period_end{};
-  std::chrono::steady_clock::duration m_period_used{};
+  int64_t m_last_train_round = -1;
+  double m_train_debt_s = 0;
+  uint64_t m_rounds_skipped = 0;
   uint64_t m_units = 0;  // TrainUnits this run
   uint64_t m_steps_base = 0;
   uint64_t m_rounds_base = 0;

@@ -47,7 +47,8 @@ GossipSocket::~GossipSocket() { Close(); }
 Status GossipSocket::Open(const Options& options) {
   boost::system::error_code ec;
   auto bind_addr = asio::ip::make_address(options.bind_address, ec);
-  if (ec) return Status::InvalidArgument("bind-address " + options.bind_address + ": " + ec.message());
+  if (ec)
+    return Status::InvalidArgument("bind-address " + options.bind_address + ": " + ec.message());
   m_port = options.port;
 
   bool want_v6 = bind_addr.is_v6() || !options.multicast_group.empty();
@@ -143,8 +144,8 @@ void GossipSocket::RefreshDestinations(const Options& options) {
   for (const auto& p : options.peers) {
     auto hp = SplitHostPort(p);
     if (!hp.ok()) continue;
-    auto results = resolver.resolve(hp->first, std::to_string(hp->second),
-                                    udp::resolver::numeric_service, ec);
+    auto results =
+        resolver.resolve(hp->first, std::to_string(hp->second), udp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
       LogWarn("peer {}: cannot resolve: {}", p, ec ? ec.message() : "no addresses");
       continue;
@@ -170,31 +171,31 @@ void GossipSocket::Close() {
 }
 
 void GossipSocket::StartReceive(Endpoint& ep) {
-  ep.socket.async_wait(udp::socket::wait_read, [this, &ep, alive = m_alive](
-                                                   boost::system::error_code ec) {
-    if (!*alive || ec == asio::error::operation_aborted) return;
-    if (ec) {
-      ++m_counters.receive_errors;
-    } else {
-      // Drain a bounded batch, then go back to the loop so timers and the control socket get
-      // their turn even under a flood.
-      for (size_t i = 0; i < kReceiveBatch; ++i) {
-        udp::endpoint from;
-        boost::system::error_code rec;
-        size_t n = ep.socket.receive_from(asio::buffer(ep.buffer), from, 0, rec);
-        if (rec == asio::error::would_block || rec == asio::error::try_again) break;
-        if (rec) {
+  ep.socket.async_wait(
+      udp::socket::wait_read, [this, &ep, alive = m_alive](boost::system::error_code ec) {
+        if (!*alive || ec == asio::error::operation_aborted) return;
+        if (ec) {
           ++m_counters.receive_errors;
-          break;
+        } else {
+          // Drain a bounded batch, then go back to the loop so timers and the control socket get
+          // their turn even under a flood.
+          for (size_t i = 0; i < kReceiveBatch; ++i) {
+            udp::endpoint from;
+            boost::system::error_code rec;
+            size_t n = ep.socket.receive_from(asio::buffer(ep.buffer), from, 0, rec);
+            if (rec == asio::error::would_block || rec == asio::error::try_again) break;
+            if (rec) {
+              ++m_counters.receive_errors;
+              break;
+            }
+            ++m_counters.datagrams_in;
+            m_counters.bytes_in += n;
+            m_on_receive(ByteView(ep.buffer.data(), n), from);
+            if (!*alive) return;  // the callback closed us
+          }
         }
-        ++m_counters.datagrams_in;
-        m_counters.bytes_in += n;
-        m_on_receive(ByteView(ep.buffer.data(), n), from);
-        if (!*alive) return;  // the callback closed us
-      }
-    }
-    StartReceive(ep);
-  });
+        StartReceive(ep);
+      });
 }
 
 void GossipSocket::SendToAll(ByteView datagram) {

@@ -41,7 +41,8 @@ std::vector<boost::asio::ip::address_v4> InterfaceBroadcastAddresses();
 
 class GossipSocket {
  public:
-  using ReceiveFn = std::function<void(ByteView datagram, const boost::asio::ip::udp::endpoint& from)>;
+  using ReceiveFn =
+      std::function<void(ByteView datagram, const boost::asio::ip::udp::endpoint& from)>;
 
   GossipSocket(boost::asio::io_context& io, ReceiveFn on_receive);
   ~GossipSocket();

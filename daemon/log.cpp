@@ -26,7 +26,8 @@ class SyslogPriorityFlag : public spdlog::custom_flag_formatter {
 
 void SetupLogging(const std::string& level) {
   auto logger = spdlog::stderr_logger_st("dustd");
-  bool journal = std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr;
+  bool journal =
+      std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr;
   if (journal) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     formatter->add_flag<SyslogPriorityFlag>('*').set_pattern("%*%v");

@@ -23,7 +23,8 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 // or a number here; conversion to Options (with range checks) happens in Build.
 po::options_description FileOptions() {
   Options d;
-  po::options_description desc("Options (config file keys; also accepted as --key on the command line)");
+  po::options_description desc(
+      "Options (config file keys; also accepted as --key on the command line)");
   auto dbl = [](double v) { return po::value<double>()->default_value(v); };
   // clang-format off
   desc.add_options()
@@ -57,6 +58,8 @@ po::options_description FileOptions() {
     ("learning-rate", dbl(d.learning_rate), "SGD learning rate")
     ("momentum", dbl(d.momentum), "SGD momentum")
     ("batch-size", po::value<uint32_t>()->default_value(d.batch_size), "SGD batch size")
+    ("batches-per-round", po::value<uint32_t>()->default_value(d.batches_per_round),
+       "local SGD steps per gossip round (one round per send-interval)")
     ("aggregator", po::value<std::string>()->default_value(d.aggregator),
        "how peer updates are merged: mean, median, trimmed:B, clip, clip:TAU")
     ("cpu-budget", dbl(d.cpu_budget), "fraction of one core training may use, (0, 1]")
@@ -108,7 +111,7 @@ std::vector<std::string> SplitList(const std::string& s) {
 // Where each option's value came from, for messages.
 struct Provenance {
   std::string file;
-  std::map<std::string, int> line;   // key -> line in the file
+  std::map<std::string, int> line;  // key -> line in the file
   std::set<std::string> command_line;
 
   std::string Where(const std::string& key) const {
@@ -192,7 +195,8 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   o.control_group = Get<std::string>(vm, "control-group");
 
   uint32_t port = Get<uint32_t>(vm, "port");
-  if (port == 0 || port > 65535) return bad("port", "must be in 1..65535, got " + std::to_string(port));
+  if (port == 0 || port > 65535)
+    return bad("port", "must be in 1..65535, got " + std::to_string(port));
   o.port = static_cast<uint16_t>(port);
   o.bind_address = Get<std::string>(vm, "bind-address");
   boost::system::error_code ec;
@@ -203,7 +207,8 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   if (o.broadcast.empty()) return bad("broadcast", "empty; use 'none' to disable broadcast");
   for (const auto& b : o.broadcast) {
     if (b == "auto" || b == "none") {
-      if (o.broadcast.size() != 1) return bad("broadcast", "'" + b + "' cannot be mixed with addresses");
+      if (o.broadcast.size() != 1)
+        return bad("broadcast", "'" + b + "' cannot be mixed with addresses");
       continue;
     }
     auto addr = boost::asio::ip::make_address(b, ec);
@@ -257,15 +262,20 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   if (o.layers.back() < 2 || o.layers.back() > 256) return bad("layers", "classes must be 2..256");
   o.init_seed = Get<uint64_t>(vm, "init-seed");
   o.learning_rate = Get<double>(vm, "learning-rate");
-  if (!(o.learning_rate > 0 && o.learning_rate <= 10)) return bad("learning-rate", "must be in (0, 10]");
+  if (!(o.learning_rate > 0 && o.learning_rate <= 10))
+    return bad("learning-rate", "must be in (0, 10]");
   o.momentum = Get<double>(vm, "momentum");
   if (!(o.momentum >= 0 && o.momentum < 1)) return bad("momentum", "must be in [0, 1)");
   o.batch_size = Get<uint32_t>(vm, "batch-size");
   if (o.batch_size == 0 || o.batch_size > 4096) return bad("batch-size", "must be in 1..4096");
+  o.batches_per_round = Get<uint32_t>(vm, "batches-per-round");
+  if (o.batches_per_round == 0 || o.batches_per_round > 1000) {
+    return bad("batches-per-round", "must be in 1..1000");
+  }
   o.aggregator = Get<std::string>(vm, "aggregator");
   if (auto agg = ParseAggregator(o.aggregator); !agg.ok()) {
-    return bad("aggregator", agg.status().message() +
-                                 " (use mean, median, trimmed:B, clip or clip:TAU)");
+    return bad("aggregator",
+               agg.status().message() + " (use mean, median, trimmed:B, clip or clip:TAU)");
   }
   o.cpu_budget = Get<double>(vm, "cpu-budget");
   if (!(o.cpu_budget > 0 && o.cpu_budget <= 1)) return bad("cpu-budget", "must be in (0, 1]");
@@ -281,7 +291,7 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
     double min;
   };
   for (const Interval& iv : {Interval{"announce-interval", &o.announce_interval, 0.05},
-                             Interval{"send-interval", &o.send_interval, 0.05},
+                             Interval{"send-interval", &o.send_interval, 0.01},
                              Interval{"checkpoint-interval", &o.checkpoint_interval, 1},
                              Interval{"rescan-interval", &o.rescan_interval, 0},
                              Interval{"eval-interval", &o.eval_interval, 0.1}}) {
@@ -291,7 +301,7 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
     }
   }
   o.log_level = Get<std::string>(vm, "log-level");
-  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn",
+  static const std::set<std::string> kLevels{"trace", "debug",    "info", "warn",
                                              "error", "critical", "off"};
   if (!kLevels.count(o.log_level)) return bad("log-level", "'" + o.log_level + "' is not a level");
   o.config_path = prov.file;

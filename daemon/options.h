@@ -26,7 +26,7 @@ inline constexpr const char* kDefaultStateDir = "/var/lib/dust";
 
 struct Options {
   // Files and directories.
-  std::string config_path;     // the file actually read ("" if none)
+  std::string config_path;  // the file actually read ("" if none)
   std::string data_dir = "/var/lib/dust/data";
   std::string state_dir = kDefaultStateDir;  // $STATE_DIRECTORY wins over the default
   std::string control_socket;  // "" -> $RUNTIME_DIRECTORY/dustd.sock or kDefaultSocketPath
@@ -45,7 +45,8 @@ struct Options {
   std::string display_name;  // "" -> host name
   std::vector<uint32_t> layers{784, 32, 10};
   uint64_t init_seed = 1;
-  double learning_rate = 0.05;
+  double learning_rate = 0.2;  // the engine's merged step averages every node's step
+  uint32_t batches_per_round = 1;
   double momentum = 0.9;
   uint32_t batch_size = 32;
   std::string aggregator = "mean";
@@ -55,7 +56,7 @@ struct Options {
 
   // Timers, in seconds.
   double announce_interval = 5.0;
-  double send_interval = 1.0;
+  double send_interval = 0.5;
   double checkpoint_interval = 60.0;
   double rescan_interval = 300.0;
   double eval_interval = 10.0;

@@ -68,7 +68,8 @@ Result<CheckpointData> DecodeCheckpointFile(ByteView bytes) {
     return Status::Unsupported("checkpoint: version " + std::to_string(version) +
                                " (this dustd reads version 1)");
   }
-  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0) return Status::Corrupt("checkpoint: reserved bytes set");
+  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0)
+    return Status::Corrupt("checkpoint: reserved bytes set");
   CheckpointData d;
   d.steps = r.U64();
   d.rounds = r.U64();
@@ -95,12 +96,14 @@ Status StateDir::Prepare() {
   if (::stat(m_dir.c_str(), &st) != 0) {
     if (errno != ENOENT) return Status::IoError(m_dir + ": " + std::strerror(errno));
     if (::mkdir(m_dir.c_str(), 0700) != 0) {
-      return Status::IoError(m_dir + ": cannot create the state directory: " + std::strerror(errno));
+      return Status::IoError(m_dir +
+                             ": cannot create the state directory: " + std::strerror(errno));
     }
     LogInfo("state: created {}", m_dir);
     return Status::Ok();
   }
-  if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(m_dir + ": state-dir is not a directory");
+  if (!S_ISDIR(st.st_mode))
+    return Status::InvalidArgument(m_dir + ": state-dir is not a directory");
   if (::access(m_dir.c_str(), W_OK | X_OK) != 0) {
     return Status::Permission(m_dir + ": state directory is not writable by this user");
   }
@@ -109,9 +112,10 @@ Status StateDir::Prepare() {
 
 void StateDir::Quarantine(const std::string& path, const Status& why) {
   auto moved = MoveAside(path, UtcStamp());
-  std::string note = moved.ok() ? path + " is damaged (" + why.message() + "); moved aside to " + *moved
-                                : path + " is damaged (" + why.message() +
-                                      ") and could not be moved aside: " + moved.status().message();
+  std::string note = moved.ok()
+                         ? path + " is damaged (" + why.message() + "); moved aside to " + *moved
+                         : path + " is damaged (" + why.message() +
+                               ") and could not be moved aside: " + moved.status().message();
   LogError("state: {}", note);
   m_recoveries.push_back(note);
 }
@@ -174,8 +178,8 @@ Result<KeyPair> StateDir::LoadOrCreateIdentity(bool* created) {
     return b;
   }
   if (b.status().code() != StatusCode::kNotFound) {
-    return Status::Corrupt("identity: " + key.status().message() + "; backup: " +
-                           b.status().message() +
+    return Status::Corrupt("identity: " + key.status().message() +
+                           "; backup: " + b.status().message() +
                            ". Refusing to create a new identity: peers trust the old key. Restore "
                            "identity.key from a backup, or remove both files to start as a new "
                            "node (peers must then trust the new ID).");
@@ -196,18 +200,20 @@ TrustStore StateDir::LoadTrust() {
   std::string used;
   std::optional<TrustStore> store;
   size_t recoveries_before = m_recoveries.size();
-  auto bytes = LoadRotating("trust", kMaxTrustFileBytes,
-                            [&](const Bytes& b) {
-                              auto s = DecodeTrustStore(b);
-                              if (!s.ok()) return s.status();
-                              store = std::move(s.value());
-                              return Status::Ok();
-                            },
-                            &used);
+  auto bytes = LoadRotating(
+      "trust", kMaxTrustFileBytes,
+      [&](const Bytes& b) {
+        auto s = DecodeTrustStore(b);
+        if (!s.ok()) return s.status();
+        store = std::move(s.value());
+        return Status::Ok();
+      },
+      &used);
   if (!bytes) {
     if (m_recoveries.size() > recoveries_before) {
-      LogError("state: no good trust store left; starting with NO trusted peers (re-pair, or "
-               "restore a trust file from a backup)");
+      LogError(
+          "state: no good trust store left; starting with NO trusted peers (re-pair, or "
+          "restore a trust file from a backup)");
     }
     return TrustStore{};
   }
@@ -249,16 +255,17 @@ std::optional<CheckpointData> StateDir::LoadCheckpoint(const CheckpointAccept& a
   std::string used;
   std::optional<CheckpointData> data;
   size_t recoveries_before = m_recoveries.size();
-  auto bytes = LoadRotating("checkpoint", kMaxCheckpointBytes,
-                            [&](const Bytes& b) {
-                              auto d = DecodeCheckpointFile(b);
-                              if (!d.ok()) return d.status();
-                              Status st = accept(*d);
-                              if (!st.ok()) return st;
-                              data = std::move(d.value());
-                              return Status::Ok();
-                            },
-                            &used);
+  auto bytes = LoadRotating(
+      "checkpoint", kMaxCheckpointBytes,
+      [&](const Bytes& b) {
+        auto d = DecodeCheckpointFile(b);
+        if (!d.ok()) return d.status();
+        Status st = accept(*d);
+        if (!st.ok()) return st;
+        data = std::move(d.value());
+        return Status::Ok();
+      },
+      &used);
   if (!bytes) {
     if (m_recoveries.size() > recoveries_before) {
       LogError("state: no good checkpoint left; the model starts from its initialisation");
