@@ -5,7 +5,8 @@
 #   CL_BIN    directory holding dustd, dustctl, dust-bench (a build dir's daemon/, ctl/, bench/
 #             are searched by cl_find_bins BUILD_DIR)
 #   CL_WORK   a scratch directory this run owns (deleted by the caller's cleanup)
-#   CL_DATA   directory with part-1..part-N and test/ (dust-bench split's output)
+#   CL_DATA   directory with part-1..part-N and test/ (dust-bench split's output; call
+#             cl_link_test once after the split)
 #   CL_MODE   "netns" (host i runs in namespace net_ns i, all on the default port, broadcast) or
 #             "loopback" (every host in the caller's namespace, port CL_PORT0+i, unicast peers)
 #
@@ -162,8 +163,25 @@ cl_trust() { # cl_trust FROM TO: FROM trusts TO
 cl_node_id() { cl_ctl "$1" --json trust show | jget "d['node_id']"; }
 
 cl_status() { cl_ctl "$1" --json status; }
-# Accuracy of host i's current model on the test set no host trains on (the daemon evaluates).
-cl_eval() { cl_ctl "$1" --json evaluate --data "$CL_DATA/test" | jget "d['accuracy']"; }
+# Every host's data dir also holds the shared test set (t10k-*, which the daemon never trains
+# on): its status then reports model.test_accuracy, re-measured every eval-interval.
+cl_link_test() {
+  local p
+  for p in "$CL_DATA"/part-*; do ln -sf "$CL_DATA/test"/t10k-* "$p/"; done
+}
+# Accuracy of host i's current model on that test set, from its own status (waits for the
+# first measurement after a start).
+cl_eval() {
+  local t v
+  for ((t = 0; t < 100; t++)); do
+    v=$(cl_status "$1" | jget "d['model'].get('test_accuracy')")
+    [ "$v" != null ] && { echo "$v"; return 0; }
+    sleep 0.2
+  done
+  net_log "host$1: no test accuracy in its status after 20 s"
+  echo 0
+  return 1
+}
 cl_drop() { # cl_drop i REASON: that drop counter (0 if absent)
   cl_status "$1" | jget "d['network']['drops'].get('$2', 0)"
 }

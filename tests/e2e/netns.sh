@@ -7,8 +7,8 @@
 # namespace with a veth into a bridge that lives in a namespace of its own, addresses
 # 10.99.0.i/24, so UDP broadcast crosses real interfaces. Every host holds a private non-IID slice
 # of data/mnist-10k (two classes each, `dust-bench split --split classes:2`); accuracy is always
-# the daemon's own evaluation (`dustctl evaluate`) of its current model on the test set, which
-# no host trains on. Every assertion reads the daemons' own status through dustctl --json.
+# the daemon's own measurement (status model.test_accuracy) of its current model on the test
+# set every data dir also holds and no host trains on (t10k-* files are never trained on). Every assertion reads the daemons' own status through dustctl --json.
 # Assertions are about relative improvement (together vs. alone, before vs. after a fault), not
 # about absolute accuracy, so they hold on a loaded 2-core machine and under ASan.
 #
@@ -118,6 +118,7 @@ CL_DUSTD_ARGS=(--send-interval 0.5 --announce-interval 1 --eval-interval 2 --che
   --seed 2 --limit 1000 >/dev/null 2>&1 || { echo "netns.sh: dust-bench split failed" >&2; exit 1; }
 ln -s "$CL_WORK/extra/part-1" "$CL_DATA/part-$INTRUDER"
 ln -s "$CL_WORK/extra/part-2" "$CL_DATA/part-$ATTACKER"
+cl_link_test
 net_setup "$ATTACKER"
 
 # --- helpers over the whole cluster ----------------------------------------------------------
@@ -440,7 +441,7 @@ scenario_poison() {
   local i
   [ -n "${ALONE[1]:-}" ] || { stop_all; for i in $ALL; do cl_start "$i"; done; sleep "$(secs 8)"; evals "$ALL" ALONE; show "$ALL" ALONE alone; }
   stop_all
-  fresh_cluster --aggregator trimmed-mean
+  fresh_cluster --aggregator trimmed:1
   local adir=$CL_WORK/h$ATTACKER
   mkdir -p "$adir"
   net_spawn "$ATTACKER" "$adir/attacker.log" "$CL_BIN_BENCH" attacker --data "$CL_DATA/part-$ATTACKER" --to "$(net_bcast)" \
