@@ -73,9 +73,13 @@ def cmd_capture(args):
             for ip, data in kept:
                 f.write(f"{ip} {data.hex()}\n")
     sources = sorted({ip for ip, _ in kept})
+    counts = {}
+    for n in sizes:
+        counts[n] = counts.get(n, 0) + 1
     print(json.dumps({"received": seen, "kept": len(kept), "sources": sources,
                       "min_bytes": min(sizes) if sizes else 0,
-                      "max_bytes": max(sizes) if sizes else 0}))
+                      "max_bytes": max(sizes) if sizes else 0,
+                      "sizes": {str(n): c for n, c in sorted(counts.items())}}))
     return 0 if kept else 1
 
 
