@@ -19,6 +19,12 @@ const json* Field(const json& j, const char* key) {
   return &*it;
 }
 
+// j[key], or null when j is not an object or lacks it.
+json Get(const json& j, const char* key) {
+  const json* v = Field(j, key);
+  return v != nullptr ? *v : json();
+}
+
 std::string Str(const json& j, const char* key, const std::string& fallback = "-") {
   const json* v = Field(j, key);
   if (v == nullptr) return fallback;
@@ -166,7 +172,7 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   const json& m = Obj(st, "model");
   os << "  model: " << Architecture(m) << ", " << Int(m, "params") << " params, fingerprint "
      << Str(m, "fingerprint") << "\n";
-  os << "    accuracy: " << FormatPercent(m.value("accuracy", json())) << " (holdout";
+  os << "    accuracy: " << FormatPercent(Get(m, "accuracy")) << " (holdout";
   if (Field(m, "accuracy_at_ms") != nullptr) {
     os << ", " << FormatAgo(m["accuracy_at_ms"], now_ms);
   }
@@ -217,7 +223,7 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   }
   const json& c = Obj(st, "checkpoint");
   if (!c.empty()) {
-    os << "  checkpoint: " << FormatAgo(c.value("last_ms", json()), now_ms);
+    os << "  checkpoint: " << FormatAgo(Get(c, "last_ms"), now_ms);
     if (Field(c, "steps") != nullptr) os << " (steps " << Int(c, "steps") << ")";
     os << "\n";
   }
@@ -238,9 +244,9 @@ std::string FormatPeers(const json& result, int64_t now_ms) {
                     trusted != nullptr && trusted->is_boolean() && trusted->get<bool>()
                         ? "trusted"
                         : "untrusted",
-                    Str(p, "address"), FormatAgo(p.value("last_seen_ms", json()), now_ms),
+                    Str(p, "address"), FormatAgo(Get(p, "last_seen_ms"), now_ms),
                     Int(p, "updates_accepted"), Int(p, "updates_rejected"), Int(p, "datagrams"),
-                    FormatPercent(p.value("accuracy", json())), Int(p, "steps")});
+                    FormatPercent(Get(p, "accuracy")), Int(p, "steps")});
   }
   return Table(rows);
 }
@@ -251,8 +257,8 @@ std::string FormatTrustList(const json& result, int64_t now_ms) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NODE", "NAME", "ADDED"});
   for (const json& t : *list) {
-    rows.push_back({Str(t, "node_id"), Str(t, "display_name"),
-                    FormatAgo(t.value("added_ms", json()), now_ms)});
+    rows.push_back(
+        {Str(t, "node_id"), Str(t, "display_name"), FormatAgo(Get(t, "added_ms"), now_ms)});
   }
   return Table(rows);
 }
@@ -260,7 +266,7 @@ std::string FormatTrustList(const json& result, int64_t now_ms) {
 std::string FormatEvaluation(const json& ev) {
   std::ostringstream os;
   double loss = 0;
-  os << "accuracy " << FormatPercent(ev.value("accuracy", json())) << " on " << Int(ev, "samples")
+  os << "accuracy " << FormatPercent(Get(ev, "accuracy")) << " on " << Int(ev, "samples")
      << " samples (" << Str(ev, "split") << " split of " << Str(ev, "data_dir") << ")";
   if (Num(ev, "mean_loss", &loss)) os << ", mean loss " << Fixed(loss, 4);
   os << "\n";
