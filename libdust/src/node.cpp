@@ -34,6 +34,12 @@ constexpr size_t kMinDenseRun = 16;
 // current round when normalising deltas.
 constexpr int64_t kActiveRounds = 4;
 
+// Robust rules: a sender whose absolute block is this many times the median distance from
+// the aggregate is an outlier for the round; above this outlier score its deltas are ignored.
+constexpr double kOutlierFactor = 4.0;
+constexpr float kOutlierScore = 0.5f;
+constexpr double kOutlierFloor = 0.25;
+
 UpdatePayload BuildPayload(const std::vector<uint32_t>& index, const std::vector<float>& value,
                            ValueCoding coding) {
   UpdatePayload p;
@@ -99,6 +105,8 @@ struct Node::Impl {
 
   std::vector<MergeInput> pending;        // absolute-value updates since the last merge
   std::vector<MergeInput> pending_delta;  // delta updates since the last merge (own included)
+  std::vector<PublicKey> pending_from, pending_delta_from;  // their senders
+  uint64_t ignored_outlier = 0;
   std::map<PublicKey, PeerInfo> peers;
   NodeCounters counters;
   uint64_t pending_full = 0, counter_unavailable = 0;
@@ -157,14 +165,65 @@ struct Node::Impl {
   // Absolute values first: they were all taken before this round's deltas, like our own
   // model, so averaging them and then adding the round's mean delta keeps every node on the
   // same trajectory.
+  //
+  // With a robust rule, the absolute block doubles as a check on each sender: honest nodes hold
+  // (nearly) the same model, so a sender whose block lies far from the robust aggregate (more
+  // than kOutlierFactor times the median distance) is an outlier this round; its outlier score
+  // (an exponential average) above kOutlierScore makes us ignore its deltas, which no
+  // coordinate-wise rule can judge (they are sparse and differ honestly between peers).
   void MergePending() {
     if (pending.empty() && pending_delta.empty()) return;
     MergeStats a = merger.Merge(model.params(), OwnWeight(), pending);
+    const bool robust = options.aggregator.kind != AggregatorKind::kMean;
+    if (robust && pending.size() >= 3) {
+      auto x = model.params();
+      std::vector<double> dist(pending.size()), scale(pending.size());
+      for (size_t j = 0; j < pending.size(); ++j) {
+        double s2 = 0, x2 = 0;
+        for (size_t k = 0; k < pending[j].index.size(); ++k) {
+          double xv = x[pending[j].index[k]];
+          double dv = double{pending[j].value[k]} - xv;
+          s2 += dv * dv;
+          x2 += xv * xv;
+        }
+        double n = static_cast<double>(pending[j].index.size());
+        dist[j] = std::sqrt(s2 / n);
+        scale[j] = std::sqrt(x2 / n);
+      }
+      std::vector<double> tmp = dist;
+      std::nth_element(tmp.begin(), tmp.begin() + static_cast<long>(tmp.size() / 2), tmp.end());
+      const double median = tmp[tmp.size() / 2];
+      for (size_t j = 0; j < pending.size(); ++j) {
+        auto it = peers.find(pending_from[j]);
+        if (it == peers.end()) continue;
+        // Floor: honest peers in near-perfect agreement differ by quantization noise only,
+        // so a multiple of a tiny median would flag them; a quarter of the values' own RMS
+        // is far below what sign flips (2x), scaling or noise produce.
+        double limit = std::max(kOutlierFactor * median, kOutlierFloor * scale[j]) + 1e-6;
+        float out = dist[j] > limit ? 1.0f : 0.0f;
+        it->second.outlier_score = 0.7f * it->second.outlier_score + 0.3f * out;
+      }
+    }
+    if (robust) {
+      size_t keep = 0;
+      for (size_t j = 0; j < pending_delta.size(); ++j) {
+        auto it = peers.find(pending_delta_from[j]);
+        if (it != peers.end() && it->second.outlier_score > kOutlierScore) {
+          ++ignored_outlier;
+          continue;
+        }
+        if (keep != j) pending_delta[keep] = std::move(pending_delta[j]);
+        ++keep;
+      }
+      pending_delta.resize(keep);
+    }
     MergeStats d = merger.MergeDeltas(model.params(), pending_delta, ExpectedDeltaWeight());
     counters.updates_merged += a.updates + d.updates;
     counters.merges += 1;
     pending.clear();
     pending_delta.clear();
+    pending_from.clear();
+    pending_delta_from.clear();
   }
 
   void NextBatch(std::vector<uint32_t>* batch) {
@@ -338,6 +397,7 @@ struct Node::Impl {
           ef[top[j]] -= own.value.back();
         }
         pending_delta.push_back(std::move(own));
+        pending_delta_from.push_back(identity.public_key);
       }
       return payload;
     }
@@ -485,8 +545,14 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
     p.updates_rejected += 1;
     return {false, kDropPendingFull};
   }
-  if (!m.index.empty()) s.pending.push_back(std::move(m));
-  if (!md.index.empty()) s.pending_delta.push_back(std::move(md));
+  if (!m.index.empty()) {
+    s.pending.push_back(std::move(m));
+    s.pending_from.push_back(h.sender);
+  }
+  if (!md.index.empty()) {
+    s.pending_delta.push_back(std::move(md));
+    s.pending_delta_from.push_back(h.sender);
+  }
   p.last_update_ms = now_ms;
   p.sample_weight = h.sample_weight;
   p.updates_accepted += 1;
@@ -626,6 +692,8 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   s.samples_seen = samples;
   s.pending.clear();
   s.pending_delta.clear();
+  s.pending_from.clear();
+  s.pending_delta_from.clear();
   std::fill(s.ef.begin(), s.ef.end(), 0.0f);
   return Status::Ok();
 }
@@ -665,6 +733,7 @@ NodeCounters Node::counters() const {
         s.quarantine[i]);
   }
   c.drops.emplace_back(kDropPendingFull, s.pending_full);
+  c.drops.emplace_back("ignored_outlier_delta", s.ignored_outlier);
   c.drops.emplace_back(kDropCounterExhausted, s.counter_unavailable);
   return c;
 }

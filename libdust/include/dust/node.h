@@ -124,6 +124,7 @@ struct PeerInfo {
   uint64_t announces = 0;
   uint64_t updates_accepted = 0;
   uint64_t updates_rejected = 0;  // authenticated but refused (decode, quarantine, overflow)
+  float outlier_score = 0.0f;     // robust rules: how often its values were far from the aggregate
   bool stale = false;
 };
 
