@@ -18,8 +18,10 @@
 #   kill9      a host killed with kill -9 and restarted keeps identity, trust and model; catches up
 #   partition  two groups cut apart by nftables, then healed: converge again
 #   trust      an untrusted host's updates are never merged; revoking a peer stops its updates
-#   replay     a captured datagram replayed later, and one altered in flight, are rejected
-#   flood      random bytes and validly shaped garbage: learning and control socket keep working
+#   replay     a captured datagram altered in flight is rejected (bad signature) while the
+#              genuine one is accepted once; replays of it, then and later, are rejected
+#   flood      random bytes, validly shaped garbage, forged updates under a trusted sender's
+#              key: learning and the control socket keep working
 #   loss10     10% datagram loss on every host (nft numgen), from scratch: still converges
 #   loss30     30% loss, the same
 #   poison     a trusted peer sends sign-flipped updates; with a robust aggregator the honest
@@ -343,35 +345,65 @@ scenario_trust() {
 
 scenario_replay() {
   need_learned
-  say "replay: host$SPY captures real update datagrams, replays one later and alters one"
-  local cap=$CL_WORK/capture.txt out src sender i
-  out=$(net_exec "$SPY" "${UDPTOOL[@]}" capture --port "$CL_PORT" --count 20 --min-size 200 --timeout 10 --out "$cap") ||
-    { fail "captured no update datagram (spy saw: $out)"; return 1; }
-  pass "captured: $out"
-  src=$(head -n 1 "$cap" | awk '{print $1}')
-  sender=${src##*.}
-  sleep 3
-  declare -A rp0 bs0 acc0
+  say "replay: host$SPY captures host4's updates while host1 cannot hear host4; it then delivers an altered copy, the genuine one, and replays"
+  local cap=$CL_WORK/capture.txt out i victim=1 sender=4
+  # host1 drops everything from host4's address: the spy (another address) is host1's only path
+  # to these datagrams, as a man in the middle would be.
+  net_rules_clear "$victim"
+  net_rules_table "$victim"
+  net_exec "$victim" nft add rule inet dust_e2e input ip saddr "$(net_ip "$sender")" drop
+  sleep 1
+  out=$(net_exec "$SPY" "${UDPTOOL[@]}" capture --port "$CL_PORT" --count 2 --min-size 200 \
+    --source "$(net_ip "$sender")" --timeout 10 --out "$cap") ||
+    { fail "captured no update datagram from host$sender (spy saw: $out)"; net_rules_clear "$victim"; return 1; }
+  pass "captured 2 update datagrams of host$sender: $out"
+  local bs0 bs1 up0 up1 up2 rp0 rp1
+  bs0=$(cl_drop "$victim" bad_signature)
+  up0=$(cl_updates_from "$victim" "$sender")
+  # Altered in flight: one bit of the payload flipped (offset -100: before the signature).
+  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_ip "$victim")" --port "$CL_PORT" -i "$cap" --index 0 \
+    --flip -100 --count 3 --interval 0.05 >/dev/null
+  sleep 1
+  bs1=$(cl_drop "$victim" bad_signature)
+  up1=$(cl_updates_from "$victim" "$sender")
+  check "host$victim rejected the 3 altered copies as bad_signature ($bs0 -> $bs1)" [ "$bs1" -ge $((bs0 + 3)) ]
+  check "host$victim merged none of them ($up0 -> $up1 updates from host$sender)" [ "$up1" = "$up0" ]
+  # The genuine datagram, delivered late by the spy: accepted once (the alteration alone made
+  # the difference), then every later copy is a replay.
+  rp0=$(cl_status "$victim" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
+  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_ip "$victim")" --port "$CL_PORT" -i "$cap" --index 0 >/dev/null
+  sleep 1
+  up2=$(cl_updates_from "$victim" "$sender")
+  check "host$victim accepted the genuine datagram once ($up1 -> $up2 updates from host$sender)" [ "$up2" -eq $((up1 + 1)) ]
+  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_ip "$victim")" --port "$CL_PORT" -i "$cap" --index 0 \
+    --count 3 --interval 0.05 >/dev/null
+  sleep 1
+  rp1=$(cl_status "$victim" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
+  check "host$victim rejected its 3 replays (replay+stale $rp0 -> $rp1)" [ "$rp1" -ge $((rp0 + 3)) ]
+  check "host$victim merged no replay ($(cl_updates_from "$victim" "$sender") updates from host$sender)" \
+    [ "$(cl_updates_from "$victim" "$sender")" -eq "$up2" ]
+  net_rules_clear "$victim"
+  # Replayed later to everyone else, who had received the original long before.
+  declare -A rpb
   for i in $ALL; do
-    rp0[$i]=$(cl_status "$i" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
-    bs0[$i]=$(cl_drop "$i" bad_signature)
+    rpb[$i]=$(cl_status "$i" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
   done
-  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_bcast)" --port "$CL_PORT" -i "$cap" --index 0 --count 3 --interval 0.05 >/dev/null
-  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_bcast)" --port "$CL_PORT" -i "$cap" --index 1 --flip -100 --count 3 --interval 0.05 >/dev/null
+  sleep 2
+  net_exec "$SPY" "${UDPTOOL[@]}" send --to "$(net_bcast)" --port "$CL_PORT" -i "$cap" --index 1 --count 3 --interval 0.05 >/dev/null
   sleep 1
   for i in $ALL; do
-    [ "$i" = "$sender" ] && continue  # the sender counts its own datagrams as 'own'
-    local rp bs
+    # The sender counts its own datagrams as 'own'; the victim never had this one (it was cut
+    # off from host$sender), so for it the first copy is a late delivery, not a replay.
+    [ "$i" = "$sender" ] || [ "$i" = "$victim" ] && continue
+    local rp
     rp=$(cl_status "$i" | jget "d['network']['drops'].get('replay', 0) + d['network']['drops'].get('stale', 0)")
-    bs=$(cl_drop "$i" bad_signature)
-    check "host$i rejected the 3 replays of host$sender's datagram (replay+stale ${rp0[$i]} -> $rp)" [ "$rp" -ge $((rp0[$i] + 3)) ]
-    check "host$i rejected the 3 altered copies (bad_signature ${bs0[$i]} -> $bs)" [ "$bs" -ge $((bs0[$i] + 3)) ]
+    check "host$i rejected 3 late replays of host$sender's datagram (replay+stale ${rpb[$i]} -> $rp)" [ "$rp" -ge $((rpb[$i] + 3)) ]
   done
 }
 
 scenario_flood() {
   need_learned
-  say "flood: host$SPY sends random bytes, then validly shaped garbage, as fast as it can"
+  say "flood: host$SPY sends random bytes, validly shaped garbage, then forged updates of a trusted sender, as fast as it can"
   local cap=$CL_WORK/capture.txt i mode t0 t1 worst=0 ms failures=0 calls=0
   [ -s "$cap" ] || net_exec "$SPY" "${UDPTOOL[@]}" capture --port "$CL_PORT" --count 5 --min-size 200 --timeout 10 --out "$cap" >/dev/null
   declare -A acc0 steps0 in0 acc1
@@ -380,9 +412,9 @@ scenario_flood() {
     steps0[$i]=$(steps "$i")
     in0[$i]=$(cl_status "$i" | jget "d['network']['datagrams_in']")
   done
-  for mode in random shaped; do
+  for mode in random shaped forged; do
     net_spawn "$SPY" "$CL_WORK/flood-$mode.json" "${UDPTOOL[@]}" flood --to "$(net_bcast)" \
-      --port "$CL_PORT" --mode "$mode" -i "$cap" --seconds "$(secs 8)" --keep 40
+      --port "$CL_PORT" --mode "$mode" -i "$cap" --seconds "$(secs 6)" --keep 40
     local fpid=$NET_LAST_PID
     while kill -0 "$fpid" 2>/dev/null; do
       for i in $ALL; do
@@ -410,9 +442,11 @@ scenario_flood() {
     check "host$i kept training during the flood (steps ${steps0[$i]} -> $s)" [ "$s" -gt "${steps0[$i]}" ]
     check "host$i received the flood ($((d - in0[$i])) datagrams) and counted drops: $(cl_status "$i" | jget "d['network']['drops']")" \
       [ $((d - in0[$i])) -gt 1000 ]
-    check "host$i still learns: $(fmt_pct "${acc1[$i]}") (before $(fmt_pct "${acc0[$i]}"))" \
-      fcmp "${acc1[$i]}" '>=' "$(/usr/bin/python3 -c "print(${acc0[$i]} - 0.05)")"
   done
+  # Accuracy moves by a few points from one measurement to the next as updates mix, so compare
+  # the cluster's mean, and every host with what it learned alone.
+  check "after the floods: mean accuracy $(fmt_pct "$(mean "$ALL" acc1)") (before $(fmt_pct "$(mean "$ALL" acc0)")), every host still beats alone by $MARGIN" \
+    fcmp "$(mean "$ALL" acc1)" '>=' "$(/usr/bin/python3 -c "print($(mean "$ALL" acc0) - 0.08)")" && beats_alone "$ALL" acc1
 }
 
 scenario_loss() {

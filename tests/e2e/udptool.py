@@ -66,7 +66,7 @@ def cmd_capture(args):
             continue
         seen += 1
         sizes.append(len(data))
-        if len(data) >= args.min_size:
+        if len(data) >= args.min_size and (not args.source or ip == args.source):
             kept.append((ip, data))
     if args.out:
         with open(args.out, "w") as f:
@@ -99,11 +99,14 @@ def cmd_send(args):
 
 
 def cmd_flood(args):
-    """Sends garbage for --seconds: 'random' (random lengths and bytes) or 'shaped' (a captured
+    """Sends garbage for --seconds: 'random' (random lengths and bytes); 'shaped' (a captured
     datagram with its first --keep bytes intact and the rest randomised, so it passes the cheap
-    size and header checks and must be rejected by the later ones)."""
+    size and header checks and must be rejected by the later ones); 'forged' (a captured update
+    of a TRUSTED sender with a fresh random counter and random payload and signature: sender,
+    timestamp and model fingerprint are genuine, so only the signature check can reject it, the
+    most expensive path, which the per-source rate limit must protect)."""
     rng = random.Random(args.seed)
-    template = pick(load(args.input), args) if args.mode == "shaped" else b""
+    template = pick(load(args.input), args) if args.mode != "random" else b""
     s = open_socket()
     sent = 0
     deadline = time.monotonic() + args.seconds
@@ -112,8 +115,10 @@ def cmd_flood(args):
     while time.monotonic() < deadline:
         if args.mode == "random":
             data = os.urandom(rng.randint(1, 1472))
-        else:
+        elif args.mode == "shaped":
             data = template[:args.keep] + os.urandom(max(0, len(template) - args.keep))
+        else:  # forged: header offsets from docs/protocol.md (counter at 42..50, header 78 bytes)
+            data = template[:42] + os.urandom(8) + template[50:78] + os.urandom(len(template) - 78)
         try:
             s.sendto(data, (args.to, args.port))
             sent += 1
@@ -164,6 +169,7 @@ def main():
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--count", type=int, default=1)
     c.add_argument("--min-size", type=int, default=0)
+    c.add_argument("--source", help="keep only datagrams from this IPv4 address")
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("--out")
     for name in ("send", "flood"):
@@ -177,7 +183,7 @@ def main():
             c.add_argument("--count", type=int, default=1)
             c.add_argument("--interval", type=float, default=0)
         else:
-            c.add_argument("--mode", choices=["random", "shaped"], default="random")
+            c.add_argument("--mode", choices=["random", "shaped", "forged"], default="random")
             c.add_argument("--seconds", type=float, default=5)
             c.add_argument("--rate", type=float, default=0, help="datagrams/s, 0: as fast as possible")
             c.add_argument("--keep", type=int, default=8, help="shaped: header bytes kept intact")
