@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# dustctl against real dustd processes on loopback: human and --json output of every command,
+# exit codes, pairing by URI and by QR image (checked against Debian's zbarimg), and model
+# exports whose predictions, computed from the files alone (numpy, onnx.checker, cc), give
+# the accuracy the daemon itself reports on the same test data.
+#
+# Usage: tests/integration/ctl_test.sh BUILD_DIR
+set -euo pipefail
+BUILD=$(cd "${1:?usage: ctl_test.sh BUILD_DIR}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+DUSTD=$BUILD/daemon/dustd
+CTL=$BUILD/ctl/dustctl
+PY=/usr/bin/python3
+for b in "$DUSTD" "$CTL"; do [ -x "$b" ] || { echo "ctl_test: $b not built" >&2; exit 1; }; done
+command -v zbarimg >/dev/null || { echo "ctl_test: zbarimg missing (apt install zbar-tools)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/dust-ctl-test.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$? p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    echo "--- ctl_test failed; daemon logs:" >&2
+    tail -n 20 "$WORK"/*.log >&2 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+jget() { "$PY" -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1],{"d":d}); print("null" if v is None else json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1"; }
+# expect_rc RC CMD...: runs CMD, stdout to $WORK/out, stderr to $WORK/err, checks the exit code.
+expect_rc() {
+  local want=$1 rc=0
+  shift
+  "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  [ "$rc" = "$want" ] || { cat "$WORK/out" "$WORK/err" >&2; fail "exit $rc (want $want): $*"; }
+}
+contains() { grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 lacks: $2"; }; }
+
+# Two ports that are free right now (the kernel picks them).
+read -r PA PB < <("$PY" -c '
+import socket
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+
+# Node A trains on the bundled MNIST subset; B on a CSV slice of it, so both have data.
+mkdir -p "$WORK/a/state" "$WORK/b/state" "$WORK/bdata"
+"$PY" - "$SRC/data/mnist-10k" "$WORK/bdata/slice.csv" <<'PYEOF'
+import gzip, sys
+import numpy as np
+d = sys.argv[1]
+img = np.frombuffer(gzip.open(d + "/train-images-idx3-ubyte.gz").read()[16:], np.uint8).reshape(-1, 784)
+lab = np.frombuffer(gzip.open(d + "/train-labels-idx1-ubyte.gz").read()[8:], np.uint8)
+with open(sys.argv[2], "w") as f:
+    for x, y in zip(img[:1000], lab[:1000]):
+        f.write(str(y) + "," + ",".join("%.6g" % v for v in x / 255.0) + "\n")
+PYEOF
+
+start() {  # start NAME DATA PORT PEER_PORT
+  local n=$1
+  "$DUSTD" --data-dir "$2" --state-dir "$WORK/$n/state" --control-socket "$WORK/$n.sock" \
+    --port "$3" --bind-address 127.0.0.1 --broadcast none --peer "127.0.0.1:$4" \
+    --display-name "node-$n" --send-interval 0.2 --batches-per-round 10 --eval-interval 1 --log-level info \
+    >"$WORK/$n.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 300); do
+    "$CTL" --socket "$WORK/$n.sock" --timeout 1000 status >/dev/null 2>&1 && return 0
+    kill -0 "${PIDS[-1]}" 2>/dev/null || fail "dustd $n exited at start"
+    sleep 0.1
+  done
+  fail "dustd $n did not answer on $WORK/$n.sock"
+}
+start a "$SRC/data/mnist-10k" "$PA" "$PB"
+start b "$WORK/bdata" "$PB" "$PA"
+A=(--socket "$WORK/a.sock")
+B=(--socket "$WORK/b.sock")
+pass "two dustd up on 127.0.0.1:$PA and :$PB"
+
+# --- exit codes -------------------------------------------------------------------------------
+expect_rc 2 "$CTL" --socket "$WORK/nobody.sock" status
+contains "$WORK/err" "$WORK/nobody.sock"
+contains "$WORK/err" "is dustd running?"
+expect_rc 1 "$CTL" "${A[@]}" frobnicate
+expect_rc 1 "$CTL" "${A[@]}" trust add "dust://v1/not-a-node"
+expect_rc 3 "$CTL" "${A[@]}" trust remove "$(printf 'ab%.0s' $(seq 32))"
+contains "$WORK/err" "dustd refused:"
+expect_rc 0 "$CTL" --help
+expect_rc 0 "$CTL" trust add --help
+contains "$WORK/out" "Usage: dustctl trust add"
+pass "exit codes: 2 unreachable (path and hint), 1 usage, 3 refused with the daemon's message"
+
+# --- status ----------------------------------------------------------------------------------
+expect_rc 0 "$CTL" "${A[@]}" --json status
+cp "$WORK/out" "$WORK/status.json"
+ID_A=$(jget "d['node_id']" <"$WORK/status.json")
+[ "$(jget "d['model']['architecture']" <"$WORK/status.json")" = "[784, 32, 10]" ] || fail "architecture"
+expect_rc 0 "$CTL" "${A[@]}" status
+contains "$WORK/out" "node: $ID_A (node-a)"
+contains "$WORK/out" "model: 784-32-10, 25450 params"
+contains "$WORK/out" "network: port $PA"
+contains "$WORK/out" "drops:"
+DUST_SOCKET=$WORK/a.sock expect_rc 0 "$CTL" status --json
+[ "$(jget "d['node_id']" <"$WORK/out")" = "$ID_A" ] || fail "DUST_SOCKET not used"
+expect_rc 0 "$CTL" "${A[@]}"   # no command: status
+contains "$WORK/out" "node: $ID_A"
+pass "status: human ($(wc -l <"$WORK/out") lines) and --json; DUST_SOCKET; default command"
+
+# --- pairing by QR image: B trusts A -------------------------------------------------------
+expect_rc 0 "$CTL" "${A[@]}" trust show --png "$WORK/a.png"
+contains "$WORK/out" "node: $ID_A (node-a)"
+grep -q "█" "$WORK/out" || fail "no QR code drawn in the terminal output"
+URI_A=$(sed -n 's/^pairing URI: //p' "$WORK/out")
+expect_rc 0 "$CTL" "${A[@]}" trust show --json --png "$WORK/a2.png"
+[ "$(jget "d['pairing_uri']" <"$WORK/out")" = "$URI_A" ] || fail "trust show --json URI differs"
+ZBAR=$(zbarimg --quiet --raw "$WORK/a.png" 2>/dev/null)
+[ "$ZBAR" = "$URI_A" ] || fail "zbarimg read '$ZBAR', expected '$URI_A'"
+pass "trust show: URI, terminal QR, PNG that zbarimg decodes to the same URI"
+
+# Without --yes and without a terminal to ask on, nothing is trusted.
+expect_rc 1 setsid -w "$CTL" "${B[@]}" trust add --qr-image "$WORK/a.png" </dev/null
+contains "$WORK/err" "$ID_A"
+contains "$WORK/err" "not confirmed"
+expect_rc 0 "$CTL" "${B[@]}" --json trust list
+[ "$(jget "len(d['trusted'])" <"$WORK/out")" = 0 ] || fail "declined trust add changed the trust store"
+expect_rc 0 "$CTL" "${B[@]}" trust add --yes --qr-image "$WORK/a.png"
+contains "$WORK/out" "trusted $ID_A (node-a)"
+expect_rc 0 "$CTL" "${B[@]}" trust add --yes --qr-image "$WORK/a.png"
+contains "$WORK/out" "already trusted"
+expect_rc 0 "$CTL" "${B[@]}" trust list
+contains "$WORK/out" "$ID_A"
+contains "$WORK/out" "node-a"
+expect_rc 0 "$CTL" "${B[@]}" --json trust list
+[ "$(jget "d['trusted'][0]['node_id']" <"$WORK/out")" = "$ID_A" ] || fail "trust list --json"
+pass "trust add --qr-image: refused without confirmation, added with --yes, idempotent, listed"
+
+# --- peers: B hears A's updates and accepts them -----------------------------------------
+for _ in $(seq 100); do
+  "$CTL" "${B[@]}" --json peers >"$WORK/peers.json"
+  ACC=$(jget "sum(p['updates_accepted'] or 0 for p in d['peers'] if p['node_id'] == '$ID_A')" <"$WORK/peers.json")
+  [ "$ACC" -gt 0 ] && break
+  sleep 0.2
+done
+[ "$ACC" -gt 0 ] || fail "B never accepted an update from A: $(cat "$WORK/peers.json")"
+expect_rc 0 "$CTL" "${B[@]}" peers
+contains "$WORK/out" "NODE"
+grep "$ID_A" "$WORK/out" | grep -q " trusted " || fail "peers: A not shown as trusted"
+pass "peers: B accepted $ACC updates from A; human table and --json"
+
+# --- pause / resume / metrics ---------------------------------------------------------------
+expect_rc 0 "$CTL" "${A[@]}" pause
+contains "$WORK/out" "training paused"
+expect_rc 0 "$CTL" "${A[@]}" pause
+contains "$WORK/out" "training was already paused"
+expect_rc 0 "$CTL" "${A[@]}" --json status
+[ "$(jget "d['training']['state']" <"$WORK/out")" = paused ] || fail "status does not say paused"
+expect_rc 0 "$CTL" "${A[@]}" --json metrics
+contains "$WORK/out" "content_type"
+expect_rc 0 "$CTL" "${A[@]}" metrics
+grep -q '^# TYPE ' "$WORK/out" || fail "metrics: no Prometheus TYPE lines"
+pass "pause (idempotent, visible in status), metrics (Prometheus text and --json)"
+
+# --- model export and evaluate: A is paused and trusts nobody, so its model is fixed -------
+for f in onnx safetensors json c-header; do
+  expect_rc 0 "$CTL" "${A[@]}" model export --format "$f" -o "$WORK/model.$f"
+  contains "$WORK/out" "wrote $f model to $WORK/model.$f"
+done
+expect_rc 0 "$CTL" "${A[@]}" --json model export -f onnx -o "$WORK/model2.onnx"
+HASH=$(jget "d['content_hash']" <"$WORK/out")
+expect_rc 4 "$CTL" "${A[@]}" model export -f json -o "$WORK/no/such/dir/m.json"
+expect_rc 0 "$CTL" "${A[@]}" evaluate --data "$SRC/data/mnist-10k"
+contains "$WORK/out" "(test split of $SRC/data/mnist-10k)"
+contains "$WORK/out" "confusion"
+expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data "$SRC/data/mnist-10k"
+cp "$WORK/out" "$WORK/eval.json"
+expect_rc 0 "$CTL" "${A[@]}" --json status
+[ "$(jget "d['model']['content_hash']" <"$WORK/out")" = "$HASH" ] || fail "model changed while paused"
+
+# The C header, compiled with the system compiler, classifies the test set.
+cat >"$WORK/main.c" <<'CEOF'
+#include <stdio.h>
+#include "model.h"
+int main(int argc, char **argv) {
+  static float x[DUST_MODEL_INPUTS];
+  FILE *f = fopen(argv[1], "rb");
+  if (argc < 2 || f == NULL) return 2;
+  while (fread(x, sizeof(float), DUST_MODEL_INPUTS, f) == DUST_MODEL_INPUTS) printf("%d\n", dust_model_predict(x, NULL));
+  fclose(f);
+  return 0;
+}
+CEOF
+cp "$WORK/model.c-header" "$WORK/model.h"
+cc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -o "$WORK/predict" "$WORK/main.c" -lm
+
+"$PY" - "$SRC" "$WORK" "$HASH" "$ID_A" <<'PYEOF'
+import gzip, json, subprocess, sys
+import numpy as np
+src, work, content_hash, node = sys.argv[1:5]
+sys.path.insert(0, src + "/tests/integration")
+import ctl_export_check as chk
+import onnx
+
+d = src + "/data/mnist-10k"
+x = np.frombuffer(gzip.open(d + "/t10k-images-idx3-ubyte.gz").read()[16:], np.uint8)
+x = x.reshape(-1, 784).astype(np.float32) / 255.0
+y = np.frombuffer(gzip.open(d + "/t10k-labels-idx1-ubyte.gz").read()[8:], np.uint8)
+ev = json.load(open(work + "/eval.json"))
+daemon_acc, n = ev["accuracy"], ev["samples"]
+assert n == len(y), f"daemon evaluated {n} samples, the test files hold {len(y)}"
+tol = 2.0 / n  # at most 2 near-tie samples may round the other way (summation order)
+
+def acc(pred):
+    return float((np.asarray(pred) == y).mean())
+
+m = onnx.load(work + "/model.onnx")
+onnx.checker.check_model(m, full_check=True)
+md = {p.key: p.value for p in m.metadata_props}
+assert md["content_hash"] == content_hash and md["node_id"] == node, md
+assert md["architecture"] == "mlp 784-32-10 relu", md
+outs = chk.run_onnx_graph(m, x)
+results = {"onnx": acc(outs["probabilities"].argmax(1))}
+
+meta = {"content_hash": content_hash, "rounds": int(md["training_rounds"]), "node_id": node}
+dummy = chk.softmax(np.zeros((1, 10)))
+raw = open(work + "/model.safetensors", "rb").read()
+n_h = int.from_bytes(raw[:8], "little")
+hdr = json.loads(raw[8:8 + n_h]); data = raw[8 + n_h:]
+t = {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], "<f4").reshape(v["shape"])
+     for k, v in hdr.items() if k != "__metadata__"}
+layers = [(t["layers.0.weight"], t["layers.0.bias"]), (t["layers.1.weight"], t["layers.1.bias"])]
+assert chk.content_hash(layers) == content_hash, "safetensors weights do not hash to the daemon's content hash"
+results["safetensors"] = acc(chk.mlp_forward(layers, x).argmax(1))
+doc = json.load(open(work + "/model.json"))
+jl = [(np.array(l["weight"], np.float32), np.array(l["bias"], np.float32)) for l in doc["layers"]]
+results["json"] = acc(chk.mlp_forward(jl, x).argmax(1))
+x.astype("<f4").tofile(work + "/t10k.f32")
+pred = subprocess.run([work + "/predict", work + "/t10k.f32"], check=True, capture_output=True, text=True).stdout.split()
+results["c-header"] = acc([int(p) for p in pred])
+for k, v in results.items():
+    print(f"ok: {k}: accuracy from the file {v:.4f}, daemon's evaluate {daemon_acc:.4f}")
+    assert abs(v - daemon_acc) <= tol, f"{k}: {v} vs daemon {daemon_acc}"
+assert daemon_acc > 0.2, f"the model barely learned ({daemon_acc}); the comparison would be weak"
+PYEOF
+pass "exports: onnx.checker accepts, all four formats reproduce the daemon's test accuracy"
+
+# --- pairing by URI: A trusts B; removal ---------------------------------------------------
+expect_rc 0 "$CTL" "${B[@]}" --json trust show
+URI_B=$(jget "d['pairing_uri']" <"$WORK/out")
+ID_B=$(jget "d['node_id']" <"$WORK/out")
+expect_rc 0 "$CTL" "${A[@]}" trust add --yes "$URI_B"
+contains "$WORK/out" "trusted $ID_B (node-b)"
+expect_rc 0 "$CTL" "${A[@]}" --json trust add --yes --name renamed "$URI_B"
+[ "$(jget "d['added']" <"$WORK/out")" = False ] || fail "second add should say added: false"
+expect_rc 0 "$CTL" "${A[@]}" resume
+contains "$WORK/out" "training resumed"
+expect_rc 0 "$CTL" "${B[@]}" trust remove "$ID_A"
+contains "$WORK/out" "removed $ID_A"
+expect_rc 3 "$CTL" "${B[@]}" trust remove "$ID_A"
+expect_rc 0 "$CTL" "${B[@]}" trust list
+contains "$WORK/out" "no trusted peers"
+pass "trust add by URI (and --name), resume, trust remove (and again: refused)"
+
+for p in "${PIDS[@]}"; do kill -TERM "$p"; done
+for p in "${PIDS[@]}"; do wait "$p" || fail "dustd exited with $? after SIGTERM"; done
+PIDS=()
+echo "ctl_test: all passed"
