@@ -310,6 +310,13 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
 
 }  // namespace
 
+std::vector<std::string> ConfigKeys() {
+  std::vector<std::string> keys;
+  const po::options_description desc = FileOptions();
+  for (const auto& opt : desc.options()) keys.push_back(opt->long_name());
+  return keys;
+}
+
 std::string OptionsHelp() {
   std::ostringstream out;
   out << "Usage: dustd [--config FILE] [--check-config] [--KEY VALUE]...\n"

@@ -82,6 +82,9 @@ ParseOutcome ParseOptions(int argc, const char* const* argv);
 // and --check-config.
 Result<Options> ParseConfigText(const std::string& text, const std::string& path);
 
+// Every key the config file accepts (also --key on the command line).
+std::vector<std::string> ConfigKeys();
+
 // The help text (all options with defaults).
 std::string OptionsHelp();
 

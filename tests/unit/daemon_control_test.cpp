@@ -1,0 +1,280 @@
+// dustd control socket: malformed requests get error replies and the server keeps serving.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+#include "control.h"
+#include "testutil/temp_dir.h"
+
+using dust::daemon::ControlDispatcher;
+using dust::daemon::Json;
+using dust::daemon::Responder;
+
+namespace {
+
+ControlDispatcher MakeDispatcher() {
+  ControlDispatcher d;
+  d.Register("echo", [](const Json& req, const Responder& r) {
+    r.Ok({{"value", req.value("value", Json(nullptr))}});
+  });
+  d.Register("throws", [](const Json&, const Responder&) { throw std::runtime_error("boom"); });
+  d.Register("typed", [](const Json& req, const Responder& r) {
+    r.Ok({{"n", req.at("n").get<int>()}});  // throws json type_error if n is not a number
+  });
+  d.Register("silent", [](const Json&, const Responder&) {});
+  return d;
+}
+
+// Runs one line through the dispatcher; returns the parsed reply, or null if none.
+Json Handle(const ControlDispatcher& d, const std::string& line) {
+  std::string reply;
+  int calls = 0;
+  d.HandleLine(line, [&](std::string s) {
+    reply = std::move(s);
+    ++calls;
+  });
+  REQUIRE(calls <= 1);
+  if (calls == 0) return nullptr;
+  Json j = Json::parse(reply, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+std::string Code(const Json& reply) { return reply.at("error").at("code").get<std::string>(); }
+
+}  // namespace
+
+TEST_CASE("control: text that is not JSON gets parse_error", "[daemon][control]") {
+  auto d = MakeDispatcher();
+  Json r = Handle(d, "hello there");
+  CHECK(r["ok"] == false);
+  CHECK(Code(r) == "parse_error");
+  CHECK(r["id"].is_null());
+  CHECK(Code(Handle(d, "{\"cmd\": \"echo\"")) == "parse_error");
+  CHECK(Code(Handle(d, "\xff\xfe\x01")) == "parse_error");
+}
+
+TEST_CASE("control: JSON that is not an object gets parse_error", "[daemon][control]") {
+  auto d = MakeDispatcher();
+  CHECK(Code(Handle(d, "[1,2,3]")) == "parse_error");
+  CHECK(Code(Handle(d, "42")) == "parse_error");
+  CHECK(Code(Handle(d, "\"status\"")) == "parse_error");
+}
+
+TEST_CASE("control: a missing or non-string cmd gets invalid_request with the id echoed",
+          "[daemon][control]") {
+  auto d = MakeDispatcher();
+  Json r = Handle(d, R"({"id": 7})");
+  CHECK(Code(r) == "invalid_request");
+  CHECK(r["id"] == 7);
+  CHECK(Code(Handle(d, R"({"id": "x", "cmd": 5})")) == "invalid_request");
+  CHECK(Code(Handle(d, R"({"id": [1], "cmd": "echo"})")) == "invalid_request");
+}
+
+TEST_CASE("control: an unknown command gets unknown_command", "[daemon][control]") {
+  auto d = MakeDispatcher();
+  Json r = Handle(d, R"({"id": "a", "cmd": "reboot"})");
+  CHECK(Code(r) == "unknown_command");
+  CHECK(r["id"] == "a");
+}
+
+TEST_CASE("control: a valid request gets ok with the id echoed", "[daemon][control]") {
+  auto d = MakeDispatcher();
+  Json r = Handle(d, R"({"id": "req-1", "cmd": "echo", "value": 3})");
+  CHECK(r["ok"] == true);
+  CHECK(r["id"] == "req-1");
+  CHECK(r["result"]["value"] == 3);
+  // No id: null in the reply. A trailing \r is tolerated.
+  Json r2 = Handle(d, "{\"cmd\": \"echo\"}\r");
+  CHECK(r2["ok"] == true);
+  CHECK(r2["id"].is_null());
+}
+
+TEST_CASE("control: a blank line gets no reply", "[daemon][control]") {
+  auto d = MakeDispatcher();
+  CHECK(Handle(d, "").is_null());
+  CHECK(Handle(d, "   \r").is_null());
+}
+
+TEST_CASE("control: a handler that throws gets internal and the dispatcher serves on",
+          "[daemon][control]") {
+  auto d = MakeDispatcher();
+  CHECK(Code(Handle(d, R"({"cmd": "throws"})")) == "internal");
+  CHECK(Code(Handle(d, R"({"cmd": "typed", "n": "not a number"})")) == "invalid_argument");
+  CHECK(Handle(d, R"({"cmd": "typed", "n": 4})")["result"]["n"] == 4);
+}
+
+TEST_CASE("control: a handler that never replies still produces one internal error",
+          "[daemon][control]") {
+  auto d = MakeDispatcher();
+  CHECK(Code(Handle(d, R"({"id": 1, "cmd": "silent"})")) == "internal");
+}
+
+namespace {
+
+// A blocking client on its own thread while the test thread runs the io_context.
+struct Client {
+  int fd = -1;
+  explicit Client(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      throw std::runtime_error("connect failed");
+    }
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~Client() { ::close(fd); }
+  void Send(const std::string& s) {
+    size_t done = 0;
+    while (done < s.size()) {
+      ssize_t n = ::send(fd, s.data() + done, s.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return;  // the server may close on us (too large)
+      done += static_cast<size_t>(n);
+    }
+  }
+  // Reads until `lines` newlines or EOF; returns the text.
+  std::string Read(size_t lines) {
+    std::string out;
+    char buf[4096];
+    while (static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) < lines) {
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // The server closed the connection (EOF, or a reset because our unread bytes were dropped);
+  // a receive timeout does not count.
+  bool Closed() {
+    char c;
+    ssize_t n = ::recv(fd, &c, 1, 0);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+  }
+};
+
+std::vector<Json> Lines(const std::string& text) {
+  std::vector<Json> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) break;
+    out.push_back(Json::parse(text.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("control server: pipelined requests are answered in order, malformed ones included",
+          "[daemon][control]") {
+  dust::testutil::TempDir dir;
+  auto d = MakeDispatcher();
+  boost::asio::io_context io;
+  dust::daemon::ControlServer server(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+  std::string path = dir.Path("ctl.sock");
+  REQUIRE(server.Listen(path, static_cast<gid_t>(-1)).ok());
+  std::string received;
+  std::thread client([&] {
+    Client c(path);
+    c.Send(
+        "{\"id\":1,\"cmd\":\"echo\",\"value\":\"a\"}\nnot json\n\n{\"id\":3,\"cmd\":\"nope\"}\n"
+        "{\"id\":4,\"cmd\":\"throws\"}\n{\"id\":5,\"cmd\":\"echo\",\"value\":\"b\"}\n");
+    received = c.Read(5);
+    io.post([&] { io.stop(); });
+  });
+  io.run_for(std::chrono::seconds(10));
+  client.join();
+  auto lines = Lines(received);
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0]["result"]["value"] == "a");
+  CHECK(Code(lines[1]) == "parse_error");
+  CHECK(Code(lines[2]) == "unknown_command");
+  CHECK(lines[2]["id"] == 3);
+  CHECK(Code(lines[3]) == "internal");
+  CHECK(lines[4]["result"]["value"] == "b");
+}
+
+TEST_CASE("control server: an oversized request gets request_too_large and the connection closes",
+          "[daemon][control]") {
+  dust::testutil::TempDir dir;
+  auto d = MakeDispatcher();
+  boost::asio::io_context io;
+  dust::daemon::ControlServer server(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+  std::string path = dir.Path("ctl.sock");
+  REQUIRE(server.Listen(path, static_cast<gid_t>(-1)).ok());
+  std::string big_reply, after;
+  bool eof = false;
+  std::thread client([&] {
+    {
+      Client c(path);
+      c.Send(std::string(dust::daemon::kMaxRequestBytes + 100, 'x'));
+      big_reply = c.Read(1);
+      eof = c.Closed();
+    }
+    // The server still serves new clients.
+    Client c2(path);
+    c2.Send("{\"cmd\":\"echo\",\"value\":1}\n");
+    after = c2.Read(1);
+    io.post([&] { io.stop(); });
+  });
+  io.run_for(std::chrono::seconds(10));
+  client.join();
+  auto lines = Lines(big_reply);
+  REQUIRE(lines.size() == 1);
+  CHECK(Code(lines[0]) == "request_too_large");
+  CHECK(eof);
+  auto ok = Lines(after);
+  REQUIRE(ok.size() == 1);
+  CHECK(ok[0]["ok"] == true);
+}
+
+TEST_CASE("control server: refuses to start when a live server answers on the path",
+          "[daemon][control]") {
+  dust::testutil::TempDir dir;
+  auto d = MakeDispatcher();
+  boost::asio::io_context io;
+  std::string path = dir.Path("ctl.sock");
+  dust::daemon::ControlServer first(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+  REQUIRE(first.Listen(path, static_cast<gid_t>(-1)).ok());
+  dust::daemon::ControlServer second(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+  CHECK(second.Listen(path, static_cast<gid_t>(-1)).code() == dust::StatusCode::kAlreadyExists);
+}
+
+TEST_CASE("control server: a stale socket file is replaced and the socket is mode 0660",
+          "[daemon][control]") {
+  dust::testutil::TempDir dir;
+  auto d = MakeDispatcher();
+  boost::asio::io_context io;
+  std::string path = dir.Path("ctl.sock");
+  {
+    dust::daemon::ControlServer old(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+    REQUIRE(old.Listen(path, static_cast<gid_t>(-1)).ok());
+  }
+  // ~ControlServer unlinks; recreate a stale file the way kill -9 leaves it.
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    ::close(fd);  // bound, never listening: connect gets ECONNREFUSED
+  }
+  dust::daemon::ControlServer fresh(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+  REQUIRE(fresh.Listen(path, static_cast<gid_t>(-1)).ok());
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+}

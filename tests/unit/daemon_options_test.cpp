@@ -1,0 +1,158 @@
+// dustd configuration: every error about the file names the file and line.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "options.h"
+#include "testutil/temp_dir.h"
+
+using dust::daemon::ParseConfigText;
+using dust::daemon::ParseOptions;
+using dust::daemon::ParseOutcome;
+
+namespace {
+std::string ErrorOf(const std::string& text) {
+  auto r = ParseConfigText(text, "test.conf");
+  REQUIRE_FALSE(r.ok());
+  return r.status().message();
+}
+}  // namespace
+
+TEST_CASE("config: an unknown key is rejected with its file and line", "[daemon][options]") {
+  std::string msg = ErrorOf("# comment\nport = 5000\n\nfrobnicate = 3\n");
+  CHECK(msg.find("test.conf:4:") != std::string::npos);
+  CHECK(msg.find("frobnicate") != std::string::npos);
+}
+
+TEST_CASE("config: a line without '=' is rejected with its line", "[daemon][options]") {
+  std::string msg = ErrorOf("port = 5000\nthis is not an option\n");
+  CHECK(msg.find("test.conf:2:") != std::string::npos);
+}
+
+TEST_CASE("config: a section header is rejected with its line", "[daemon][options]") {
+  CHECK(ErrorOf("\n[network]\nport = 1\n").find("test.conf:2:") != std::string::npos);
+}
+
+TEST_CASE("config: a repeated key names both lines", "[daemon][options]") {
+  std::string msg = ErrorOf("port = 5000\nlog-level = debug\nport = 6000\n");
+  CHECK(msg.find("test.conf:3:") != std::string::npos);
+  CHECK(msg.find("line 1") != std::string::npos);
+}
+
+TEST_CASE("config: a value of the wrong type is rejected with its line", "[daemon][options]") {
+  std::string msg = ErrorOf("\n\nport = fast\n");
+  CHECK(msg.find("test.conf:3:") != std::string::npos);
+  CHECK(msg.find("port") != std::string::npos);
+}
+
+TEST_CASE("config: an out-of-range value is rejected with its line and the range",
+          "[daemon][options]") {
+  std::string msg = ErrorOf("log-level = info\ncpu-budget = 1.5\n");
+  CHECK(msg.find("test.conf:2: cpu-budget") != std::string::npos);
+  CHECK(msg.find("(0, 1]") != std::string::npos);
+  CHECK(ErrorOf("port = 70000\n").find("test.conf:1: port") != std::string::npos);
+  CHECK(ErrorOf("layers = 784,0,10\n").find("test.conf:1: layers") != std::string::npos);
+  CHECK(ErrorOf("aggregator = vote\n").find("test.conf:1: aggregator") != std::string::npos);
+  CHECK(ErrorOf("broadcast = 10.0.0.255, auto\n").find("test.conf:1: broadcast") !=
+        std::string::npos);
+  CHECK(ErrorOf("peer = nohost\n").find("test.conf:1: peer") != std::string::npos);
+}
+
+TEST_CASE("config: metrics are refused on a non-loopback address", "[daemon][options]") {
+  CHECK(ErrorOf("metrics-listen = 0.0.0.0:9617\n").find("loopback") != std::string::npos);
+  CHECK(ParseConfigText("metrics-listen = 127.0.0.1:9617\n", "t").ok());
+}
+
+TEST_CASE("config: values from the file are applied, comments ignored", "[daemon][options]") {
+  auto r = ParseConfigText(
+      "port = 5000   # inline comment\n; semicolon comment\n"
+      "broadcast = 127.255.255.255, 10.0.0.255\npeer = 10.1.1.1:48620,[fe80::1]:48620\n"
+      "layers = 784, 64, 10\ncpu-budget = 0.25\nbroadcast-never = \n",
+      "t");
+  REQUIRE_FALSE(r.ok());  // the last line is an unknown key
+  auto ok = ParseConfigText(
+      "port = 5000   # inline comment\n; semicolon comment\n"
+      "broadcast = 127.255.255.255, 10.0.0.255\npeer = 10.1.1.1:48620,[fe80::1]:48620\n"
+      "layers = 784, 64, 10\ncpu-budget = 0.25\n",
+      "t");
+  REQUIRE(ok.ok());
+  CHECK(ok->port == 5000);
+  CHECK(ok->broadcast == std::vector<std::string>{"127.255.255.255", "10.0.0.255"});
+  CHECK(ok->peers.size() == 2);
+  CHECK(ok->layers == std::vector<uint32_t>{784, 64, 10});
+  CHECK(ok->cpu_budget == 0.25);
+  CHECK(ParseConfigText("broadcast = none\n", "t")->broadcast.empty());
+}
+
+TEST_CASE("config: the command line overrides the file", "[daemon][options]") {
+  dust::testutil::TempDir dir;
+  std::string conf = dir.WriteFile("d.conf", "port = 5000\ncpu-budget = 0.3\n");
+  const char* argv[] = {"dustd", "--config", conf.c_str(), "--port", "6000"};
+  ParseOutcome out = ParseOptions(5, argv);
+  REQUIRE(out.action == ParseOutcome::Action::kRun);
+  CHECK(out.options.port == 6000);
+  CHECK(out.options.cpu_budget == 0.3);
+}
+
+TEST_CASE("config: a bad file is reported by ParseOptions with file and line",
+          "[daemon][options]") {
+  dust::testutil::TempDir dir;
+  std::string conf = dir.WriteFile("d.conf", "port = 5000\n\nnope = 1\n");
+  const char* argv[] = {"dustd", "--config", conf.c_str(), "--check-config"};
+  ParseOutcome out = ParseOptions(4, argv);
+  REQUIRE(out.action == ParseOutcome::Action::kExitError);
+  CHECK(out.message.find(conf + ":3:") != std::string::npos);
+  // An explicit config file that does not exist is an error too.
+  std::string missing = dir.Path("missing.conf");
+  const char* argv2[] = {"dustd", "--config", missing.c_str()};
+  CHECK(ParseOptions(3, argv2).action == ParseOutcome::Action::kExitError);
+}
+
+TEST_CASE("config: the shipped dustd.conf parses and lists every option", "[daemon][options]") {
+  std::ifstream in(std::string(DUST_SOURCE_DIR) + "/config/dustd.conf");
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  auto r = ParseConfigText(text, "dustd.conf");
+  REQUIRE(r.ok());
+  for (const std::string& key : dust::daemon::ConfigKeys()) {
+    INFO(key);
+    CHECK(text.find("\n#" + key + " =") != std::string::npos);
+  }
+}
+
+TEST_CASE("config: the defaults written in dustd.conf are the built-in defaults",
+          "[daemon][options]") {
+  std::ifstream in(std::string(DUST_SOURCE_DIR) + "/config/dustd.conf");
+  REQUIRE(in);
+  std::string line, uncommented;
+  while (std::getline(in, line)) {
+    // "#key = value" lines are the options; "# text" lines are prose.
+    if (line.size() > 1 && line[0] == '#' && line[1] != ' ') line = line.substr(1);
+    uncommented += line + "\n";
+  }
+  auto r = ParseConfigText(uncommented, "dustd.conf (uncommented)");
+  REQUIRE(r.ok());
+  dust::daemon::Options d;
+  CHECK(r->port == d.port);
+  CHECK(r->data_dir == d.data_dir);
+  CHECK(r->bind_address == d.bind_address);
+  CHECK(r->broadcast == d.broadcast);
+  CHECK(r->layers == d.layers);
+  CHECK(r->init_seed == d.init_seed);
+  CHECK(r->learning_rate == d.learning_rate);
+  CHECK(r->momentum == d.momentum);
+  CHECK(r->batch_size == d.batch_size);
+  CHECK(r->batches_per_round == d.batches_per_round);
+  CHECK(r->aggregator == d.aggregator);
+  CHECK(r->cpu_budget == d.cpu_budget);
+  CHECK(r->holdout_fraction == d.holdout_fraction);
+  CHECK(r->holdout_seed == d.holdout_seed);
+  CHECK(r->announce_interval == d.announce_interval);
+  CHECK(r->send_interval == d.send_interval);
+  CHECK(r->checkpoint_interval == d.checkpoint_interval);
+  CHECK(r->rescan_interval == d.rescan_interval);
+  CHECK(r->eval_interval == d.eval_interval);
+  CHECK(r->log_level == d.log_level);
+}

@@ -1,0 +1,222 @@
+// dustd state directory: atomic files, corrupt files moved aside, fallback to the previous good
+// version, never a silent fresh start of the identity.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "dust/crypto.h"
+#include "dust/file.h"
+#include "dust/identity.h"
+#include "dust/replay.h"
+#include "storage.h"
+#include "testutil/temp_dir.h"
+
+using dust::daemon::CheckpointData;
+using dust::daemon::StateDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+CheckpointData Sample(uint64_t steps) {
+  CheckpointData d;
+  d.steps = steps;
+  d.rounds = steps * 2;
+  d.written_ms = 1795000000000 + static_cast<int64_t>(steps);
+  d.node = dust::Bytes(100, static_cast<uint8_t>(steps));
+  return d;
+}
+
+// Flips one byte in the middle of a file (a damaged disk block).
+void Damage(const std::string& path) {
+  auto bytes = dust::ReadFile(path, 1 << 26);
+  REQUIRE(bytes.ok());
+  REQUIRE(!bytes->empty());
+  (*bytes)[bytes->size() / 2] ^= 0x40;
+  REQUIRE(dust::AtomicWriteFile(path, *bytes, 0600).ok());
+}
+
+size_t CountCorrupt(const std::string& dir, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename();
+    if (name.rfind(prefix + ".corrupt-", 0) == 0) ++n;
+  }
+  return n;
+}
+
+dust::Status AcceptAll(const CheckpointData&) { return dust::Status::Ok(); }
+
+}  // namespace
+
+TEST_CASE("storage: checkpoint file round-trips and detects damage", "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  CheckpointData d = Sample(7);
+  dust::Bytes enc = dust::daemon::EncodeCheckpointFile(d);
+  auto dec = dust::daemon::DecodeCheckpointFile(enc);
+  REQUIRE(dec.ok());
+  CHECK(dec->steps == 7);
+  CHECK(dec->rounds == 14);
+  CHECK(dec->node == d.node);
+  CHECK(dust::daemon::EncodeCheckpointFile(*dec) == enc);
+  for (size_t i = 0; i < enc.size(); i += 7) {
+    dust::Bytes bad = enc;
+    bad[i] ^= 1;
+    CHECK_FALSE(dust::daemon::DecodeCheckpointFile(bad).ok());
+  }
+  dust::Bytes truncated(enc.begin(), enc.end() - 1);
+  CHECK_FALSE(dust::daemon::DecodeCheckpointFile(truncated).ok());
+}
+
+TEST_CASE("storage: a corrupt checkpoint is moved aside and the previous one is used",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  REQUIRE(state.SaveCheckpoint(Sample(1)).ok());
+  REQUIRE(state.SaveCheckpoint(Sample(2)).ok());
+  CHECK(fs::exists(dir.Path("checkpoint.prev")));
+  Damage(dir.Path("checkpoint"));
+
+  StateDir reopened(dir.path());
+  auto loaded = reopened.LoadCheckpoint(AcceptAll);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->steps == 1);
+  CHECK(CountCorrupt(dir.path(), "checkpoint") == 1);
+  CHECK_FALSE(fs::exists(dir.Path("checkpoint")));
+  CHECK_FALSE(reopened.recoveries().empty());
+}
+
+TEST_CASE("storage: a checkpoint the node refuses falls back to the previous one",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  REQUIRE(state.SaveCheckpoint(Sample(3)).ok());
+  REQUIRE(state.SaveCheckpoint(Sample(4)).ok());
+  auto loaded = state.LoadCheckpoint([](const CheckpointData& d) {
+    return d.steps == 4 ? dust::Status::Corrupt("model bytes rejected") : dust::Status::Ok();
+  });
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->steps == 3);
+  CHECK(CountCorrupt(dir.path(), "checkpoint") == 1);
+}
+
+TEST_CASE("storage: a crash between rotation and write leaves the previous checkpoint usable",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  REQUIRE(state.SaveCheckpoint(Sample(5)).ok());
+  fs::rename(dir.Path("checkpoint"), dir.Path("checkpoint.prev"));  // as SaveRotating's first step
+  auto loaded = StateDir(dir.path()).LoadCheckpoint(AcceptAll);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->steps == 5);
+  CHECK(CountCorrupt(dir.path(), "checkpoint") == 0);
+}
+
+TEST_CASE("storage: with both checkpoints corrupt the model starts fresh and both are kept aside",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  REQUIRE(state.SaveCheckpoint(Sample(1)).ok());
+  REQUIRE(state.SaveCheckpoint(Sample(2)).ok());
+  Damage(dir.Path("checkpoint"));
+  Damage(dir.Path("checkpoint.prev"));
+  StateDir reopened(dir.path());
+  CHECK_FALSE(reopened.LoadCheckpoint(AcceptAll).has_value());
+  CHECK(CountCorrupt(dir.path(), "checkpoint") == 1);
+  CHECK(CountCorrupt(dir.path(), "checkpoint.prev") == 1);
+  CHECK(reopened.recoveries().size() == 2);
+}
+
+TEST_CASE("storage: a first start has no checkpoint and records no recovery", "[daemon][storage]") {
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  CHECK_FALSE(state.LoadCheckpoint(AcceptAll).has_value());
+  CHECK(state.recoveries().empty());
+}
+
+TEST_CASE("storage: a corrupt trust store falls back to the previous version",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  dust::TrustStore store;
+  auto a = dust::GenerateKeyPair();
+  auto b = dust::GenerateKeyPair();
+  REQUIRE(store.Add(a.public_key, "alpha", 1).ok());
+  REQUIRE(state.SaveTrust(store).ok());
+  REQUIRE(store.Add(b.public_key, "beta", 2).ok());
+  REQUIRE(state.SaveTrust(store).ok());
+  CHECK(StateDir(dir.path()).LoadTrust().size() == 2);
+  Damage(dir.Path("trust"));
+  StateDir reopened(dir.path());
+  dust::TrustStore loaded = reopened.LoadTrust();
+  CHECK(loaded.size() == 1);
+  CHECK(loaded.Contains(a.public_key));
+  CHECK(CountCorrupt(dir.path(), "trust") == 1);
+}
+
+TEST_CASE("storage: the identity is created once and kept across restarts", "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  bool created = false;
+  auto first = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  REQUIRE(first.ok());
+  CHECK(created);
+  struct stat st {};
+  REQUIRE(::stat(dir.Path("identity.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto second = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  REQUIRE(second.ok());
+  CHECK_FALSE(created);
+  CHECK(second->public_key == first->public_key);
+}
+
+TEST_CASE("storage: a corrupt identity is restored from its backup, never regenerated",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  bool created = false;
+  auto original = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  REQUIRE(original.ok());
+  Damage(dir.Path("identity.key"));
+  StateDir reopened(dir.path());
+  auto restored = reopened.LoadOrCreateIdentity(&created);
+  REQUIRE(restored.ok());
+  CHECK_FALSE(created);
+  CHECK(restored->public_key == original->public_key);
+  CHECK(CountCorrupt(dir.path(), "identity.key") == 1);
+
+  // Both copies damaged: refuse rather than silently become a new node.
+  Damage(dir.Path("identity.key"));
+  Damage(dir.Path("identity.key.backup"));
+  auto refused = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  CHECK_FALSE(refused.ok());
+  CHECK_FALSE(created);
+}
+
+TEST_CASE("storage: a corrupt counter mark is replaced by one above any used counter",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  CHECK(state.LoadCounterMark(1000) == 0);  // first start
+  REQUIRE(state.SaveCounterMark(65536).ok());
+  CHECK(StateDir(dir.path()).LoadCounterMark(1000) == 65536);
+  Damage(dir.Path("counter"));
+  const int64_t now_ms = 1795000000000;
+  uint64_t mark = StateDir(dir.path()).LoadCounterMark(now_ms);
+  CHECK(mark >= static_cast<uint64_t>(now_ms) << 20);
+  CHECK(mark < dust::kRejectAfterCounter);
+  CHECK(CountCorrupt(dir.path(), "counter") == 1);
+}
