@@ -16,6 +16,7 @@
 #include "dust/bytes.h"
 #include "dust/crypto.h"
 #include "dust/rng.h"
+#include "model_internal.h"
 
 namespace dust {
 namespace {
@@ -27,31 +28,57 @@ constexpr uint32_t kTile = 32;
 
 float NaN() { return std::numeric_limits<float>::quiet_NaN(); }
 
-// h [out] = b + sum_n val[n] * W[idx[n]][:]
-template <uint32_t kOut>
-void SparseAffineFixed(const float* __restrict w, const float* __restrict b, uint32_t out,
-                       const uint32_t* __restrict idx, const float* __restrict val, size_t nnz,
-                       float* __restrict h) {
-  static_assert(kOut == kTile);
-  float acc[kOut];
-  for (uint32_t c0 = 0; c0 + kOut <= out; c0 += kOut) {
-    for (uint32_t j = 0; j < kOut; ++j) acc[j] = b[c0 + j];
-    for (size_t n = 0; n < nnz; ++n) {
-      const float x = val[n];
-      const float* row = w + size_t{idx[n]} * out + c0;
-      for (uint32_t j = 0; j < kOut; ++j) acc[j] += x * row[j];
-    }
-    for (uint32_t j = 0; j < kOut; ++j) h[c0 + j] = acc[j];
-  }
+// The hot kernels are templates over a GCC vector type V of kLanes floats and are compiled
+// twice: with V4 (SSE2, the x86-64 baseline every package must run on) and with V8 inside a
+// function built for AVX2 (target attribute), chosen at run time by the CPU (DetectIsa). A
+// 32-wide row is 8 V4 or 4 V8 registers. Both variants do the same operations in the same
+// order per lane, so they give the same results up to the order of none: no FMA is used, and
+// no reduction spans lanes. Loads and stores go through memcpy (unaligned, no aliasing UB).
+// These helpers are internal and always inlined into their caller, so the ABI note g++ gives
+// for passing a 32-byte vector without AVX (-Wpsabi) does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float V4 __attribute__((vector_size(16)));
+typedef float V8 __attribute__((vector_size(32)));
+#define DUST_INLINE [[gnu::always_inline]] inline
+
+template <typename V>
+DUST_INLINE V LoadV(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <typename V>
+DUST_INLINE void StoreV(float* p, const V& v) {
+  std::memcpy(p, &v, sizeof v);
 }
 
-void SparseAffine(const float* __restrict w, const float* __restrict b, uint32_t out,
-                  const SampleView& x, float* __restrict h) {
+// h [32] = b [32] + sum_n val[n] * W[idx[n]][c0 : c0 + 32], W rows `stride` floats apart.
+template <typename V>
+DUST_INLINE void SparseAffine32(const float* w, size_t stride, const float* b, const uint32_t* idx,
+                                const float* val, size_t nnz, float* h) {
+  constexpr int kLanes = sizeof(V) / sizeof(float);
+  constexpr int kRegs = kTile / kLanes;
+  V acc[kRegs];
+  for (int r = 0; r < kRegs; ++r) acc[r] = LoadV<V>(b + r * kLanes);
+  for (size_t n = 0; n < nnz; ++n) {
+    const float x = val[n];
+    const float* row = w + size_t{idx[n]} * stride;
+    for (int r = 0; r < kRegs; ++r) acc[r] += x * LoadV<V>(row + r * kLanes);
+  }
+  for (int r = 0; r < kRegs; ++r) StoreV(h + r * kLanes, acc[r]);
+}
+
+// h [out] = b + sum_n val[n] * W[idx[n]][:]
+template <typename V>
+DUST_INLINE void SparseAffine(const float* __restrict w, const float* __restrict b, uint32_t out,
+                              const SampleView& x, float* __restrict h) {
   const uint32_t* idx = x.index.data();
   const float* val = x.value.data();
   const size_t nnz = x.index.size();
   const uint32_t tiled = out - out % kTile;
-  if (tiled > 0) SparseAffineFixed<kTile>(w, b, out, idx, val, nnz, h);
+  for (uint32_t c0 = 0; c0 < tiled; c0 += kTile) {
+    SparseAffine32<V>(w + c0, out, b + c0, idx, val, nnz, h + c0);
+  }
   if (tiled == out) return;
   for (uint32_t j = tiled; j < out; ++j) h[j] = b[j];
   for (size_t n = 0; n < nnz; ++n) {
@@ -61,36 +88,45 @@ void SparseAffine(const float* __restrict w, const float* __restrict b, uint32_t
   }
 }
 
-// G[idx[n]][:] += val[n] * d[:] for every non-zero feature of the sample.
-template <uint32_t kOut>
-void SparseOuterFixed(float* __restrict g, const float* __restrict d, const uint32_t* idx,
-                      const float* val, size_t nnz) {
-  float dv[kOut];
-  for (uint32_t j = 0; j < kOut; ++j) dv[j] = d[j];
+// G[idx[n]][c0 : c0 + 32] += val[n] * d [32] for every non-zero feature of the sample.
+template <typename V>
+DUST_INLINE void SparseOuter32(float* g, size_t stride, const float* d, const uint32_t* idx,
+                               const float* val, size_t nnz) {
+  constexpr int kLanes = sizeof(V) / sizeof(float);
+  constexpr int kRegs = kTile / kLanes;
+  V dv[kRegs];
+  for (int r = 0; r < kRegs; ++r) dv[r] = LoadV<V>(d + r * kLanes);
   for (size_t n = 0; n < nnz; ++n) {
     const float x = val[n];
-    float* row = g + size_t{idx[n]} * kOut;
-    for (uint32_t j = 0; j < kOut; ++j) row[j] += x * dv[j];
+    float* row = g + size_t{idx[n]} * stride;
+    for (int r = 0; r < kRegs; ++r) {
+      StoreV(row + r * kLanes, LoadV<V>(row + r * kLanes) + x * dv[r]);
+    }
   }
 }
 
-void SparseOuter(float* __restrict g, const float* __restrict d, uint32_t out,
-                 const SampleView& x) {
+template <typename V>
+DUST_INLINE void SparseOuter(float* __restrict g, const float* __restrict d, uint32_t out,
+                             const SampleView& x) {
   const uint32_t* idx = x.index.data();
   const float* val = x.value.data();
   const size_t nnz = x.index.size();
-  if (out == kTile) return SparseOuterFixed<kTile>(g, d, idx, val, nnz);
+  const uint32_t tiled = out - out % kTile;
+  for (uint32_t c0 = 0; c0 < tiled; c0 += kTile) {
+    SparseOuter32<V>(g + c0, out, d + c0, idx, val, nnz);
+  }
+  if (tiled == out) return;
   for (size_t n = 0; n < nnz; ++n) {
     const float v = val[n];
     float* row = g + size_t{idx[n]} * out;
-    for (uint32_t j = 0; j < out; ++j) row[j] += v * d[j];
+    for (uint32_t j = tiled; j < out; ++j) row[j] += v * d[j];
   }
 }
 
 // y [out] = b + a [in] . W [in][out]; zero inputs (ReLU outputs, ~half) are skipped, which
 // is exact: they contribute 0 * W.
-void DenseAffine(const float* __restrict w, const float* __restrict b, uint32_t in, uint32_t out,
-                 const float* __restrict a, float* __restrict y) {
+DUST_INLINE void DenseAffine(const float* __restrict w, const float* __restrict b, uint32_t in,
+                             uint32_t out, const float* __restrict a, float* __restrict y) {
   for (uint32_t j = 0; j < out; ++j) y[j] = b[j];
   for (uint32_t i = 0; i < in; ++i) {
     const float ai = a[i];
@@ -100,16 +136,17 @@ void DenseAffine(const float* __restrict w, const float* __restrict b, uint32_t 
   }
 }
 
-void Relu(float* a, uint32_t n) {
+DUST_INLINE void Relu(float* a, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) a[i] = a[i] > 0.0f ? a[i] : 0.0f;
 }
 
 // Backward through a dense layer whose input `a` [in] is a ReLU output:
 //   gW [in][out] += a (x) d;  gb [out] += d;  d_prev [in] = (W d) * (a > 0)
 // (PyTorch's ReLU passes no gradient where its output is exactly zero.)
-void DenseBackward(const float* __restrict w, uint32_t in, uint32_t out, const float* __restrict a,
-                   const float* __restrict d, float* __restrict gw, float* __restrict gb,
-                   float* __restrict d_prev) {
+DUST_INLINE void DenseBackward(const float* __restrict w, uint32_t in, uint32_t out,
+                               const float* __restrict a, const float* __restrict d,
+                               float* __restrict gw, float* __restrict gb,
+                               float* __restrict d_prev) {
   for (uint32_t j = 0; j < out; ++j) gb[j] += d[j];
   for (uint32_t i = 0; i < in; ++i) {
     const float ai = a[i];
@@ -129,7 +166,7 @@ void DenseBackward(const float* __restrict w, uint32_t in, uint32_t out, const f
 }
 
 // Softmax of logits z [n] in place into probabilities; returns -log p[label] computed stably.
-float SoftmaxCrossEntropy(float* z, uint32_t n, uint32_t label) {
+DUST_INLINE float SoftmaxCrossEntropy(float* z, uint32_t n, uint32_t label) {
   float m = z[0];
   for (uint32_t j = 1; j < n; ++j) m = std::max(m, z[j]);
   const float z_label = z[label];
@@ -143,7 +180,7 @@ float SoftmaxCrossEntropy(float* z, uint32_t n, uint32_t label) {
   return std::log(sum) + m - z_label;
 }
 
-uint32_t ArgMax(const float* z, uint32_t n) {
+DUST_INLINE uint32_t ArgMax(const float* z, uint32_t n) {
   uint32_t best = 0;
   for (uint32_t j = 1; j < n; ++j) {
     if (z[j] > z[best]) best = j;
@@ -153,10 +190,12 @@ uint32_t ArgMax(const float* z, uint32_t n) {
 
 // Forward pass of one sample through `model` using two buffers of the widest layer's size;
 // returns the buffer holding the logits.
-float* ForwardLogits(const Mlp& model, const SampleView& x, float* buf_a, float* buf_b) {
+template <typename V>
+DUST_INLINE float* ForwardLogits(const Mlp& model, const SampleView& x, float* buf_a,
+                                 float* buf_b) {
   const size_t layers = model.num_layers();
   ConstLayerView l0 = model.layer(0);
-  SparseAffine(l0.weight, l0.bias, l0.out, x, buf_a);
+  SparseAffine<V>(l0.weight, l0.bias, l0.out, x, buf_a);
   float* cur = buf_a;
   float* next = buf_b;
   for (size_t l = 1; l < layers; ++l) {
@@ -178,7 +217,142 @@ bool DataFits(const Mlp& model, const Dataset& data) {
   return data.num_features() == model.input_size() && data.num_classes() <= model.num_classes();
 }
 
+// The per-sample forward + backward over a batch (see AccumulateBatch in model_internal.h).
+template <typename V>
+DUST_INLINE double AccumulateLoop(const Mlp& model, const Dataset& data,
+                                  std::span<const uint32_t> indices, float scale, float* grad,
+                                  float* scratch, uint8_t* touched) {
+  const std::vector<uint32_t>& sizes = model.layer_sizes();
+  const size_t layers = model.num_layers();
+  const uint32_t classes = model.num_classes();
+  const uint32_t width = MaxWidth(sizes);
+  // Scratch: act_1 .. act_L [sizes[l]] (act_L = logits, then probabilities), then two delta
+  // buffers [width].
+  float* act[kMaxLayers + 1];
+  float* p = scratch;
+  for (size_t l = 1; l <= layers; ++l) {
+    act[l] = p;
+    p += sizes[l];
+  }
+  float* delta = p;
+  float* delta_prev = p + width;
+  const ConstLayerView l0 = model.layer(0);
+  float* g0 = grad;  // layer 0's weight gradient [in][out] is the start of grad
+  float* gb0 = grad + size_t{l0.in} * l0.out;
+
+  double loss_sum = 0.0;
+  for (uint32_t i : indices) {
+    const SampleView x = data.sample(i);
+    const uint32_t label = data.label(i);
+    // Forward.
+    SparseAffine<V>(l0.weight, l0.bias, l0.out, x, act[1]);
+    for (size_t l = 1; l < layers; ++l) {
+      const ConstLayerView lv = model.layer(l);
+      Relu(act[l], lv.in);
+      DenseAffine(lv.weight, lv.bias, lv.in, lv.out, act[l], act[l + 1]);
+    }
+    float* probs = act[layers];
+    loss_sum += SoftmaxCrossEntropy(probs, classes, label);
+    // d (loss_s * scale) / d logits = (p - onehot(label)) * scale.
+    for (uint32_t j = 0; j < classes; ++j) delta[j] = probs[j] * scale;
+    delta[label] -= scale;
+    // Backward through the dense layers.
+    for (size_t l = layers - 1; l >= 1; --l) {
+      const ConstLayerView lv = model.layer(l);
+      const size_t off = static_cast<size_t>(lv.weight - model.params().data());
+      DenseBackward(lv.weight, lv.in, lv.out, act[l], delta, grad + off,
+                    grad + off + size_t{lv.in} * lv.out, delta_prev);
+      std::swap(delta, delta_prev);
+    }
+    // First layer: only the rows of this sample's non-zero features get gradient.
+    for (uint32_t j = 0; j < l0.out; ++j) gb0[j] += delta[j];
+    SparseOuter<V>(g0, delta, l0.out, x);
+    if (touched != nullptr) {
+      for (uint32_t k : x.index) touched[k] = 1;  // branch-free; Step scans all rows anyway
+    }
+  }
+  return loss_sum;
+}
+
+// Evaluation over samples [0, data.size()): accumulates into r's confusion matrix and returns
+// (correct, summed loss). buf: 2 * width floats.
+template <typename V>
+DUST_INLINE void EvaluateLoop(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                              EvalResult* r, size_t* correct, double* loss) {
+  const uint32_t classes = model.num_classes();
+  for (size_t i = 0; i < data.size(); ++i) {
+    float* z = ForwardLogits<V>(model, data.sample(i), buf, buf + width);
+    const uint32_t label = data.label(i);
+    const uint32_t pred = ArgMax(z, classes);
+    *loss += SoftmaxCrossEntropy(z, classes, label);
+    *correct += pred == label;
+    ++r->confusion[size_t{label} * classes + pred];
+  }
+}
+
+template <typename V>
+DUST_INLINE void PredictLoop(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                             std::span<uint32_t> out) {
+  const size_t n = std::min(out.size(), data.size());
+  for (size_t i = 0; i < n; ++i) {
+    float* z = ForwardLogits<V>(model, data.sample(i), buf, buf + width);
+    out[i] = ArgMax(z, model.num_classes());
+  }
+}
+
+// The two compiled variants of each loop. Only the AVX2 ones carry a target attribute; the
+// always-inline kernels take on their caller's instruction set.
+#define DUST_AVX2 __attribute__((target("avx2")))
+
+double AccumulateSse2(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
+                      float scale, float* grad, float* scratch, uint8_t* touched) {
+  return AccumulateLoop<V4>(model, data, indices, scale, grad, scratch, touched);
+}
+DUST_AVX2 double AccumulateAvx2(const Mlp& model, const Dataset& data,
+                                std::span<const uint32_t> indices, float scale, float* grad,
+                                float* scratch, uint8_t* touched) {
+  return AccumulateLoop<V8>(model, data, indices, scale, grad, scratch, touched);
+}
+void EvaluateSse2(const Mlp& model, const Dataset& data, float* buf, uint32_t width, EvalResult* r,
+                  size_t* correct, double* loss) {
+  EvaluateLoop<V4>(model, data, buf, width, r, correct, loss);
+}
+DUST_AVX2 void EvaluateAvx2(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                            EvalResult* r, size_t* correct, double* loss) {
+  EvaluateLoop<V8>(model, data, buf, width, r, correct, loss);
+}
+void PredictSse2(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                 std::span<uint32_t> out) {
+  PredictLoop<V4>(model, data, buf, width, out);
+}
+DUST_AVX2 void PredictAvx2(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                           std::span<uint32_t> out) {
+  PredictLoop<V8>(model, data, buf, width, out);
+}
+
 }  // namespace
+
+namespace internal {
+
+Isa DetectIsa() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? Isa::kAvx2 : Isa::kSse2;
+}
+
+size_t AccumulateScratchSize(std::span<const uint32_t> layer_sizes) {
+  size_t n = 2 * size_t{*std::max_element(layer_sizes.begin() + 1, layer_sizes.end())};
+  for (size_t l = 1; l < layer_sizes.size(); ++l) n += layer_sizes[l];
+  return n;
+}
+
+double AccumulateBatch(Isa isa, const Mlp& model, const Dataset& data,
+                       std::span<const uint32_t> indices, float scale, float* grad, float* scratch,
+                       uint8_t* touched) {
+  return isa == Isa::kAvx2 ? AccumulateAvx2(model, data, indices, scale, grad, scratch, touched)
+                           : AccumulateSse2(model, data, indices, scale, grad, scratch, touched);
+}
+
+}  // namespace internal
 
 size_t ParamCount(std::span<const uint32_t> layer_sizes) {
   size_t n = 0;
@@ -262,72 +436,12 @@ Trainer::Trainer(const Mlp& model, SgdOptions options)
       m_sizes(model.layer_sizes()),
       m_momentum(model.num_params(), 0.0f),
       m_grad(model.num_params(), 0.0f),
-      m_touched(model.input_size(), 0),
-      m_touched_rows(model.input_size(), 0) {
-  size_t scratch = 2 * size_t{MaxWidth(m_sizes)};
-  for (size_t l = 1; l < m_sizes.size(); ++l) scratch += m_sizes[l];
-  m_scratch.assign(scratch, 0.0f);
+      m_touched(model.input_size(), 0) {
+  m_scratch.assign(internal::AccumulateScratchSize(m_sizes), 0.0f);
 }
 
 bool Trainer::Compatible(const Mlp& model, const Dataset& data, size_t batch) const {
   return model.layer_sizes() == m_sizes && DataFits(model, data) && batch <= m_options.batch_size;
-}
-
-double Trainer::Accumulate(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
-                           float scale, float* grad, bool track_rows) {
-  const size_t layers = model.num_layers();
-  const uint32_t classes = model.num_classes();
-  const uint32_t width = MaxWidth(m_sizes);
-  // Scratch: act_1 .. act_L (act_L = logits, then probabilities), then two delta buffers.
-  float* act[kMaxLayers + 1];
-  float* p = m_scratch.data();
-  for (size_t l = 1; l <= layers; ++l) {
-    act[l] = p;
-    p += m_sizes[l];
-  }
-  float* delta = p;
-  float* delta_prev = p + width;
-  const ConstLayerView l0 = model.layer(0);
-  float* g0 = grad;  // layer 0's weight gradient is the start of grad
-  float* gb0 = grad + size_t{l0.in} * l0.out;
-
-  double loss_sum = 0.0;
-  for (uint32_t i : indices) {
-    const SampleView x = data.sample(i);
-    const uint32_t label = data.label(i);
-    // Forward.
-    SparseAffine(l0.weight, l0.bias, l0.out, x, act[1]);
-    for (size_t l = 1; l < layers; ++l) {
-      const ConstLayerView lv = model.layer(l);
-      Relu(act[l], lv.in);
-      DenseAffine(lv.weight, lv.bias, lv.in, lv.out, act[l], act[l + 1]);
-    }
-    float* probs = act[layers];
-    loss_sum += SoftmaxCrossEntropy(probs, classes, label);
-    // d loss_s * scale / d logits = (p - onehot(label)) * scale.
-    for (uint32_t j = 0; j < classes; ++j) delta[j] = probs[j] * scale;
-    delta[label] -= scale;
-    // Backward through the dense layers.
-    for (size_t l = layers - 1; l >= 1; --l) {
-      const ConstLayerView lv = model.layer(l);
-      const size_t off = static_cast<size_t>(lv.weight - model.params().data());
-      DenseBackward(lv.weight, lv.in, lv.out, act[l], delta, grad + off,
-                    grad + off + size_t{lv.in} * lv.out, delta_prev);
-      std::swap(delta, delta_prev);
-    }
-    // First layer: only the rows of this sample's non-zero features get gradient.
-    for (uint32_t j = 0; j < l0.out; ++j) gb0[j] += delta[j];
-    SparseOuter(g0, delta, l0.out, x);
-    if (track_rows) {
-      for (uint32_t k : x.index) {
-        if (!m_touched[k]) {
-          m_touched[k] = 1;
-          m_touched_rows[m_num_touched++] = k;
-        }
-      }
-    }
-  }
-  return loss_sum;
 }
 
 float Trainer::Gradient(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
@@ -336,7 +450,8 @@ float Trainer::Gradient(const Mlp& model, const Dataset& data, std::span<const u
   std::fill(grad.begin(), grad.end(), 0.0f);
   if (indices.empty()) return 0.0f;
   const float scale = 1.0f / static_cast<float>(indices.size());
-  const double loss = Accumulate(model, data, indices, scale, grad.data(), false);
+  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
+                                                grad.data(), m_scratch.data(), nullptr);
   return static_cast<float>(loss / static_cast<double>(indices.size()));
 }
 
@@ -344,7 +459,8 @@ float Trainer::Step(Mlp& model, const Dataset& data, std::span<const uint32_t> i
   if (!Compatible(model, data, indices.size())) return NaN();
   if (indices.empty()) return 0.0f;
   const float scale = 1.0f / static_cast<float>(indices.size());
-  const double loss = Accumulate(model, data, indices, scale, m_grad.data(), true);
+  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
+                                                m_grad.data(), m_scratch.data(), m_touched.data());
 
   // Update every parameter: g' = g + wd*w; v = mu*v + g'; w -= lr*v (PyTorch's order of
   // operations). m_grad is left all-zero for the next step. First-layer rows no sample in
@@ -380,8 +496,7 @@ float Trainer::Step(Mlp& model, const Dataset& data, std::span<const uint32_t> i
     v[j] = mu * v[j] + gj;
     w[j] -= lr * v[j];
   }
-  for (size_t t = 0; t < m_num_touched; ++t) m_touched[m_touched_rows[t]] = 0;
-  m_num_touched = 0;
+  std::fill(m_touched.begin(), m_touched.end(), uint8_t{0});
   ++m_steps;
   return static_cast<float>(loss / static_cast<double>(indices.size()));
 }
@@ -395,13 +510,10 @@ EvalResult Evaluate(const Mlp& model, const Dataset& data) {
   std::vector<float> buf(2 * size_t{width});
   size_t correct = 0;
   double loss = 0.0;
-  for (size_t i = 0; i < data.size(); ++i) {
-    float* z = ForwardLogits(model, data.sample(i), buf.data(), buf.data() + width);
-    const uint32_t label = data.label(i);
-    const uint32_t pred = ArgMax(z, classes);
-    loss += SoftmaxCrossEntropy(z, classes, label);
-    correct += pred == label;
-    ++r.confusion[size_t{label} * classes + pred];
+  if (internal::DetectIsa() == internal::Isa::kAvx2) {
+    EvaluateAvx2(model, data, buf.data(), width, &r, &correct, &loss);
+  } else {
+    EvaluateSse2(model, data, buf.data(), width, &r, &correct, &loss);
   }
   r.samples = data.size();
   if (r.samples > 0) {
@@ -421,7 +533,7 @@ uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs) 
     heap_buf.resize(2 * size_t{width});
     buf = heap_buf.data();
   }
-  float* z = ForwardLogits(model, x, buf, buf + width);
+  float* z = ForwardLogits<V4>(model, x, buf, buf + width);
   const uint32_t pred = ArgMax(z, classes);
   if (probs.size() == classes) {
     (void)SoftmaxCrossEntropy(z, classes, 0);
@@ -431,12 +543,13 @@ uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs) 
 }
 
 void PredictBatch(const Mlp& model, const Dataset& data, std::span<uint32_t> out) {
+  if (!DataFits(model, data)) return;
   const uint32_t width = MaxWidth(model.layer_sizes());
   std::vector<float> buf(2 * size_t{width});
-  const size_t n = std::min(out.size(), data.size());
-  for (size_t i = 0; i < n; ++i) {
-    float* z = ForwardLogits(model, data.sample(i), buf.data(), buf.data() + width);
-    out[i] = ArgMax(z, model.num_classes());
+  if (internal::DetectIsa() == internal::Isa::kAvx2) {
+    PredictAvx2(model, data, buf.data(), width, out);
+  } else {
+    PredictSse2(model, data, buf.data(), width, out);
   }
 }
 

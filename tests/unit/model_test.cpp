@@ -10,8 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "dust/bytes.h"
+#include "dust/crypto.h"
 #include "dust/dataset.h"
 #include "dust/rng.h"
+#include "model_internal.h"
 
 using namespace dust;
 
@@ -260,6 +263,31 @@ TEST_CASE("step equals the dense sgd-momentum update applied with the computed g
   CheckClose(t.momentum(), v, 1e-6, 1e-5);
 }
 
+TEST_CASE("sse2 and avx2 kernels give bit-identical gradients and losses") {
+  // Both variants do the same float operations in the same order (model_internal.h); a 64-wide
+  // first layer covers two 32-column tiles, 70 inputs leave a non-tiled tail in later layers.
+  const std::vector<uint32_t> sizes{70, 64, 13, 3};
+  Mlp m = MakeModel(sizes, 11);
+  Dataset data = RandomData(70, 3, 40, 2, 0.7);
+  const auto idx = Iota(data.size());
+  std::vector<float> scratch(internal::AccumulateScratchSize(sizes));
+  std::vector<float> g_sse(m.num_params(), 0.0f), g_avx(m.num_params(), 0.0f);
+  std::vector<uint8_t> touched(70, 0);
+  const double l_sse = internal::AccumulateBatch(internal::Isa::kSse2, m, data, idx, 0.025f,
+                                                 g_sse.data(), scratch.data(), touched.data());
+  CHECK(touched[3] == 0);  // feature 3 is zero in every sample
+  CHECK(std::count(touched.begin(), touched.end(), uint8_t{1}) == 69);
+  CHECK(*std::max_element(g_sse.begin(), g_sse.end()) > 0.0f);
+  if (internal::DetectIsa() != internal::Isa::kAvx2) {
+    WARN("this CPU has no AVX2: only the SSE2 kernels ran");
+    return;
+  }
+  const double l_avx = internal::AccumulateBatch(internal::Isa::kAvx2, m, data, idx, 0.025f,
+                                                 g_avx.data(), scratch.data(), nullptr);
+  CHECK(l_sse == l_avx);
+  CHECK(g_sse == g_avx);
+}
+
 TEST_CASE("training on a learnable problem lowers the loss") {
   // Label = which of 4 feature blocks has the most mass: learnable by the 2-layer MLP.
   Dataset data(32, 4);
@@ -358,9 +386,12 @@ TEST_CASE("predict equals predict batch and its probabilities sum to one") {
 }
 
 TEST_CASE("fingerprint depends on the layer sizes and the seed") {
+  REQUIRE(InitCrypto().ok());
   const std::vector<uint32_t> a{784, 32, 10}, b{784, 33, 10}, c{784, 32, 10, 10};
   CHECK(Fingerprint(a, 1) == Fingerprint(a, 1));
   CHECK(Fingerprint(a, 1) != Fingerprint(a, 2));
   CHECK(Fingerprint(a, 1) != Fingerprint(b, 1));
   CHECK(Fingerprint(a, 1) != Fingerprint(c, 1));
+  // Test vector from an independent implementation (Python hashlib; docs/protocol.md).
+  CHECK(ToHex(Fingerprint(a, 1)) == "ead6db0551426e7c");
 }

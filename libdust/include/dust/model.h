@@ -108,6 +108,7 @@ class Trainer {
                  std::span<float> grad);
 
   const SgdOptions& options() const { return m_options; }
+  const std::vector<uint32_t>& layer_sizes() const { return m_sizes; }
   void set_learning_rate(float lr) { m_options.learning_rate = lr; }
   // The momentum buffer, in the parameter layout (checkpoints save and restore it).
   std::span<float> momentum() { return m_momentum; }
@@ -117,20 +118,13 @@ class Trainer {
 
  private:
   bool Compatible(const Mlp& model, const Dataset& data, size_t batch) const;
-  // Adds the gradient of sum_s loss_s * scale over the batch into grad (same layout as the
-  // parameters); returns the summed loss. If track_rows, records every first-layer row it
-  // touches in m_touched/m_touched_rows (Step only updates those rows' gradient densely).
-  double Accumulate(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
-                    float scale, float* grad, bool track_rows);
 
   SgdOptions m_options;
-  std::vector<uint32_t> m_sizes;         // the architecture this trainer was built for
-  std::vector<float> m_momentum;         // [num_params]
-  std::vector<float> m_grad;             // [num_params]; first-layer rows are zero unless touched
-  std::vector<float> m_scratch;          // one sample's activations and deltas, all layers
-  std::vector<uint8_t> m_touched;        // [input_size] 1 if the row is in m_touched_rows
-  std::vector<uint32_t> m_touched_rows;  // [input_size] capacity; first m_num_touched used
-  size_t m_num_touched = 0;
+  std::vector<uint32_t> m_sizes;   // the architecture this trainer was built for
+  std::vector<float> m_momentum;   // [num_params]
+  std::vector<float> m_grad;       // [num_params]; all zero between steps
+  std::vector<float> m_scratch;    // one sample's activations and deltas, all layers
+  std::vector<uint8_t> m_touched;  // [input_size] 1 if a batch sample uses input k (Step)
   uint64_t m_steps = 0;
 };
 
