@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,6 +203,9 @@ Status Daemon::Start() {
   Dataset train = std::move(scan.train);
   m_data = std::move(scan.data);
   for (const auto& [path, why] : m_data.skipped) LogWarn("data: skipped {}: {}", path, why);
+  // Loading inflates whole files into temporary buffers; give that memory back to the system
+  // (a long-running daemon's footprint is its steady state, not the peak of a scan).
+  ::malloc_trim(0);
 
   uint64_t batch_seed = 0;
   RandomBytes({reinterpret_cast<uint8_t*>(&batch_seed), sizeof(batch_seed)});
@@ -482,6 +486,7 @@ void Daemon::ApplyScan(ScanResult result) {
     return;
   }
   m_data = std::move(result.data);
+  ::malloc_trim(0);
   LogInfo("data: {} file(s), {} training samples, {} holdout, {} test", m_data.used.size(),
           m_node->train_size(), m_data.holdout ? m_data.holdout->size() : 0,
           m_data.test ? m_data.test->size() : 0);
