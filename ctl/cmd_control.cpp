@@ -24,7 +24,11 @@ int PauseOrResume(Context& ctx, std::span<const std::string> args, const Command
   }
   std::string state = JsonString(*result, "state", "?");
   bool changed = JsonBool(*result, "changed", true);
-  *ctx.out << "training " << (changed ? "" : "was already ") << state << "\n";
+  if (changed) {
+    *ctx.out << "training " << (state == "running" ? "resumed" : state) << "\n";
+  } else {
+    *ctx.out << "training was already " << state << "\n";
+  }
   return kExitOk;
 }
 

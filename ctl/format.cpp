@@ -176,7 +176,10 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   if (Field(m, "accuracy_at_ms") != nullptr) {
     os << ", " << FormatAgo(m["accuracy_at_ms"], now_ms);
   }
-  os << "), steps " << Int(m, "steps") << ", rounds " << Int(m, "rounds") << "\n";
+  os << ")";
+  if (Field(m, "test_accuracy") != nullptr)
+    os << ", test " << FormatPercent(Get(m, "test_accuracy"));
+  os << ", steps " << Int(m, "steps") << ", rounds " << Int(m, "rounds") << "\n";
   if (Field(m, "content_hash") != nullptr) {
     os << "    content hash: " << Str(m, "content_hash") << "\n";
   }

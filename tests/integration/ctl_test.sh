@@ -60,12 +60,14 @@ with open(sys.argv[2], "w") as f:
         f.write(str(y) + "," + ",".join("%.6g" % v for v in x / 255.0) + "\n")
 PYEOF
 
-start() {  # start NAME DATA PORT PEER_PORT
-  local n=$1
-  "$DUSTD" --data-dir "$2" --state-dir "$WORK/$n/state" --control-socket "$WORK/$n.sock" \
-    --port "$3" --bind-address 127.0.0.1 --broadcast none --peer "127.0.0.1:$4" \
-    --display-name "node-$n" --send-interval 0.2 --batches-per-round 10 --eval-interval 1 --log-level info \
-    >"$WORK/$n.log" 2>&1 &
+start() {  # start NAME DATA PORT PEER_PORT [dustd args...]
+  local n=$1 data=$2 port=$3 peer=$4
+  shift 4
+  "$DUSTD" --data-dir "$data" --state-dir "$WORK/$n/state" --control-socket "$WORK/$n.sock" \
+    --port "$port" --bind-address 127.0.0.1 --broadcast none --peer "127.0.0.1:$peer" \
+    --display-name "node-$n" --send-interval "${SEND_INTERVAL:-0.2}" --batches-per-round 10 \
+    --announce-interval "${ANNOUNCE_INTERVAL:-5}" --eval-interval 1 \
+    --log-level info "$@" >>"$WORK/$n.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 300); do
     "$CTL" --socket "$WORK/$n.sock" --timeout 1000 status >/dev/null 2>&1 && return 0
@@ -150,6 +152,36 @@ contains "$WORK/out" "NODE"
 grep "$ID_A" "$WORK/out" | grep -q " trusted " || fail "peers: A not shown as trusted"
 pass "peers: B accepted $ACC updates from A; human table and --json"
 
+# --- restart A with its model frozen --------------------------------------------------------
+# Every gossip round changes the model (training and merging happen per round), even paused. To
+# compare exports with the daemon's own test accuracy of the same model, A learns first, is
+# stopped (checkpoint) and restarted with rounds an hour apart: its model is then fixed.
+for _ in $(seq 600); do
+  ACC_A=$("$CTL" "${A[@]}" --json status | jget "d['model']['accuracy'] or 0")
+  "$PY" -c "import sys; sys.exit(0 if $ACC_A >= 0.6 else 1)" && break
+  sleep 0.2
+done
+"$PY" -c "import sys; sys.exit(0 if $ACC_A >= 0.6 else 1)" || fail "A's holdout accuracy stayed at $ACC_A"
+kill -TERM "${PIDS[0]}"
+wait "${PIDS[0]}" || fail "dustd a exited with $? after SIGTERM"
+PIDS=("${PIDS[@]:1}")
+SEND_INTERVAL=3600 ANNOUNCE_INTERVAL=3600 start a "$SRC/data/mnist-10k" "$PA" "$PB"
+expect_rc 0 "$CTL" "${A[@]}" --json status
+[ "$(jget "d['node_id']" <"$WORK/out")" = "$ID_A" ] || fail "A has another node ID after restart"
+[ "$(jget "d['model']['steps'] > 0" <"$WORK/out")" = True ] || fail "A's checkpoint was not restored"
+# The first round after a start still runs (and, even paused, moves the model); wait until the
+# model has been unchanged for 2 s.
+PREV="" SAME=0
+for _ in $(seq 60); do
+  CUR=$("$CTL" "${A[@]}" --json status | jget "d['model']['content_hash']")
+  if [ "$CUR" = "$PREV" ]; then SAME=$((SAME + 1)); else SAME=0; fi
+  PREV=$CUR
+  [ $SAME -ge 4 ] && break
+  sleep 0.5
+done
+[ $SAME -ge 4 ] || fail "A's model did not settle after the restart"
+pass "A learned (holdout accuracy $ACC_A), restarted with the same ID and its checkpoint"
+
 # --- pause / resume / metrics ---------------------------------------------------------------
 expect_rc 0 "$CTL" "${A[@]}" pause
 contains "$WORK/out" "training paused"
@@ -171,13 +203,13 @@ done
 expect_rc 0 "$CTL" "${A[@]}" --json model export -f onnx -o "$WORK/model2.onnx"
 HASH=$(jget "d['content_hash']" <"$WORK/out")
 expect_rc 4 "$CTL" "${A[@]}" model export -f json -o "$WORK/no/such/dir/m.json"
-expect_rc 0 "$CTL" "${A[@]}" evaluate --data "$SRC/data/mnist-10k"
-contains "$WORK/out" "(test split of $SRC/data/mnist-10k)"
-contains "$WORK/out" "confusion"
-expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data "$SRC/data/mnist-10k"
-cp "$WORK/out" "$WORK/eval.json"
-expect_rc 0 "$CTL" "${A[@]}" --json status
-[ "$(jget "d['model']['content_hash']" <"$WORK/out")" = "$HASH" ] || fail "model changed while paused"
+# The daemon measures its accuracy on the data dir's test files every eval-interval (1 s here).
+sleep 1.5
+"$CTL" "${A[@]}" --json status >"$WORK/status2.json"
+[ "$(jget "d['model']['content_hash']" <"$WORK/status2.json")" = "$HASH" ] || { cat "$WORK/status2.json" "$WORK/out" >&2; fail "A's model changed"; }
+[ "$(jget "d['model']['test_accuracy'] is not None" <"$WORK/status2.json")" = True ] || fail "no test accuracy in status"
+expect_rc 0 "$CTL" "${A[@]}" status
+contains "$WORK/out" "test "
 
 # The C header, compiled with the system compiler, classifies the test set.
 cat >"$WORK/main.c" <<'CEOF'
@@ -207,9 +239,8 @@ d = src + "/data/mnist-10k"
 x = np.frombuffer(gzip.open(d + "/t10k-images-idx3-ubyte.gz").read()[16:], np.uint8)
 x = x.reshape(-1, 784).astype(np.float32) / 255.0
 y = np.frombuffer(gzip.open(d + "/t10k-labels-idx1-ubyte.gz").read()[8:], np.uint8)
-ev = json.load(open(work + "/eval.json"))
-daemon_acc, n = ev["accuracy"], ev["samples"]
-assert n == len(y), f"daemon evaluated {n} samples, the test files hold {len(y)}"
+daemon_acc = json.load(open(work + "/status2.json"))["model"]["test_accuracy"]
+n = len(y)
 tol = 2.0 / n  # at most 2 near-tie samples may round the other way (summation order)
 
 def acc(pred):
@@ -240,7 +271,7 @@ x.astype("<f4").tofile(work + "/t10k.f32")
 pred = subprocess.run([work + "/predict", work + "/t10k.f32"], check=True, capture_output=True, text=True).stdout.split()
 results["c-header"] = acc([int(p) for p in pred])
 for k, v in results.items():
-    print(f"ok: {k}: accuracy from the file {v:.4f}, daemon's evaluate {daemon_acc:.4f}")
+    print(f"ok: {k}: test accuracy from the file {v:.4f}, the daemon's {daemon_acc:.4f}")
     assert abs(v - daemon_acc) <= tol, f"{k}: {v} vs daemon {daemon_acc}"
 assert daemon_acc > 0.2, f"the model barely learned ({daemon_acc}); the comparison would be weak"
 PYEOF
@@ -262,6 +293,24 @@ expect_rc 3 "$CTL" "${B[@]}" trust remove "$ID_A"
 expect_rc 0 "$CTL" "${B[@]}" trust list
 contains "$WORK/out" "no trusted peers"
 pass "trust add by URI (and --name), resume, trust remove (and again: refused)"
+
+# --- evaluate: the daemon's own evaluation of its (paused, untouched) model ------------------
+"$CTL" "${A[@]}" --json status >"$WORK/status3.json"
+expect_rc 0 "$CTL" "${A[@]}" evaluate --data "$SRC/data/mnist-10k"
+contains "$WORK/out" "(test split of $SRC/data/mnist-10k)"
+contains "$WORK/out" "confusion"
+expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data "$SRC/data/mnist-10k" --split test
+[ "$(jget "d['samples']" <"$WORK/out")" = 2000 ] || fail "evaluate: samples"
+[ "$(jget "len(d['confusion'])" <"$WORK/out")" = 10 ] || fail "evaluate: confusion"
+EVAL_ACC=$(jget "d['accuracy']" <"$WORK/out")
+STATUS_ACC=$(jget "d['model']['test_accuracy']" <"$WORK/status3.json")
+[ "$(jget "d['model']['content_hash']" <"$WORK/status3.json")" = \
+  "$("$CTL" "${A[@]}" --json status | jget "d['model']['content_hash']")" ] || fail "A's model moved"
+[ "$(jget "d['model']['content_hash']" <"$WORK/status3.json")" = "$HASH" ] || fail "A's model moved"
+[ "$EVAL_ACC" = "$STATUS_ACC" ] || fail "evaluate says $EVAL_ACC, status test_accuracy $STATUS_ACC"
+(cd "$SRC/data" && expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data mnist-10k)  # relative path
+expect_rc 3 "$CTL" "${A[@]}" evaluate --data "$WORK/no-such-dir"
+pass "evaluate: human and --json, relative path made absolute, missing dir refused"
 
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 for p in "${PIDS[@]}"; do wait "$p" || fail "dustd exited with $? after SIGTERM"; done

@@ -21,7 +21,7 @@ json ExampleStatus() {
     "training": {"state": "running", "cpu_budget": 0.5, "train_samples": 3000,
                  "holdout_samples": 300, "steps_per_s": 41.7, "last_loss": 0.31},
     "model": {"architecture": [784, 32, 10], "params": 25450, "fingerprint": "9c0e5b2a11d04f7e",
-              "steps": 12500, "rounds": 140, "accuracy": 0.912, "accuracy_at_ms": 1795000000000,
+              "steps": 12500, "rounds": 140, "accuracy": 0.912, "test_accuracy": 0.9, "accuracy_at_ms": 1795000000000,
               "content_hash": "5f1e"},
     "peers": {"seen": 4, "live": 2, "trusted": 3},
     "network": {"port": 48620, "datagrams_in": 1200, "datagrams_out": 800,
@@ -63,7 +63,7 @@ TEST_CASE(
   CHECK(Contains(s, "up 5m 12s"));
   CHECK(Contains(s, "training: running (cpu budget 50%)"));
   CHECK(Contains(s, "model: 784-32-10, 25450 params, fingerprint 9c0e5b2a11d04f7e"));
-  CHECK(Contains(s, "accuracy: 91.2% (holdout, 1m 00s ago), steps 12500, rounds 140"));
+  CHECK(Contains(s, "accuracy: 91.2% (holdout, 1m 00s ago), test 90.0%, steps 12500, rounds 140"));
   CHECK(Contains(s, "peers: 2 live, 3 trusted, 4 seen"));
   CHECK(Contains(s, "bytes: 1.4 MiB in, 976.6 KiB out"));
   CHECK(Contains(s, "updates: 400 sent, 380 accepted, 3 rejected"));
