@@ -5,12 +5,14 @@
 #   3. control-socket latency (dust-bench ctl-latency) idle, then under a flood of malformed and
 #      untrusted datagrams from a second process (dust-bench flood), with training going on,
 #      and memory before/after the flood.
-# Usage: bash bench/daemon_bench.sh BUILD_DIR [PEER_SECONDS] [FLOOD_SECONDS]
+# Usage: bash bench/daemon_bench.sh BUILD_DIR [PEER_SECONDS] [FLOOD_SECONDS] [DATA_DIR]
+# DATA_DIR (default data/mnist-10k) is the daemon's own training data; its size dominates RSS.
 set -euo pipefail
 BUILD=$(cd "${1:?usage: daemon_bench.sh BUILD_DIR}" && pwd)
 PEER_SECONDS=${2:-60}
 FLOOD_SECONDS=${3:-30}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+DATA=$(cd "${4:-$SRC/data/mnist-10k}" && pwd)
 DUSTD=$BUILD/daemon/dustd
 BENCH=$BUILD/bench/dust-bench
 T=$(mktemp -d /tmp/dust-daemon-bench.XXXXXX)
@@ -33,7 +35,7 @@ hwm_kb() { awk '/^VmHWM/ {print $2}' /proc/$PID/status; }
 cpu_ticks() { awk '{print $14 + $15}' /proc/$PID/stat; }
 
 mkdir -p "$T/data"
-cp "$SRC/data/mnist-10k/"* "$T/data/"
+cp "$DATA/"* "$T/data/"
 "$DUSTD" --data-dir "$T/data" --state-dir "$T/state" --control-socket "$T/sock" --port "$PORT" \
   --broadcast 127.0.0.1 --send-interval 0.5 --log-level warn >"$T/log" 2>&1 &
 PID=$!

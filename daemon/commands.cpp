@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -43,6 +45,43 @@ Bytes ParamBytes(const Mlp& model) {
   ByteWriter w(&out);
   for (float v : model.params()) w.F32(v);
   return out;
+}
+
+// For `evaluate` on a directory ScanDataDir refuses because it holds no training files (a
+// test-only directory): loads every IDX pair and CSV file as test or train data by name, the
+// same naming rule as ScanDataDir.
+Result<DataDirContents> LoadForEvaluation(const std::string& dir, const LoadOptions& lo) {
+  auto scanned = ScanDataDir(dir, lo, /*strict=*/false);
+  if (scanned.ok()) return scanned;
+  DataDirContents c;
+  c.train = Dataset(lo.expected_features, lo.num_classes);
+  c.test = Dataset(lo.expected_features, lo.num_classes);
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    Result<Dataset> loaded = Status::NotFound("");
+    auto pos = name.find("-images-idx3-ubyte");
+    if (pos != std::string::npos) {
+      std::string labels = name;
+      labels.replace(pos, 18, "-labels-idx1-ubyte");
+      loaded = LoadIdx(path, dir + "/" + labels, lo);
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".csv") == 0) {
+      loaded = LoadCsv(path, lo);
+    } else {
+      continue;
+    }
+    if (!loaded.ok()) {
+      c.skipped.push_back(loaded.status());
+      continue;
+    }
+    bool test = name.rfind("t10k", 0) == 0 || name.find("test") != std::string::npos;
+    if ((test ? c.test : c.train).Append(*loaded).ok()) c.used.push_back(path);
+  }
+  if (c.used.empty()) return scanned.status();
+  return c;
 }
 
 }  // namespace
@@ -213,7 +252,7 @@ void Daemon::RegisterCommands() {
           Json result;
           std::string error;
           const char* code = errc::kFailed;
-          auto contents = ScanDataDir(dir, lo, /*strict=*/false);
+          auto contents = LoadForEvaluation(dir, lo);
           if (!contents.ok()) {
             error = contents.status().message();
           } else {
