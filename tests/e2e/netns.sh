@@ -24,8 +24,10 @@
 #              key: learning and the control socket keep working
 #   loss10     10% datagram loss on every host (nft numgen), from scratch: still converges
 #   loss30     30% loss, the same
-#   poison     a trusted peer sends sign-flipped updates; with a robust aggregator the honest
-#              hosts still learn (dust-bench attacker)
+#   poison     a trusted peer sends sign-flipped updates; with a robust aggregator (clip)
+#              the honest hosts still learn (dust-bench attacker)
+#   poison-mean  the same with the plain mean, as a control (prints, asserts nothing; not run
+#              unless named)
 #
 # Every namespace, interface and process it creates is removed at exit, pass or fail. Timings
 # can be scaled with E2E_TIME (e.g. 2 for a slow sanitizer build). Exit status 0 = all passed.
@@ -155,8 +157,9 @@ beats_alone() { # beats_alone "hosts" ARRAY: every host >= its own alone + MARGI
   local i
   for i in $1; do fcmp "${_ba_a[$i]}" '>=' "$(/usr/bin/python3 -c "print(${ALONE[$i]} + $MARGIN)")" || return 1; done
 }
-# learn_until "hosts" SECONDS ARRAY: polls every few seconds, printing accuracies, until every
-# host beats alone by MARGIN and they agree within 15 points, or the time is up. ARRAY gets each
+# learn_until "hosts" SECONDS ARRAY [MEAN]: polls every few seconds, printing accuracies, until
+# every host beats alone by MARGIN, they agree within 15 points (and their mean reaches MEAN),
+# or the time is up. ARRAY gets each
 # host's mean over its last 3 measurements: one measurement is a snapshot of a model that moves
 # by several points from one round to the next as updates mix in.
 learn_until() {
@@ -173,7 +176,8 @@ learn_until() {
       _lu_hist[$i]="$(echo "${_lu_hist[$i]:-} ${_lu_now[$i]}" | awk '{for (k = (NF > 3 ? NF - 2 : 1); k <= NF; k++) printf "%s ", $k}')"
       _lu_out[$i]=$(echo "${_lu_hist[$i]}" | awk '{s = 0; for (k = 1; k <= NF; k++) s += $k; print s / NF}')
     done
-    if [ "$n" -ge 3 ] && beats_alone "$hosts" "$3" && fcmp "$(spread "$hosts" "$3")" '<=' 0.15; then break; fi
+    if [ "$n" -ge 3 ] && beats_alone "$hosts" "$3" && fcmp "$(spread "$hosts" "$3")" '<=' 0.15 &&
+      fcmp "$(mean "$hosts" "$3")" '>=' "${4:-0}"; then break; fi
     [ $(($(date +%s) - t0)) -lt "$limit" ] || break
   done
   show "$hosts" "$3" "last 3"
@@ -481,11 +485,15 @@ scenario_loss() {
 }
 
 scenario_poison() {
-  say "poison: a trusted peer sends sign-flipped updates; honest hosts use a robust aggregator"
-  local i
-  [ -n "${ALONE[1]:-}" ] || { stop_all; for i in $ALL; do cl_start "$i"; done; sleep "$(secs 8)"; evals "$ALL" ALONE; show "$ALL" ALONE alone; }
+  local aggregator=${1:-${E2E_POISON_AGGREGATOR:-clip}} i
+  say "poison: a trusted peer sends sign-flipped updates; honest hosts aggregate with $aggregator"
+  # The bar: what the same hosts reached without an attacker (scenario learn), less 15 points.
+  [ -n "${TOGETHER[1]:-}" ] || scenario_learn
+  local clean bar
+  clean=$(mean "$ALL" TOGETHER)
+  bar=$(/usr/bin/python3 -c "print($clean - 0.15)")
   stop_all
-  fresh_cluster --aggregator trimmed:1
+  fresh_cluster --aggregator "$aggregator"
   local adir=$CL_WORK/h$ATTACKER
   mkdir -p "$adir"
   net_spawn "$ATTACKER" "$adir/attacker.log" "$CL_BIN_BENCH" attacker --data "$CL_DATA/part-$ATTACKER" --to "$(net_bcast)" \
@@ -495,16 +503,32 @@ scenario_poison() {
   [ -s "$adir/uri" ] || { fail "dust-bench attacker did not start: $(tail -n 5 "$adir/attacker.log")"; return 1; }
   for i in $ALL; do cl_ctl "$i" trust add --yes "$(cat "$adir/uri")" >/dev/null; done
   declare -A acc
-  learn_until "$ALL" "$(secs 60)" acc
+  learn_until "$ALL" "$(secs 60)" acc "$bar"
   local aid
-  aid=$(cl_ctl 1 --json trust list | jget "[p['node_id'] for p in d['trusted'] if p['display_name'] == 'attacker'][0]")
+  aid=$(awk '$1 == "attacker" {print $2; exit}' "$adir/attacker.log")
+  local seen accepted rejected
   for i in $ALL; do
-    check "host$i accepted the attacker's poisoned updates ($(cl_ctl "$i" --json peers | jget "sum(p['updates_accepted'] or 0 for p in d['peers'] if p['node_id'] == '$aid')"))" \
-      [ "$(cl_ctl "$i" --json peers | jget "sum(p['updates_accepted'] or 0 for p in d['peers'] if p['node_id'] == '$aid')")" -gt 0 ]
+    seen=$(cl_ctl "$i" --json peers | jget "next(([p['updates_accepted'] or 0, p['updates_rejected'] or 0] for p in d['peers'] if p['node_id'] == '$aid'), [0, 0])")
+    accepted=$(echo "$seen" | jget "d[0]")
+    rejected=$(echo "$seen" | jget "d[1]")
+    if [ "$aggregator" = mean ]; then
+      pass "control (mean): host$i accepted $accepted poisoned updates (rejected $rejected), accuracy $(fmt_pct "${acc[$i]}")"
+      continue
+    fi
+    check "host$i accepted $accepted of the attacker's poisoned updates (rejected $rejected): they reached the aggregator" \
+      [ "$accepted" -gt 0 ]
     check "host$i learned despite the attacker: $(fmt_pct "${acc[$i]}") >= alone $(fmt_pct "${ALONE[$i]}") + $MARGIN" \
       beats_alone "$i" acc
   done
+  if [ "$aggregator" = mean ]; then
+    pass "control (mean): honest mean $(fmt_pct "$(mean "$ALL" acc)"), without attacker $(fmt_pct "$clean")"
+  else
+    check "honest hosts' mean $(fmt_pct "$(mean "$ALL" acc)") >= $(fmt_pct "$clean") reached without attacker - 15 points" \
+      fcmp "$(mean "$ALL" acc)" '>=' "$bar"
+  fi
   net_stop "$apid"
+  pass "attacker: $(tail -n 1 "$adir/attacker.log")"
+  rm -f "$adir/key" "$adir/uri"
   LEARNED=0
 }
 
@@ -514,6 +538,7 @@ scenarios=("$@")
 for s in "${scenarios[@]}"; do
   case "$s" in
     network | learn | kill9 | partition | trust | replay | flood | poison) "scenario_$s" || true ;;
+    poison-mean) scenario_poison mean || true ;;  # control, not in the default run: no assertion
     loss10) scenario_loss 10 || true ;;
     loss30) scenario_loss 30 || true ;;
     *) echo "netns.sh: unknown scenario '$s'" >&2; exit 1 ;;
