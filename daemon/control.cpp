@@ -241,8 +241,10 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     bool replied = false;
     if (m_server) {
       replied = m_server->m_dispatcher.HandleLine(
-          line, [weak = weak_from_this(), closing](std::string reply) {
-            if (auto self = weak.lock()) self->Write(std::move(reply), closing);
+          // The sink holds the session: a handler that replies later (evaluate, rescan) keeps
+          // it alive until its reply is written (Responder guarantees that reply comes).
+          line, [self = shared_from_this(), closing](std::string reply) {
+            if (self->m_socket.is_open()) self->Write(std::move(reply), closing);
           });
     }
     if (!replied) {

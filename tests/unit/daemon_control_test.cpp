@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
@@ -205,6 +206,35 @@ TEST_CASE("control server: pipelined requests are answered in order, malformed o
   CHECK(lines[2]["id"] == 3);
   CHECK(Code(lines[3]) == "internal");
   CHECK(lines[4]["result"]["value"] == "b");
+}
+
+TEST_CASE("control server: a handler that replies later still gets its reply written",
+          "[daemon][control]") {
+  dust::testutil::TempDir dir;
+  boost::asio::io_context io;
+  ControlDispatcher d;
+  d.Register("later", [&io](const Json&, const Responder& r) {
+    // Reply from a later turn of the loop, after the session's read handler has returned.
+    auto timer = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(50));
+    timer->async_wait([timer, r](boost::system::error_code) { r.Ok({{"late", true}}); });
+  });
+  dust::daemon::ControlServer server(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
+  std::string path = dir.Path("ctl.sock");
+  REQUIRE(server.Listen(path, static_cast<gid_t>(-1)).ok());
+  std::string received;
+  std::thread client([&] {
+    Client c(path);
+    c.Send("{\"id\":1,\"cmd\":\"later\"}\n{\"id\":2,\"cmd\":\"later\"}\n");
+    received = c.Read(2);
+    io.post([&] { io.stop(); });
+  });
+  io.run_for(std::chrono::seconds(10));
+  client.join();
+  auto lines = Lines(received);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["id"] == 1);
+  CHECK(lines[0]["result"]["late"] == true);
+  CHECK(lines[1]["id"] == 2);
 }
 
 TEST_CASE("control server: an oversized request gets request_too_large and the connection closes",
