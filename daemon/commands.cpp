@@ -444,6 +444,8 @@ Json Daemon::PeersJson() {
                     {"updates_rejected", 0},
                     {"datagrams", 0},
                     {"accuracy", nullptr},
+                    {"steps", nullptr},
+                    {"samples", nullptr},
                     {"round", nullptr}});
   }
   return {{"peers", list}};
