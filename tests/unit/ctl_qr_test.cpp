@@ -76,8 +76,8 @@ TEST_CASE("zbarimg and our decoder read the same uri from a png we wrote") {
   auto png = EncodePng(RasterizeQr(*code, 8));
   REQUIRE(png.ok());
   const std::string path = dir.WriteFile("pair.png", *png);
-  const std::string cmd =
-      "zbarimg --quiet --raw -Sdisable -Sqrcode.enable " + path + " > " + dir.Path("zbarimg.txt") + " 2> " + dir.Path("zbarimg.err");
+  const std::string cmd = "zbarimg --quiet --raw -Sdisable -Sqrcode.enable " + path + " > " +
+                          dir.Path("zbarimg.txt") + " 2> " + dir.Path("zbarimg.err");
   REQUIRE(std::system(cmd.c_str()) == 0);
   std::string theirs = ReadText(dir.Path("zbarimg.txt"));
   if (!theirs.empty() && theirs.back() == '\n') theirs.pop_back();
