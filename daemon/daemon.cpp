@@ -148,6 +148,10 @@ NodeOptions Daemon::MakeNodeOptions() {
     n.display_name = ShortNodeId(m_identity.public_key);
   n.listen_port = m_options.port;
   n.peer_stale_ms = std::max<int64_t>(3 * n.announce_interval_ms, 3 * n.send_interval_ms);
+  // Replay windows live in memory only: after a restart, a datagram captured before it would
+  // pass the fresh window. Refusing anything stamped before this start closes that gap (a peer
+  // whose clock lags ours is ignored for the lag; see docs/protocol.md, "Replay").
+  n.not_before_ms = m_start_ms;
   n.counter_mark = m_state.LoadCounterMark(NowMs());
   n.persist_counter_mark = [this](uint64_t mark) { return m_state.SaveCounterMark(mark); };
   uint64_t hash_seed = 0;
