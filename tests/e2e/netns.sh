@@ -471,7 +471,8 @@ scenario_loss() {
   for i in $ALL; do net_loss "$i" "$pct" "$CL_PORT"; done
   fresh_cluster
   declare -A acc
-  learn_until "$ALL" "$(secs 75)" acc
+  # More time under heavier loss: a lost datagram only delays mixing, so convergence is slower.
+  learn_until "$ALL" "$(secs $((60 + 2 * pct)))" acc
   local dropped
   for i in $ALL; do
     dropped=$(net_exec "$i" nft list table inet dust_e2e | awk '/packets/ {for (k = 1; k <= NF; k++) if ($k == "packets") print $(k + 1)}')
