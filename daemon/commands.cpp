@@ -2,8 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -58,7 +58,8 @@ Result<DataDirContents> LoadForEvaluation(const std::string& dir, const LoadOpti
   c.test = Dataset(lo.expected_features, lo.num_classes);
   std::error_code ec;
   std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names.push_back(e.path().filename());
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     std::string path = dir + "/" + name;
