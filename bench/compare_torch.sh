@@ -5,7 +5,7 @@
 #   bench/compare_torch.sh BUILD_DIR [REPEATS]
 #
 # Datasets: Fashion-MNIST (Debian's dataset-fashion-mnist, 1 epoch) and the bundled
-# data/mnist-10k (5 epochs), batch 32. Each pair runs REPEATS times (default 5), alternating
+# data/mnist-10k (5 epochs), batch 32. Each pair runs REPEATS times (default 20), alternating
 # torch and dust, run r with seed r on both sides (initialisation and shuffling): one run's
 # accuracy moves by several points with the seed at lr 0.05 / momentum 0.9, so the table shows
 # the MEAN test accuracy over the seeds (and the range), and the MEDIAN of each rate. Rates are
@@ -13,7 +13,7 @@
 # shared machine).
 set -euo pipefail
 build=${1:?usage: compare_torch.sh BUILD_DIR [REPEATS]}
-repeats=${2:-5}
+repeats=${2:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 bench="$build/bench/dust-bench"
@@ -24,7 +24,7 @@ fashion=/usr/share/datasets/fashion-mnist
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "load before: $(uptime)" >&2
-printf '| dataset | epochs | torch samples/s | dust samples/s | ratio | torch samples/cpu-s | dust samples/cpu-s | cpu ratio | torch acc (mean, range) | dust acc (mean, range) | difference |\n'
+printf '| dataset | epochs | torch samples/s | dust samples/s | ratio | torch samples/cpu-s | dust samples/cpu-s | cpu ratio | torch acc (mean, range) | dust acc (mean, range) | difference (standard error) |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for spec in "fashion-mnist:$fashion:1" "mnist-10k:$root/data/mnist-10k:5"; do
   IFS=: read -r name dir epochs <<<"$spec"
@@ -41,11 +41,15 @@ for spec in "fashion-mnist:$fashion:1" "mnist-10k:$root/data/mnist-10k:5"; do
   done
   mtw=$(printf '%s\n' "${tw[@]}" | median); mtc=$(printf '%s\n' "${tc[@]}" | median)
   mdw=$(printf '%s\n' "${dw[@]}" | median); mdc=$(printf '%s\n' "${dc[@]}" | median)
-  ta_stats=$(printf '%s\n' "${ta[@]}" | awk 'NR==1{lo=hi=$1} {s+=$1; if($1<lo)lo=$1; if($1>hi)hi=$1} END {printf "%.4f %.2f %.2f", s/NR, lo, hi}')
-  da_stats=$(printf '%s\n' "${da[@]}" | awk 'NR==1{lo=hi=$1} {s+=$1; if($1<lo)lo=$1; if($1>hi)hi=$1} END {printf "%.4f %.2f %.2f", s/NR, lo, hi}')
-  awk -v n="$name" -v e="$epochs" -v tw="$mtw" -v dw="$mdw" -v tc="$mtc" -v dc="$mdc" -v ta="$ta_stats" -v da="$da_stats" \
+  # mean, min, max and sample standard deviation of the accuracies
+  stats_awk='NR==1{lo=hi=$1} {s+=$1; q+=$1*$1; if($1<lo)lo=$1; if($1>hi)hi=$1}
+             END {m=s/NR; v=NR>1?(q-NR*m*m)/(NR-1):0; printf "%.4f %.2f %.2f %.4f", m, lo, hi, (v>0?sqrt(v):0)}'
+  ta_stats=$(printf '%s\n' "${ta[@]}" | awk "$stats_awk")
+  da_stats=$(printf '%s\n' "${da[@]}" | awk "$stats_awk")
+  awk -v n="$name" -v e="$epochs" -v tw="$mtw" -v dw="$mdw" -v tc="$mtc" -v dc="$mdc" -v ta="$ta_stats" -v da="$da_stats" -v r="$repeats" \
     'BEGIN {split(ta, t, " "); split(da, d, " ");
-            printf "| %s | %d | %d | %d | %.1fx | %d | %d | %.1fx | %.2f%% (%.2f-%.2f) | %.2f%% (%.2f-%.2f) | %+.2f |\n",
-                   n, e, tw, dw, dw/tw, tc, dc, dc/tc, t[1], t[2], t[3], d[1], d[2], d[3], d[1]-t[1]}'
+            se = sqrt((t[4]^2 + d[4]^2) / r);
+            printf "| %s | %d | %d | %d | %.1fx | %d | %d | %.1fx | %.2f%% (%.2f-%.2f) | %.2f%% (%.2f-%.2f) | %+.2f (%.2f) |\n",
+                   n, e, tw, dw, dw/tw, tc, dc, dc/tc, t[1], t[2], t[3], d[1], d[2], d[3], d[1]-t[1], se}'
 done
 echo "load after: $(uptime)" >&2
