@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -230,21 +231,26 @@ Status StateDir::SaveTrust(const TrustStore& store) {
 }
 
 uint64_t StateDir::LoadCounterMark(int64_t now_ms) {
+  // Counters must rise across every restart, including one from a restored backup or a
+  // deleted `counter` file: peers keep the newest counter they accepted from us in memory and
+  // drop anything older as replay. So the mark is never below a floor derived from the clock
+  // (2^20 counters per millisecond, far more than any node sends), and a stored mark above the
+  // floor (a clock set back) still wins.
+  const uint64_t clock_floor = static_cast<uint64_t>(now_ms > 0 ? now_ms : 0) << 20;
   const std::string path = Path("counter");
   auto bytes = ReadFile(path, 1024);
-  if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) return 0;
+  if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) return clock_floor;
   Status why = bytes.status();
   if (bytes.ok()) {
     auto mark = DecodeCounterMark(*bytes);
-    if (mark.ok()) return *mark;
+    if (mark.ok()) return std::max(*mark, clock_floor);
     why = mark.status();
   }
   Quarantine(path, why);
-  uint64_t mark = static_cast<uint64_t>(now_ms > 0 ? now_ms : 0) << 20;
-  std::string note = "counter mark recovered from the clock: " + std::to_string(mark);
+  std::string note = "counter mark recovered from the clock: " + std::to_string(clock_floor);
   LogWarn("state: {}", note);
   m_recoveries.push_back(note);
-  return mark;
+  return clock_floor;
 }
 
 Status StateDir::SaveCounterMark(uint64_t mark) {

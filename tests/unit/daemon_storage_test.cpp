@@ -210,13 +210,31 @@ TEST_CASE("storage: a corrupt counter mark is replaced by one above any used cou
   dust::testutil::TempDir dir;
   StateDir state(dir.path());
   REQUIRE(state.Prepare().ok());
-  CHECK(state.LoadCounterMark(1000) == 0);  // first start
-  REQUIRE(state.SaveCounterMark(65536).ok());
-  CHECK(StateDir(dir.path()).LoadCounterMark(1000) == 65536);
-  Damage(dir.Path("counter"));
   const int64_t now_ms = 1795000000000;
+  const uint64_t ahead_of_clock = (static_cast<uint64_t>(now_ms) << 20) + 12345;
+  REQUIRE(state.SaveCounterMark(ahead_of_clock).ok());
+  CHECK(StateDir(dir.path()).LoadCounterMark(now_ms) == ahead_of_clock);
+  Damage(dir.Path("counter"));
   uint64_t mark = StateDir(dir.path()).LoadCounterMark(now_ms);
   CHECK(mark >= static_cast<uint64_t>(now_ms) << 20);
   CHECK(mark < dust::kRejectAfterCounter);
   CHECK(CountCorrupt(dir.path(), "counter") == 1);
+}
+
+TEST_CASE("storage: counters rise across a restored old mark or a deleted counter file",
+          "[daemon][storage]") {
+  dust::testutil::TempDir dir;
+  StateDir state(dir.path());
+  REQUIRE(state.Prepare().ok());
+  const int64_t now_ms = 1795000000000;
+  const uint64_t floor = static_cast<uint64_t>(now_ms) << 20;
+  // First start (no file): counters start at the clock, never at 0.
+  CHECK(state.LoadCounterMark(now_ms) == floor);
+  // A backup from an hour ago brings back an older mark: the clock wins, so peers that saw
+  // the newer counters do not drop this node as replay.
+  const uint64_t hour_old = static_cast<uint64_t>(now_ms - 3600 * 1000) << 20;
+  REQUIRE(state.SaveCounterMark(hour_old).ok());
+  CHECK(StateDir(dir.path()).LoadCounterMark(now_ms) == floor);
+  // Neither case is a corruption: nothing is quarantined.
+  CHECK(CountCorrupt(dir.path(), "counter") == 0);
 }
