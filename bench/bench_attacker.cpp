@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.h"
 #include "bench_registry.h"
 #include "dust/crypto.h"
 #include "dust/dataset.h"
@@ -72,17 +73,7 @@ int Run(int argc, char** argv) {
       "init-seed", po::value(&init_seed)->default_value(1), "model init seed (as the daemons)")(
       "seconds", po::value(&seconds)->default_value(0), "stop after this long (0: on SIGTERM)");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "dust-bench attacker: " << e.what() << "\n" << desc << "\n";
-    return 1;
-  }
+  if (auto rc = ParseCommandLine(argc, argv, desc, {"dust-bench attacker"}, &vm)) return *rc;
   auto fail = [](const std::string& m) {
     std::cerr << "dust-bench attacker: " << m << "\n";
     return 1;

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "bench_registry.h"
 #include "dust/bytes.h"
 #include "dust/dataset.h"
@@ -144,17 +145,7 @@ int Run(int argc, char** argv) {
       "limit", po::value<uint32_t>()->default_value(0),
       "at most this many samples per part (0: all)");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "dust-bench split: " << e.what() << "\n" << desc << "\n";
-    return 1;
-  }
+  if (auto rc = ParseCommandLine(argc, argv, desc, {"dust-bench split"}, &vm)) return *rc;
   const auto data_dir = vm["data"].as<std::string>();
   const auto out_dir = vm["out"].as<std::string>();
   const uint32_t parts = vm["parts"].as<uint32_t>();

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_options.h"
 #include "bench_registry.h"
 #include "dust/dataset.h"
 #include "dust/model.h"
@@ -77,17 +78,8 @@ int RunTrain(int argc, char** argv) {
       "layers", po::value(&layers_text)->default_value("784,32,10"),
       "layer sizes, input first, classes last");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "dust-bench train: " << e.what() << "\n\n" << desc << "\n";
-    return 2;
-  }
+  const UsageError usage{.program = "dust-bench train", .exit_code = 2, .blank_line = true};
+  if (auto rc = ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;
   std::vector<uint32_t> layers;
   if (!ParseLayers(layers_text, &layers)) {
     std::cerr << "dust-bench train: --layers must be comma-separated widths in [1, "

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_options.h"
 #include "dust/crypto.h"
 #include "dust/dataset.h"
 #include "dust/merge.h"
@@ -562,17 +563,8 @@ int main(int argc, char** argv) {
       "threads for receiving and evaluating (output does not depend on it)")(
       "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes");
   po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    if (vm.count("help")) {
-      std::cout << desc << "\n";
-      return 0;
-    }
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << "dust-sim: " << e.what() << "\n\n" << desc << "\n";
-    return 1;
-  }
+  const dust::bench::UsageError usage{.program = "dust-sim", .blank_line = true};
+  if (auto rc = dust::bench::ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;
   c.head = vm.count("no-head") == 0;
   auto str = [&](const char* name) {
     return vm.count(name) ? vm[name].as<std::string>() : std::string();
