@@ -38,6 +38,29 @@ void AppendOptionLines(std::ostringstream& os, const std::vector<OptionSpec>& sp
   }
 }
 
+// Splits "name=value" (an option word without its dashes) into *name and the returned value;
+// std::nullopt when the word has no '='.
+std::optional<std::string> SplitInlineValue(std::string* name) {
+  size_t eq = name->find('=');
+  if (eq == std::string::npos) return std::nullopt;
+  std::string value = name->substr(eq + 1);
+  name->resize(eq);
+  return value;
+}
+
+// The value of `spec`, an option that takes one, found at args[*i]: the inline value if there is
+// one, else the next word (consumed: *i moves past it). std::nullopt with *error set when the
+// command line ends first.
+std::optional<std::string> TakeValue(const OptionSpec& spec,
+                                     const std::optional<std::string>& inline_value,
+                                     std::span<const std::string> args, size_t* i,
+                                     std::string* error) {
+  if (inline_value) return inline_value;
+  if (*i + 1 < args.size()) return args[++*i];
+  *error = std::string("--") + spec.name + " needs a value (" + spec.value_name + ")";
+  return std::nullopt;
+}
+
 // Applies one common option to the context; false with *error set if its value is bad.
 bool ApplyCommon(Context& ctx, const std::string& name, const std::string& value,
                  std::string* error) {
@@ -159,11 +182,7 @@ std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
       }
       if (name.empty()) return usage_error("unknown option " + a);
     }
-    std::optional<std::string> inline_value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name.resize(eq);
-    }
+    std::optional<std::string> inline_value = SplitInlineValue(&name);
     const OptionSpec* spec = FindOption(help.options, name);
     bool common = false;
     if (spec == nullptr) {
@@ -172,14 +191,11 @@ std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
     }
     if (spec == nullptr) return usage_error("unknown option --" + name);
     std::string value;
+    std::string error;
     if (spec->value_name != nullptr) {
-      if (inline_value) {
-        value = *inline_value;
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return usage_error("--" + name + " needs a value (" + spec->value_name + ")");
-      }
+      std::optional<std::string> taken = TakeValue(*spec, inline_value, args, &i, &error);
+      if (!taken) return usage_error(error);
+      value = std::move(*taken);
     } else if (inline_value) {
       return usage_error("--" + name + " takes no value");
     }
@@ -188,7 +204,6 @@ std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
         *ctx.out << FormatCommandHelp(help);
         return kExitOk;
       }
-      std::string error;
       if (!ApplyCommon(ctx, name, value, &error)) return usage_error(error);
       continue;
     }
@@ -219,28 +234,23 @@ int RunDustctl(Context& ctx, std::span<const Command> table, std::span<const std
       return kExitOk;
     }
     std::string name = a.rfind("--", 0) == 0 ? a.substr(2) : a;
-    std::optional<std::string> inline_value;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name.resize(eq);
-    }
+    std::optional<std::string> inline_value = SplitInlineValue(&name);
     const OptionSpec* spec = FindOption(CommonOptions(), name);
     if (spec == nullptr || a.rfind("--", 0) != 0) {
       *ctx.err << "dustctl: unknown option " << a << "\n" << ProgramUsage(table);
       return kExitUsage;
     }
+    // A flag given a value here ("--json=x") has always been accepted, the value ignored.
     std::string value;
+    std::string error;
     if (spec->value_name != nullptr) {
-      if (inline_value) {
-        value = *inline_value;
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        *ctx.err << "dustctl: --" << name << " needs a value (" << spec->value_name << ")\n";
+      std::optional<std::string> taken = TakeValue(*spec, inline_value, args, &i, &error);
+      if (!taken) {
+        *ctx.err << "dustctl: " << error << "\n";
         return kExitUsage;
       }
+      value = std::move(*taken);
     }
-    std::string error;
     if (!ApplyCommon(ctx, name, value, &error)) {
       *ctx.err << "dustctl: " << error << "\n";
       return kExitUsage;

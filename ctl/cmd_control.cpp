@@ -11,25 +11,15 @@ namespace {
 // Evaluating a large directory takes a while; unless --timeout says otherwise, wait this long.
 constexpr int kEvaluateTimeoutMs = 600 * 1000;
 
-int PauseOrResume(Context& ctx, std::span<const std::string> args, const CommandHelp& help,
-                  const char* cmd) {
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, help, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", cmd}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-    return kExitOk;
-  }
-  std::string state = JsonString(*result, "state", "?");
-  bool changed = JsonBool(*result, "changed", true);
+// The human output of pause and resume.
+void PrintTrainingState(const Context& ctx, const nlohmann::json& result) {
+  std::string state = JsonString(result, "state", "?");
+  bool changed = JsonBool(result, "changed", true);
   if (changed) {
     *ctx.out << "training " << (state == "running" ? "resumed" : state) << "\n";
   } else {
     *ctx.out << "training was already " << state << "\n";
   }
-  return kExitOk;
 }
 
 }  // namespace
@@ -67,15 +57,8 @@ int CmdEvaluate(Context& ctx, std::span<const std::string> args) {
     req["split"] = split;
   }
   if (!ctx.timeout_set) ctx.timeout_ms = kEvaluateTimeoutMs;
-  int rc = kExitOk;
-  auto result = ctx.Request(req, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    *ctx.out << FormatEvaluation(*result);
-  }
-  return kExitOk;
+  return RequestAndPrint(
+      ctx, req, [&](const nlohmann::json& result) { *ctx.out << FormatEvaluation(result); });
 }
 
 int CmdPause(Context& ctx, std::span<const std::string> args) {
@@ -85,12 +68,14 @@ int CmdPause(Context& ctx, std::span<const std::string> args) {
       "Stops local training. Gossip, merging of peers' updates and the control socket go on.\n"
       "Not persisted: a restarted daemon trains again.",
       {}};
-  return PauseOrResume(ctx, args, kHelp, "pause");
+  return RunPlainCommand(ctx, args, kHelp, "pause",
+                         [&](const nlohmann::json& result) { PrintTrainingState(ctx, result); });
 }
 
 int CmdResume(Context& ctx, std::span<const std::string> args) {
   static const CommandHelp kHelp{"resume", "", "Resumes local training after pause.", {}};
-  return PauseOrResume(ctx, args, kHelp, "resume");
+  return RunPlainCommand(ctx, args, kHelp, "resume",
+                         [&](const nlohmann::json& result) { PrintTrainingState(ctx, result); });
 }
 
 int CmdMetrics(Context& ctx, std::span<const std::string> args) {
@@ -100,59 +85,35 @@ int CmdMetrics(Context& ctx, std::span<const std::string> args) {
       "Prints the daemon's metrics in the Prometheus text exposition format (the text the\n"
       "optional HTTP endpoint serves at /metrics).",
       {}};
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", "metrics"}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    std::string text = JsonString(*result, "text", "");
+  return RunPlainCommand(ctx, args, kHelp, "metrics", [&](const nlohmann::json& result) {
+    std::string text = JsonString(result, "text", "");
     *ctx.out << text;
     if (!text.empty() && text.back() != '\n') *ctx.out << "\n";
-  }
-  return kExitOk;
+  });
 }
 
 int CmdCheckpoint(Context& ctx, std::span<const std::string> args) {
   static const CommandHelp kHelp{
       "checkpoint", "", "Writes the model checkpoint now and waits until it is on disk.", {}};
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", "checkpoint"}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    *ctx.out << "checkpoint written to " << JsonText(*result, "path") << "\n";
-  }
-  return kExitOk;
+  return RunPlainCommand(ctx, args, kHelp, "checkpoint", [&](const nlohmann::json& result) {
+    *ctx.out << "checkpoint written to " << JsonText(result, "path") << "\n";
+  });
 }
 
 int CmdRescan(Context& ctx, std::span<const std::string> args) {
   static const CommandHelp kHelp{
       "rescan", "", "Rescans the data directory now (as SIGHUP and the rescan timer do).", {}};
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", "rescan"}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-    return kExitOk;
-  }
-  nlohmann::json skipped =
-      result->contains("files_skipped") ? (*result)["files_skipped"] : nlohmann::json::array();
-  if (!skipped.is_array()) skipped = nlohmann::json::array();
-  *ctx.out << "data: " << JsonText(*result, "files_used") << " files used, " << skipped.size()
-           << " skipped; " << JsonText(*result, "train_samples") << " train / "
-           << JsonText(*result, "holdout_samples") << " holdout samples\n";
-  for (const auto& s : skipped) {
-    *ctx.out << "skipped " << JsonText(s, "path") << ": " << JsonText(s, "reason") << "\n";
-  }
-  return kExitOk;
+  return RunPlainCommand(ctx, args, kHelp, "rescan", [&](const nlohmann::json& result) {
+    nlohmann::json skipped =
+        result.contains("files_skipped") ? result.at("files_skipped") : nlohmann::json::array();
+    if (!skipped.is_array()) skipped = nlohmann::json::array();
+    *ctx.out << "data: " << JsonText(result, "files_used") << " files used, " << skipped.size()
+             << " skipped; " << JsonText(result, "train_samples") << " train / "
+             << JsonText(result, "holdout_samples") << " holdout samples\n";
+    for (const auto& s : skipped) {
+      *ctx.out << "skipped " << JsonText(s, "path") << ": " << JsonText(s, "reason") << "\n";
+    }
+  });
 }
 
 }  // namespace dust::ctl

@@ -15,17 +15,9 @@ int CmdStatus(Context& ctx, std::span<const std::string> args) {
       "reason, the data directory and the last checkpoint. --json prints everything the\n"
       "daemon reports.",
       {}};
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", "status"}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    *ctx.out << FormatStatus(*result, ctx.now_ms);
-  }
-  return kExitOk;
+  return RunPlainCommand(ctx, args, kHelp, "status", [&](const nlohmann::json& result) {
+    *ctx.out << FormatStatus(result, ctx.now_ms);
+  });
 }
 
 int CmdPeers(Context& ctx, std::span<const std::string> args) {
@@ -36,17 +28,9 @@ int CmdPeers(Context& ctx, std::span<const std::string> args) {
       "heard from): address, when last seen, updates accepted and rejected, and the accuracy\n"
       "and steps the peer announced about itself (unverified).",
       {}};
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", "peers"}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    *ctx.out << FormatPeers(*result, ctx.now_ms);
-  }
-  return kExitOk;
+  return RunPlainCommand(ctx, args, kHelp, "peers", [&](const nlohmann::json& result) {
+    *ctx.out << FormatPeers(result, ctx.now_ms);
+  });
 }
 
 }  // namespace dust::ctl

@@ -161,22 +161,16 @@ int CmdTrustAdd(Context& ctx, std::span<const std::string> args) {
     }
   }
 
-  int rc = kExitOk;
-  auto result = ctx.Request(req, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-    return kExitOk;
-  }
-  std::string who = JsonString(*result, "node_id", FormatNodeId(key));
-  std::string shown = JsonString(*result, "display_name", "");
-  if (!shown.empty()) who += " (" + shown + ")";
-  if (JsonBool(*result, "added", true)) {
-    *ctx.out << "trusted " << who << "\n";
-  } else {
-    *ctx.out << who << " was already trusted; display name updated\n";
-  }
-  return kExitOk;
+  return RequestAndPrint(ctx, req, [&](const nlohmann::json& result) {
+    std::string who = JsonString(result, "node_id", FormatNodeId(key));
+    std::string shown = JsonString(result, "display_name", "");
+    if (!shown.empty()) who += " (" + shown + ")";
+    if (JsonBool(result, "added", true)) {
+      *ctx.out << "trusted " << who << "\n";
+    } else {
+      *ctx.out << who << " was already trusted; display name updated\n";
+    }
+  });
 }
 
 int CmdTrustList(Context& ctx, std::span<const std::string> args) {
@@ -185,17 +179,9 @@ int CmdTrustList(Context& ctx, std::span<const std::string> args) {
                                  "Lists the trusted peers: node ID, display name, when added.\n"
                                  "--json adds their public keys.",
                                  {}};
-  ParsedArgs a;
-  if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
-  int rc = kExitOk;
-  auto result = ctx.Request({{"cmd", "trust.list"}}, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    *ctx.out << FormatTrustList(*result, ctx.now_ms);
-  }
-  return kExitOk;
+  return RunPlainCommand(ctx, args, kHelp, "trust.list", [&](const nlohmann::json& result) {
+    *ctx.out << FormatTrustList(result, ctx.now_ms);
+  });
 }
 
 int CmdTrustRemove(Context& ctx, std::span<const std::string> args) {
@@ -218,15 +204,9 @@ int CmdTrustRemove(Context& ctx, std::span<const std::string> args) {
     Result<PublicKey> key = ParseNodeId(who);
     req["node_id"] = key.ok() ? FormatNodeId(*key) : who;
   }
-  int rc = kExitOk;
-  auto result = ctx.Request(req, &rc);
-  if (!result) return rc;
-  if (ctx.json) {
-    ctx.PrintJson(*result);
-  } else {
-    *ctx.out << "removed " << JsonString(*result, "node_id", who) << "\n";
-  }
-  return kExitOk;
+  return RequestAndPrint(ctx, req, [&](const nlohmann::json& result) {
+    *ctx.out << "removed " << JsonString(result, "node_id", who) << "\n";
+  });
 }
 
 }  // namespace dust::ctl
