@@ -10,6 +10,8 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -165,6 +167,36 @@ struct Client {
   }
 };
 
+constexpr gid_t kNoGroup = static_cast<gid_t>(-1);
+
+// Who the test servers admit: this process's user and group, no control group.
+dust::daemon::PeerPolicy OwnUserOnly() { return {::geteuid(), ::getegid(), kNoGroup}; }
+
+// A socket path in a fresh directory and the io_context a server there runs on.
+struct ServerEnv {
+  dust::testutil::TempDir dir;
+  boost::asio::io_context io;
+  std::string path = dir.Path("ctl.sock");
+
+  // A server for `d` listening on `path`.
+  std::unique_ptr<dust::daemon::ControlServer> Listen(const ControlDispatcher& d) {
+    auto server = std::make_unique<dust::daemon::ControlServer>(io, d, OwnUserOnly());
+    REQUIRE(server->Listen(path, kNoGroup).ok());
+    return server;
+  }
+
+  // Runs `io` on the test thread while `client` talks to the server from its own thread with
+  // blocking sockets; returns when the client is done (or after 10 s).
+  void RunWithClient(const std::function<void()>& client) {
+    std::thread t([&] {
+      client();
+      io.post([&] { io.stop(); });
+    });
+    io.run_for(std::chrono::seconds(10));
+    t.join();
+  }
+};
+
 std::vector<Json> Lines(const std::string& text) {
   std::vector<Json> out;
   size_t start = 0;
@@ -181,23 +213,17 @@ std::vector<Json> Lines(const std::string& text) {
 
 TEST_CASE("control server: pipelined requests are answered in order, malformed ones included",
           "[daemon][control]") {
-  dust::testutil::TempDir dir;
+  ServerEnv env;
   auto d = MakeDispatcher();
-  boost::asio::io_context io;
-  dust::daemon::ControlServer server(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-  std::string path = dir.Path("ctl.sock");
-  REQUIRE(server.Listen(path, static_cast<gid_t>(-1)).ok());
+  auto server = env.Listen(d);
   std::string received;
-  std::thread client([&] {
-    Client c(path);
+  env.RunWithClient([&] {
+    Client c(env.path);
     c.Send(
         "{\"id\":1,\"cmd\":\"echo\",\"value\":\"a\"}\nnot json\n\n{\"id\":3,\"cmd\":\"nope\"}\n"
         "{\"id\":4,\"cmd\":\"throws\"}\n{\"id\":5,\"cmd\":\"echo\",\"value\":\"b\"}\n");
     received = c.Read(5);
-    io.post([&] { io.stop(); });
   });
-  io.run_for(std::chrono::seconds(10));
-  client.join();
   auto lines = Lines(received);
   REQUIRE(lines.size() == 5);
   CHECK(lines[0]["result"]["value"] == "a");
@@ -210,26 +236,20 @@ TEST_CASE("control server: pipelined requests are answered in order, malformed o
 
 TEST_CASE("control server: a handler that replies later still gets its reply written",
           "[daemon][control]") {
-  dust::testutil::TempDir dir;
-  boost::asio::io_context io;
+  ServerEnv env;
   ControlDispatcher d;
-  d.Register("later", [&io](const Json&, const Responder& r) {
+  d.Register("later", [&io = env.io](const Json&, const Responder& r) {
     // Reply from a later turn of the loop, after the session's read handler has returned.
     auto timer = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(50));
     timer->async_wait([timer, r](boost::system::error_code) { r.Ok({{"late", true}}); });
   });
-  dust::daemon::ControlServer server(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-  std::string path = dir.Path("ctl.sock");
-  REQUIRE(server.Listen(path, static_cast<gid_t>(-1)).ok());
+  auto server = env.Listen(d);
   std::string received;
-  std::thread client([&] {
-    Client c(path);
+  env.RunWithClient([&] {
+    Client c(env.path);
     c.Send("{\"id\":1,\"cmd\":\"later\"}\n{\"id\":2,\"cmd\":\"later\"}\n");
     received = c.Read(2);
-    io.post([&] { io.stop(); });
   });
-  io.run_for(std::chrono::seconds(10));
-  client.join();
   auto lines = Lines(received);
   REQUIRE(lines.size() == 2);
   CHECK(lines[0]["id"] == 1);
@@ -239,29 +259,23 @@ TEST_CASE("control server: a handler that replies later still gets its reply wri
 
 TEST_CASE("control server: an oversized request gets request_too_large and the connection closes",
           "[daemon][control]") {
-  dust::testutil::TempDir dir;
+  ServerEnv env;
   auto d = MakeDispatcher();
-  boost::asio::io_context io;
-  dust::daemon::ControlServer server(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-  std::string path = dir.Path("ctl.sock");
-  REQUIRE(server.Listen(path, static_cast<gid_t>(-1)).ok());
+  auto server = env.Listen(d);
   std::string big_reply, after;
   bool eof = false;
-  std::thread client([&] {
+  env.RunWithClient([&] {
     {
-      Client c(path);
+      Client c(env.path);
       c.Send(std::string(dust::daemon::kMaxRequestBytes + 100, 'x'));
       big_reply = c.Read(1);
       eof = c.Closed();
     }
     // The server still serves new clients.
-    Client c2(path);
+    Client c2(env.path);
     c2.Send("{\"cmd\":\"echo\",\"value\":1}\n");
     after = c2.Read(1);
-    io.post([&] { io.stop(); });
   });
-  io.run_for(std::chrono::seconds(10));
-  client.join();
   auto lines = Lines(big_reply);
   REQUIRE(lines.size() == 1);
   CHECK(Code(lines[0]) == "request_too_large");
@@ -277,10 +291,10 @@ TEST_CASE("control server: refuses to start when a live server answers on the pa
   auto d = MakeDispatcher();
   boost::asio::io_context io;
   std::string path = dir.Path("ctl.sock");
-  dust::daemon::ControlServer first(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-  REQUIRE(first.Listen(path, static_cast<gid_t>(-1)).ok());
-  dust::daemon::ControlServer second(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-  CHECK(second.Listen(path, static_cast<gid_t>(-1)).code() == dust::StatusCode::kAlreadyExists);
+  dust::daemon::ControlServer first(io, d, OwnUserOnly());
+  REQUIRE(first.Listen(path, kNoGroup).ok());
+  dust::daemon::ControlServer second(io, d, OwnUserOnly());
+  CHECK(second.Listen(path, kNoGroup).code() == dust::StatusCode::kAlreadyExists);
 }
 
 TEST_CASE("control server: a stale socket file is replaced and the socket is mode 0660",
@@ -290,8 +304,8 @@ TEST_CASE("control server: a stale socket file is replaced and the socket is mod
   boost::asio::io_context io;
   std::string path = dir.Path("ctl.sock");
   {
-    dust::daemon::ControlServer old(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-    REQUIRE(old.Listen(path, static_cast<gid_t>(-1)).ok());
+    dust::daemon::ControlServer old(io, d, OwnUserOnly());
+    REQUIRE(old.Listen(path, kNoGroup).ok());
   }
   // ~ControlServer unlinks; recreate a stale file the way kill -9 leaves it.
   {
@@ -302,8 +316,8 @@ TEST_CASE("control server: a stale socket file is replaced and the socket is mod
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
     ::close(fd);  // bound, never listening: connect gets ECONNREFUSED
   }
-  dust::daemon::ControlServer fresh(io, d, {::geteuid(), ::getegid(), static_cast<gid_t>(-1)});
-  REQUIRE(fresh.Listen(path, static_cast<gid_t>(-1)).ok());
+  dust::daemon::ControlServer fresh(io, d, OwnUserOnly());
+  REQUIRE(fresh.Listen(path, kNoGroup).ok());
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0660);
