@@ -10,25 +10,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "dust/unique_fd.h"
+
 namespace dust::ctl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Closes the descriptor on every path out of ExchangeLine.
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-
- private:
-  int m_fd;
-};
 
 int RemainingMs(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -87,7 +74,7 @@ std::string ExchangeLine(const ClientOptions& options, const std::string& line,
   }
   std::memcpy(addr.sun_path, options.socket_path.data(), options.socket_path.size());
 
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) {
     *error = std::string("socket: ") + std::strerror(errno);
     return {};

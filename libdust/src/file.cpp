@@ -7,31 +7,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dust/unique_fd.h"
+
 namespace dust {
 namespace {
 
 std::string Errno(const std::string& what, const std::string& path) {
   return path + ": " + what + ": " + std::strerror(errno);
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  ~Fd() {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return m_fd; }
-  int release() {
-    int fd = m_fd;
-    m_fd = -1;
-    return fd;
-  }
-
- private:
-  int m_fd;
-};
 
 std::string DirName(const std::string& path) {
   auto slash = path.find_last_of('/');
@@ -43,7 +26,7 @@ std::string DirName(const std::string& path) {
 }  // namespace
 
 Result<Bytes> ReadFile(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return Status::NotFound(path + ": no such file");
     return Status::IoError(Errno("cannot open", path));
@@ -70,7 +53,7 @@ Result<Bytes> ReadFile(const std::string& path, size_t max_bytes) {
 
 Status AtomicWriteFile(const std::string& path, ByteView data, mode_t mode) {
   std::string tmpl = path + ".tmp.XXXXXX";
-  Fd fd(::mkstemp(tmpl.data()));
+  UniqueFd fd(::mkstemp(tmpl.data()));
   if (fd.get() < 0) return Status::IoError(Errno("cannot create temporary file", tmpl));
   auto fail = [&](const std::string& what) {
     Status st = Status::IoError(Errno(what, tmpl));
@@ -92,7 +75,7 @@ Status AtomicWriteFile(const std::string& path, ByteView data, mode_t mode) {
     ::unlink(tmpl.c_str());
     return st;
   }
-  Fd dir(::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(DirName(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());  // best effort: some filesystems refuse dir fsync
   return Status::Ok();
 }
