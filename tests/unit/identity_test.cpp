@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "dust/file.h"
+#include "testutil/source_file.h"
+#include "testutil/temp_dir.h"
 
 namespace dust {
 namespace {
@@ -27,16 +27,6 @@ KeyPair VectorKey() {
   for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + 1);
   return KeyPairFromSeed(seed);
 }
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path() / "dust-identity-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 TEST_CASE("node ID test vector matches the independently computed text", "[identity]") {
   KeyPair key = VectorKey();
@@ -227,8 +217,8 @@ TEST_CASE("key file with group or world access is refused with the chmod fix", "
 }
 
 TEST_CASE("saved identity is mode 0600 and loads back; a chmod 644 copy is refused", "[identity]") {
-  TempDir dir;
-  std::string path = dir.path + "/node.key";
+  testutil::TempDir dir("dust-identity");
+  std::string path = dir.Path("node.key");
   KeyPair key = GenerateKeyPair();
   REQUIRE(SaveIdentity(path, key).ok());
   struct stat st {};
@@ -244,8 +234,8 @@ TEST_CASE("saved identity is mode 0600 and loads back; a chmod 644 copy is refus
 }
 
 TEST_CASE("LoadOrCreateIdentity creates once, then loads the same key", "[identity]") {
-  TempDir dir;
-  std::string path = dir.path + "/node.key";
+  testutil::TempDir dir("dust-identity");
+  std::string path = dir.Path("node.key");
   bool created = false;
   Result<KeyPair> first = LoadOrCreateIdentity(path, &created);
   REQUIRE(first.ok());
@@ -257,8 +247,8 @@ TEST_CASE("LoadOrCreateIdentity creates once, then loads the same key", "[identi
 }
 
 TEST_CASE("LoadOrCreateIdentity never replaces a corrupt key file", "[identity]") {
-  TempDir dir;
-  std::string path = dir.path + "/node.key";
+  testutil::TempDir dir("dust-identity");
+  std::string path = dir.Path("node.key");
   Bytes junk(kKeyFileBytes, 0x42);
   REQUIRE(AtomicWriteFile(path, junk, 0600).ok());
   bool created = true;
@@ -271,14 +261,8 @@ TEST_CASE("LoadOrCreateIdentity never replaces a corrupt key file", "[identity]"
 }
 
 // The test vectors in docs/protocol.md must be the ones checked here.
-std::string ProtocolDoc() {
-  Result<Bytes> doc = ReadFile(std::string(DUST_SOURCE_DIR) + "/docs/protocol.md", 1 << 20);
-  REQUIRE(doc.ok());
-  return std::string(doc->begin(), doc->end());
-}
-
 TEST_CASE("docs/protocol.md carries the node ID and pairing URI test vectors", "[identity]") {
-  const std::string doc = ProtocolDoc();
+  const std::string doc = testutil::SourceText("docs/protocol.md");
   CHECK(doc.find(kVectorNodeId) != std::string::npos);
   CHECK(doc.find(kVectorPairingUri) != std::string::npos);
 }

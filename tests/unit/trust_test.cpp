@@ -5,9 +5,10 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 
 #include "dust/file.h"
+#include "testutil/source_file.h"
+#include "testutil/temp_dir.h"
 
 namespace dust {
 namespace {
@@ -25,16 +26,6 @@ PublicKey KeyFromSeedStart(uint8_t start) {
   for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(start + i);
   return KeyPairFromSeed(seed).public_key;
 }
-
-struct TempDir {
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path() / "dust-trust-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 TrustStore VectorStore() {
   TrustStore s;
@@ -154,8 +145,8 @@ TEST_CASE("empty trust store round-trips", "[trust]") {
 }
 
 TEST_CASE("trust store saves 0600 and loads back; a missing file is kNotFound", "[trust]") {
-  TempDir dir;
-  std::string path = dir.path + "/trust";
+  testutil::TempDir dir("dust-trust");
+  std::string path = dir.Path("trust");
   CHECK(LoadTrustStore(path).status().code() == StatusCode::kNotFound);
   TrustStore s = VectorStore();
   REQUIRE(SaveTrustStore(path, s).ok());
@@ -173,14 +164,8 @@ TEST_CASE("trust store saves 0600 and loads back; a missing file is kNotFound", 
 }
 
 // The test vectors in docs/protocol.md must be the ones checked here.
-std::string ProtocolDoc() {
-  Result<Bytes> doc = ReadFile(std::string(DUST_SOURCE_DIR) + "/docs/protocol.md", 1 << 20);
-  REQUIRE(doc.ok());
-  return std::string(doc->begin(), doc->end());
-}
-
 TEST_CASE("docs/protocol.md carries the trust store test vector", "[trust]") {
-  CHECK(ProtocolDoc().find(kTrustHex) != std::string::npos);
+  CHECK(testutil::SourceText("docs/protocol.md").find(kTrustHex) != std::string::npos);
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "dust/crypto.h"
-#include "dust/file.h"
+#include "testutil/source_file.h"
 
 namespace dust {
 namespace {
@@ -246,14 +246,8 @@ TEST_CASE("announce decoding is strict", "[wire]") {
 }
 
 // The test vectors in docs/protocol.md must be the ones checked here.
-std::string ProtocolDoc() {
-  Result<Bytes> doc = ReadFile(std::string(DUST_SOURCE_DIR) + "/docs/protocol.md", 1 << 20);
-  REQUIRE(doc.ok());
-  return std::string(doc->begin(), doc->end());
-}
-
 TEST_CASE("docs/protocol.md carries the datagram test vectors this test checks", "[wire]") {
-  const std::string doc = ProtocolDoc();
+  const std::string doc = testutil::SourceText("docs/protocol.md");
   CHECK(doc.find(kUpdateHex) != std::string::npos);
   CHECK(doc.find(kAnnounceHex) != std::string::npos);
   CHECK(doc.find(kAnnouncePayloadHex) != std::string::npos);
