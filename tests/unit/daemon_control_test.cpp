@@ -124,14 +124,19 @@ TEST_CASE("control: a handler that never replies still produces one internal err
 
 namespace {
 
+sockaddr_un UnixAddress(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+  return addr;
+}
+
 // A blocking client on its own thread while the test thread runs the io_context.
 struct Client {
   int fd = -1;
   explicit Client(const std::string& path) {
     fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    sockaddr_un addr = UnixAddress(path);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
       throw std::runtime_error("connect failed");
     }
@@ -287,38 +292,28 @@ TEST_CASE("control server: an oversized request gets request_too_large and the c
 
 TEST_CASE("control server: refuses to start when a live server answers on the path",
           "[daemon][control]") {
-  dust::testutil::TempDir dir;
+  ServerEnv env;
   auto d = MakeDispatcher();
-  boost::asio::io_context io;
-  std::string path = dir.Path("ctl.sock");
-  dust::daemon::ControlServer first(io, d, OwnUserOnly());
-  REQUIRE(first.Listen(path, kNoGroup).ok());
-  dust::daemon::ControlServer second(io, d, OwnUserOnly());
-  CHECK(second.Listen(path, kNoGroup).code() == dust::StatusCode::kAlreadyExists);
+  auto first = env.Listen(d);
+  dust::daemon::ControlServer second(env.io, d, OwnUserOnly());
+  CHECK(second.Listen(env.path, kNoGroup).code() == dust::StatusCode::kAlreadyExists);
 }
 
 TEST_CASE("control server: a stale socket file is replaced and the socket is mode 0660",
           "[daemon][control]") {
-  dust::testutil::TempDir dir;
+  ServerEnv env;
   auto d = MakeDispatcher();
-  boost::asio::io_context io;
-  std::string path = dir.Path("ctl.sock");
-  {
-    dust::daemon::ControlServer old(io, d, OwnUserOnly());
-    REQUIRE(old.Listen(path, kNoGroup).ok());
-  }
-  // ~ControlServer unlinks; recreate a stale file the way kill -9 leaves it.
+  // A server that has come and gone: ~ControlServer unlinks its socket. Recreate a stale file
+  // the way kill -9 leaves it.
+  env.Listen(d).reset();
   {
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    sockaddr_un addr = UnixAddress(env.path);
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
     ::close(fd);  // bound, never listening: connect gets ECONNREFUSED
   }
-  dust::daemon::ControlServer fresh(io, d, OwnUserOnly());
-  REQUIRE(fresh.Listen(path, kNoGroup).ok());
+  auto fresh = env.Listen(d);
   struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
+  REQUIRE(::stat(env.path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0660);
 }
