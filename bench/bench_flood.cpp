@@ -28,11 +28,11 @@
 #include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench_options.h"
 #include "bench_registry.h"
 #include "dust/crypto.h"
 #include "dust/dataset.h"
@@ -52,22 +52,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::optional<po::variables_map> Parse(int argc, char** argv, const po::options_description& desc) {
-  po::variables_map vm;
-  try {
-    po::store(po::parse_command_line(argc, argv, desc), vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::cerr << argv[0] << ": " << e.what() << "\n" << desc << "\n";
-    return std::nullopt;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return std::nullopt;
-  }
-  return vm;
 }
 
 int UdpSocket(const std::string& to, uint16_t port, sockaddr_in* dest) {
@@ -121,10 +105,10 @@ int RunFlood(int argc, char** argv) {
     ("kind", po::value<std::string>()->default_value("mixed"), "mixed | random | untrusted")
     ("seconds", po::value<double>()->default_value(10), "duration");
   // clang-format on
-  auto vm = Parse(argc, argv, desc);
-  if (!vm) return vm.has_value() ? 0 : 1;
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(argc, argv, desc, {argv[0]}, &vm)) return *rc;
   if (!InitCrypto().ok()) return 1;
-  std::string kind = (*vm)["kind"].as<std::string>();
+  std::string kind = vm["kind"].as<std::string>();
   if (kind != "mixed" && kind != "random" && kind != "untrusted") {
     std::cerr << "flood: --kind must be mixed, random or untrusted\n";
     return 1;
@@ -154,10 +138,10 @@ int RunFlood(int argc, char** argv) {
     }
   }
   sockaddr_in dest{};
-  int fd = UdpSocket((*vm)["to"].as<std::string>(), (*vm)["port"].as<uint16_t>(), &dest);
+  int fd = UdpSocket(vm["to"].as<std::string>(), vm["port"].as<uint16_t>(), &dest);
   if (fd < 0) return 1;
   auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>((*vm)["seconds"].as<double>()));
+                                std::chrono::duration<double>(vm["seconds"].as<double>()));
   uint64_t sent = 0, bytes = 0, errors = 0;
   auto start = Clock::now();
   for (size_t i = 0; Clock::now() < end; ++i) {
@@ -198,17 +182,17 @@ int RunPeers(int argc, char** argv) {
     ("send-interval", po::value<double>()->default_value(0.5), "seconds per round")
     ("seconds", po::value<double>()->default_value(60), "duration");
   // clang-format on
-  auto vm = Parse(argc, argv, desc);
-  if (!vm) return vm.has_value() ? 0 : 1;
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(argc, argv, desc, {argv[0]}, &vm)) return *rc;
   if (!InitCrypto().ok()) return 1;
-  const uint32_t count = (*vm)["count"].as<uint32_t>();
-  const std::string control = (*vm)["control"].as<std::string>();
-  auto contents = ScanDataDir((*vm)["data"].as<std::string>(), LoadOptions{}, false);
+  const uint32_t count = vm["count"].as<uint32_t>();
+  const std::string control = vm["control"].as<std::string>();
+  auto contents = ScanDataDir(vm["data"].as<std::string>(), LoadOptions{}, false);
   if (!contents.ok()) {
     std::cerr << "peers: " << contents.status().ToString() << "\n";
     return 1;
   }
-  const uint32_t per = (*vm)["samples"].as<uint32_t>();
+  const uint32_t per = vm["samples"].as<uint32_t>();
   TrustStore trust;  // the simulated peers trust nobody: they only send
   std::vector<Node> nodes;
   nodes.reserve(count);
@@ -224,7 +208,7 @@ int RunPeers(int argc, char** argv) {
           static_cast<uint32_t>((static_cast<uint64_t>(i) * per + k) % contents->train.size()));
     }
     NodeOptions o;
-    o.send_interval_ms = static_cast<int64_t>((*vm)["send-interval"].as<double>() * 1000);
+    o.send_interval_ms = static_cast<int64_t>(vm["send-interval"].as<double>() * 1000);
     o.announce_interval_ms = 5000;
     o.display_name = "sim-peer-" + std::to_string(i);
     auto node = Node::Create(o, key, &trust, contents->train.Subset(idx), i);
@@ -243,10 +227,10 @@ int RunPeers(int argc, char** argv) {
     nodes.push_back(std::move(*node));
   }
   sockaddr_in dest{};
-  int fd = UdpSocket((*vm)["to"].as<std::string>(), (*vm)["port"].as<uint16_t>(), &dest);
+  int fd = UdpSocket(vm["to"].as<std::string>(), vm["port"].as<uint16_t>(), &dest);
   if (fd < 0) return 1;
   auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                std::chrono::duration<double>((*vm)["seconds"].as<double>()));
+                                std::chrono::duration<double>(vm["seconds"].as<double>()));
   uint64_t sent = 0, bytes = 0;
   const int64_t round_ms = nodes.front().options().send_interval_ms;
   int64_t last_round = -1;
@@ -288,14 +272,14 @@ int RunCtlLatency(int argc, char** argv) {
     ("cmd", po::value<std::string>()->default_value("status"), "command to send")
     ("gap-ms", po::value<double>()->default_value(5), "pause between requests");
   // clang-format on
-  auto vm = Parse(argc, argv, desc);
-  if (!vm) return vm.has_value() ? 0 : 1;
-  const std::string control = (*vm)["control"].as<std::string>();
-  const std::string req = nlohmann::json({{"cmd", (*vm)["cmd"].as<std::string>()}}).dump();
+  po::variables_map vm;
+  if (auto rc = ParseCommandLine(argc, argv, desc, {argv[0]}, &vm)) return *rc;
+  const std::string control = vm["control"].as<std::string>();
+  const std::string req = nlohmann::json({{"cmd", vm["cmd"].as<std::string>()}}).dump();
   std::vector<double> ms;
   uint32_t failures = 0;
-  const uint32_t count = (*vm)["count"].as<uint32_t>();
-  const auto gap = std::chrono::duration<double, std::milli>((*vm)["gap-ms"].as<double>());
+  const uint32_t count = vm["count"].as<uint32_t>();
+  const auto gap = std::chrono::duration<double, std::milli>(vm["gap-ms"].as<double>());
   for (uint32_t i = 0; i < count; ++i) {
     auto t0 = Clock::now();
     std::string reply = ControlRequest(control, req);
@@ -315,7 +299,7 @@ int RunCtlLatency(int argc, char** argv) {
   auto pct = [&](double p) {
     return ms[std::min(ms.size() - 1, static_cast<size_t>(p * ms.size()))];
   };
-  nlohmann::json out = {{"bench", "ctl-latency"}, {"cmd", (*vm)["cmd"].as<std::string>()},
+  nlohmann::json out = {{"bench", "ctl-latency"}, {"cmd", vm["cmd"].as<std::string>()},
                         {"requests", count},      {"failures", failures},
                         {"p50_ms", pct(0.50)},    {"p90_ms", pct(0.90)},
                         {"p99_ms", pct(0.99)},    {"max_ms", ms.back()}};
