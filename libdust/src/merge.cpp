@@ -114,6 +114,14 @@ double Median(float* v, size_t n) {
   return 0.5 * (lo + hi);
 }
 
+// The clip rule's radius: clip_tau when given, else the median of this merge's difference norms
+// (the upper one of the two middle norms for an even count).
+double ClipRadius(float clip_tau, std::vector<double> norms) {
+  if (clip_tau > 0) return clip_tau;
+  std::nth_element(norms.begin(), norms.begin() + static_cast<long>(norms.size() / 2), norms.end());
+  return norms[norms.size() / 2];
+}
+
 }  // namespace
 
 MergeStats Merger::Merge(std::span<float> params, float own_weight,
@@ -135,12 +143,7 @@ MergeStats Merger::Merge(std::span<float> params, float own_weight,
       }
       norms[j] = std::sqrt(s);
     }
-    double tau = m_options.clip_tau;
-    if (tau <= 0) {
-      std::vector<double> tmp = norms;
-      std::nth_element(tmp.begin(), tmp.begin() + static_cast<long>(tmp.size() / 2), tmp.end());
-      tau = tmp[tmp.size() / 2];
-    }
+    const double tau = ClipRadius(m_options.clip_tau, norms);
     // Accumulate sum_j w_j * clip_j(d_j) and sum_j w_j per coordinate (m_values as dense).
     m_values.assign(np, 0.0f);
     m_weights.assign(np, 0.0f);
@@ -256,12 +259,7 @@ MergeStats Merger::MergeDeltas(std::span<float> params, std::span<const MergeInp
       for (float v : deltas[j].value) s2 += double{v} * v;
       norms[j] = std::sqrt(s2);
     }
-    double tau = m_options.clip_tau;
-    if (tau <= 0) {
-      std::vector<double> tmp = norms;
-      std::nth_element(tmp.begin(), tmp.begin() + static_cast<long>(tmp.size() / 2), tmp.end());
-      tau = tmp[tmp.size() / 2];
-    }
+    const double tau = ClipRadius(m_options.clip_tau, norms);
     for (size_t j = 0; j < deltas.size(); ++j) {
       if (norms[j] > tau && norms[j] > 0) {
         factor[j] = tau / norms[j];
