@@ -42,7 +42,10 @@ const Command kTable[] = {
     {"model export", CmdModelExport, "export"},
     {"evaluate", CmdEvaluate, "evaluate"},
     {"pause", CmdPause, "pause"},
+    {"resume", CmdResume, "resume"},
     {"metrics", CmdMetrics, "metrics"},
+    {"checkpoint", CmdCheckpoint, "checkpoint"},
+    {"rescan", CmdRescan, "rescan"},
 };
 
 // Serves one scripted reply line per connection: `reply(request)` returns the raw line to send
