@@ -373,6 +373,11 @@ Json Daemon::StatusJson() {
         {"steps_per_s", m_steps_per_s},
         {"samples_trained", m_samples_trained},
         {"batches_per_round", m_options.batches_per_round},
+        {"learning_rate", ScheduledLearningRate(Schedule(), Steps())},
+        {"learning_rate_schedule",
+         {{"start", m_options.learning_rate},
+          {"floor", m_options.learning_rate_floor},
+          {"decay_steps", m_options.learning_rate_decay_steps}}},
         {"rounds_skipped_for_budget", m_rounds_skipped},
         {"last_loss", m_units > 0 && std::isfinite(loss) ? Json(loss) : Json(nullptr)}}},
       {"model",
@@ -527,6 +532,9 @@ std::string Daemon::MetricsTextNow() {
             static_cast<double>(m_samples_trained));
   m.Counter("dust_training_seconds_total", "Wall time spent in training units.", m_train_seconds);
   m.Gauge("dust_training_paused", "1 if training is paused.", m_paused ? 1 : 0);
+  m.Gauge("dust_training_learning_rate",
+          "Learning rate of the next local SGD step (schedule over the model's steps).",
+          ScheduledLearningRate(Schedule(), Steps()));
   m.Gauge("dust_model_steps", "Local SGD steps of the model, ever (checkpointed).",
           static_cast<double>(Steps()));
   m.Gauge("dust_model_rounds", "Merge rounds of the model, ever (checkpointed).",

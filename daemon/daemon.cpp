@@ -132,6 +132,11 @@ int Daemon::Run() {
   return m_exit_code;
 }
 
+LearningRateSchedule Daemon::Schedule() const {
+  return {m_options.learning_rate, m_options.learning_rate_floor,
+          m_options.learning_rate_decay_steps};
+}
+
 NodeOptions Daemon::MakeNodeOptions() {
   NodeOptions n;
   n.layers = m_options.layers;
@@ -340,9 +345,8 @@ void Daemon::Reload() {
     restart_needed("state-dir", n.state_dir != m_options.state_dir);
     restart_needed("port/bind-address",
                    n.port != m_options.port || n.bind_address != m_options.bind_address);
-    restart_needed("the model (layers, init-seed, learning-rate, momentum, batch-size, aggregator)",
+    restart_needed("the model (layers, init-seed, momentum, batch-size, aggregator)",
                    n.layers != m_options.layers || n.init_seed != m_options.init_seed ||
-                       n.learning_rate != m_options.learning_rate ||
                        n.momentum != m_options.momentum || n.batch_size != m_options.batch_size ||
                        n.aggregator != m_options.aggregator);
     restart_needed("control-socket/control-group", n.control_socket != m_options.control_socket ||
@@ -360,6 +364,10 @@ void Daemon::Reload() {
     m_options.broadcast = n.broadcast;
     m_options.peers = n.peers;
     m_options.cpu_budget = n.cpu_budget;
+    // The schedule is evaluated before every unit, so a new one applies from the next step.
+    m_options.learning_rate = n.learning_rate;
+    m_options.learning_rate_floor = n.learning_rate_floor;
+    m_options.learning_rate_decay_steps = n.learning_rate_decay_steps;
     m_options.holdout_fraction = n.holdout_fraction;
     m_options.holdout_seed = n.holdout_seed;
     m_options.checkpoint_interval = n.checkpoint_interval;
@@ -571,6 +579,9 @@ void Daemon::TrainStep() {
     ++m_rounds_skipped;
     return;
   }
+  // The rate follows the model's step count ever (checkpointed), not this process's uptime:
+  // a restart resumes the decay where it was (schedule.h).
+  m_node->set_learning_rate(static_cast<float>(ScheduledLearningRate(Schedule(), Steps())));
   auto t0 = Clock::now();
   TrainUnitResult r = m_node->TrainUnit();
   double spent = std::chrono::duration<double>(Clock::now() - t0).count();

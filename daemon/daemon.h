@@ -39,6 +39,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "options.h"
+#include "schedule.h"
 #include "storage.h"
 
 namespace dust::daemon {
@@ -85,6 +86,7 @@ class Daemon {
   void Stop(const std::string& why);
   void RegisterCommands();
   NodeOptions MakeNodeOptions();
+  LearningRateSchedule Schedule() const;
 
   // Data directory.
   static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes);

@@ -37,8 +37,11 @@ void PrintConfig(const dust::daemon::Options& o) {
               o.multicast_group.c_str(), o.multicast_interface.c_str(), o.metrics_listen.c_str());
   std::printf("display-name = %s\nlayers = %s\ninit-seed = %llu\n", o.display_name.c_str(),
               list(o.layers).c_str(), static_cast<unsigned long long>(o.init_seed));
-  std::printf("learning-rate = %g\nmomentum = %g\nbatch-size = %u\naggregator = %s\n",
-              o.learning_rate, o.momentum, o.batch_size, o.aggregator.c_str());
+  std::printf("learning-rate = %g\nlearning-rate-floor = %g\nlearning-rate-decay-steps = %llu\n",
+              o.learning_rate, o.learning_rate_floor,
+              static_cast<unsigned long long>(o.learning_rate_decay_steps));
+  std::printf("momentum = %g\nbatch-size = %u\naggregator = %s\n", o.momentum, o.batch_size,
+              o.aggregator.c_str());
   std::printf("cpu-budget = %g\nholdout-fraction = %g\nholdout-seed = %llu\n", o.cpu_budget,
               o.holdout_fraction, static_cast<unsigned long long>(o.holdout_seed));
   std::printf("announce-interval = %g\nsend-interval = %g\ncheckpoint-interval = %g\n",

@@ -18,6 +18,8 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr size_t kMaxConfigBytes = 1 << 20;
+// About 30 years of 10 steps a second: any larger value is a typo.
+constexpr uint64_t kMaxDecaySteps = 10'000'000'000ull;
 
 // Options that can appear in the file and on the command line. Each value is kept as a string
 // or a number here; conversion to Options (with range checks) happens in Build.
@@ -55,7 +57,14 @@ po::options_description FileOptions() {
        "MLP layer sizes, input first, classes last")
     ("init-seed", po::value<uint64_t>()->default_value(d.init_seed),
        "model initialisation seed (peers must agree to merge)")
-    ("learning-rate", dbl(d.learning_rate), "SGD learning rate")
+    ("learning-rate", dbl(d.learning_rate), "SGD learning rate of a fresh model (step 0)")
+    ("learning-rate-floor", dbl(0),
+       "learning rate from learning-rate-decay-steps on, (0, learning-rate] (default: a tenth "
+       "of learning-rate)")
+    ("learning-rate-decay-steps",
+       po::value<uint64_t>()->default_value(d.learning_rate_decay_steps),
+       "SGD steps of the model (ever, kept across restarts) over which the rate falls from "
+       "learning-rate to learning-rate-floor (half cosine); 0 = constant learning-rate")
     ("momentum", dbl(d.momentum), "SGD momentum")
     ("batch-size", po::value<uint32_t>()->default_value(d.batch_size), "SGD batch size")
     ("batches-per-round", po::value<uint32_t>()->default_value(d.batches_per_round),
@@ -264,6 +273,24 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   o.learning_rate = Get<double>(vm, "learning-rate");
   if (!(o.learning_rate > 0 && o.learning_rate <= 10))
     return bad("learning-rate", "must be in (0, 10]");
+  if (vm["learning-rate-floor"].defaulted()) {
+    o.learning_rate_floor = o.learning_rate / 10;
+  } else {
+    o.learning_rate_floor = Get<double>(vm, "learning-rate-floor");
+    // A floor of 0 would stop a long-running daemon from ever learning new data.
+    if (!(o.learning_rate_floor > 0 && o.learning_rate_floor <= o.learning_rate)) {
+      std::ostringstream lr;
+      lr << o.learning_rate;
+      return bad("learning-rate-floor",
+                 "must be in (0, learning-rate] = (0, " + lr.str() +
+                     "]; a rate of 0 would never learn new data (for a constant rate set "
+                     "learning-rate-decay-steps = 0)");
+    }
+  }
+  o.learning_rate_decay_steps = Get<uint64_t>(vm, "learning-rate-decay-steps");
+  if (o.learning_rate_decay_steps > kMaxDecaySteps) {
+    return bad("learning-rate-decay-steps", "must be at most " + std::to_string(kMaxDecaySteps));
+  }
   o.momentum = Get<double>(vm, "momentum");
   if (!(o.momentum >= 0 && o.momentum < 1)) return bad("momentum", "must be in [0, 1)");
   o.batch_size = Get<uint32_t>(vm, "batch-size");

@@ -45,7 +45,11 @@ struct Options {
   std::string display_name;  // "" -> host name
   std::vector<uint32_t> layers{784, 32, 10};
   uint64_t init_seed = 1;
-  double learning_rate = 0.2;  // the engine's merged step averages every node's step
+  // Learning-rate schedule (schedule.h): from learning_rate down to learning_rate_floor along
+  // a half cosine over the model's first learning_rate_decay_steps SGD steps, then constant.
+  double learning_rate = 0.2;                 // the engine's merged step averages every node's step
+  double learning_rate_floor = 0.02;          // default: learning_rate / 10
+  uint64_t learning_rate_decay_steps = 1000;  // 0: constant learning_rate
   uint32_t batches_per_round = 1;
   double momentum = 0.9;
   uint32_t batch_size = 32;

@@ -52,11 +52,15 @@ field() {  # field SOCK CMD PYTHON-EXPR-ON-r
 log "splitting data/mnist-10k into 3 non-IID slices"
 "$BENCH" split --data "$SRC/data/mnist-10k" --out "$T/split" --parts 3 --split classes:4 >/dev/null
 
+# The learning rate falls from 0.2 to 0.02 over the model's first DECAY steps (10 a second at
+# this send interval), so it has settled before the kill -9 below.
+DECAY=150
 start() {  # start I [EVAL_INTERVAL]
   local i=$1 eval_interval=${2:-1}
   "$DUSTD" --data-dir "$T/n$i/data" --state-dir "$T/n$i/state" --control-socket "$T/n$i/sock" \
     --port "$PORT" --broadcast 127.255.255.255 --display-name "node$i" --send-interval 0.1 \
-    --eval-interval "$eval_interval" --checkpoint-interval 2 --rescan-interval 0 >>"$T/n$i/log" 2>&1 &
+    --eval-interval "$eval_interval" --checkpoint-interval 2 --rescan-interval 0 \
+    --learning-rate-decay-steps "$DECAY" >>"$T/n$i/log" 2>&1 &
   PIDS[$i]=$!
   for _ in $(seq 100); do
     [[ -S $T/n$i/sock ]] && ctl "$T/n$i/sock" '{"cmd":"status"}' >/dev/null 2>&1 && return 0
@@ -139,10 +143,18 @@ trusted=$(field "$T/n2/sock" trust.list "len(r['trusted'])")
 [[ $trusted == 2 ]] || fail "trust store after restart holds $trusted peers, expected 2"
 steps=$(field "$T/n2/sock" status "r['model']['steps']")
 ((steps >= ckpt_steps)) || fail "model went back: $steps steps < checkpoint $ckpt_steps"
+# The schedule follows the checkpointed step count: a restart does not start it again.
+lr=$(field "$T/n2/sock" status "'%s %s' % (r['training']['learning_rate'], r['model']['steps'])")
+"$PY" -c "
+import math, sys
+lr, steps = (float(x) for x in '$lr'.split())
+want = 0.02 if steps >= $DECAY else 0.02 + 0.18 * 0.5 * (1 + math.cos(math.pi * steps / $DECAY))
+sys.exit(0 if abs(lr - want) < 1e-9 and lr < 0.2 else 1)" ||
+  fail "restarted node2's learning rate/steps '$lr': not the schedule's value at its steps"
 # The checkpoint was taken after all passed 0.65; one slice alone stays below ~0.42.
 "$PY" -c "import sys; sys.exit(0 if $restored_acc >= 0.55 else 1)" ||
   fail "restored model's test accuracy $restored_acc: not the checkpointed model?"
-log "node2 back: same ID, 2 trusted, $steps steps, restored model's test accuracy $restored_acc"
+log "node2 back: same ID, 2 trusted, $steps steps, restored model's test accuracy $restored_acc, learning rate/steps $lr"
 ls "$T/n2/state" | grep -q corrupt && fail "a state file was found corrupt after kill -9"
 wait_all_above 0.65 60 || fail "node2 did not catch up"
 

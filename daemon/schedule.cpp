@@ -1,0 +1,18 @@
+#include "schedule.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace dust::daemon {
+
+double ScheduledLearningRate(const LearningRateSchedule& schedule, uint64_t steps) {
+  if (schedule.decay_steps == 0 || steps >= schedule.decay_steps) {
+    return schedule.decay_steps == 0 ? schedule.start : schedule.floor;
+  }
+  // Half cosine, as dust-sim's --lr-final (the schedule its figures were measured with).
+  const double t = static_cast<double>(steps) / static_cast<double>(schedule.decay_steps);
+  return schedule.floor +
+         (schedule.start - schedule.floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * t));
+}
+
+}  // namespace dust::daemon
