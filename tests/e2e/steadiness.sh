@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Measures how steady the daemons' accuracy is: a cluster of real dustd with the demo's data
+# split learns together while every host's test accuracy (its own status
+# model.test_accuracy) is recorded every few seconds; the summary says how much a host's
+# accuracy moves between consecutive snapshots once it has learned.
+#
+#   tests/e2e/steadiness.sh BUILD_DIR [--nodes N] [--seconds S] [--every S] [--settle S]
+#                           [--netns] [--split SPLIT] [--send-interval S] [--cpu-budget F]
+#                           [--out FILE] [-- DUSTD_ARGS...]
+#
+# Defaults: 3 nodes, classes:4 (the demo's split), 180 s, a snapshot every 5 s, statistics over
+# the snapshots after --settle seconds (default: the second half), loopback (unicast peers;
+# --netns puts every host in its own network namespace, as root). The daemons run with the
+# demo's timers (send-interval 0.5, announce 2, cpu-budget min(0.5, 1.6/N)) except that they
+# evaluate every second, so that every snapshot is a fresh measurement; DUSTD_ARGS are added.
+# The netns suite's daemons: --nodes 5 --send-interval 0.2 --cpu-budget 0.2.
+#
+# Printed at the end, over the settled snapshots: per host the mean and largest change between
+# consecutive snapshots ("step"), the range (max - min) and the mean accuracy; then the means
+# over hosts and the hosts' spread (max - min at the same time). --out writes every snapshot
+# as CSV (t, host, accuracy, learning rate or empty).
+set -euo pipefail
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+[ $# -ge 1 ] || { usage >&2; exit 1; }
+case "$1" in -h | --help) usage; exit 0 ;; esac
+BUILD=$(cd "$1" && pwd)
+shift
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+NODES=3 SECONDS_RUN=180 EVERY=5 SETTLE="" NETNS=0 SPLIT="" OUT="" SEND=0.5 BUDGET=""
+EXTRA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes) NODES=$2; shift 2 ;;
+    --seconds) SECONDS_RUN=$2; shift 2 ;;
+    --every) EVERY=$2; shift 2 ;;
+    --settle) SETTLE=$2; shift 2 ;;
+    --netns) NETNS=1; shift ;;
+    --split) SPLIT=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --send-interval) SEND=$2; shift 2 ;;
+    --cpu-budget) BUDGET=$2; shift 2 ;;
+    --) shift; EXTRA=("$@"); break ;;
+    *) echo "steadiness.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
+  esac
+done
+[ -n "$SETTLE" ] || SETTLE=$((SECONDS_RUN / 2))
+[ -n "$SPLIT" ] || SPLIT="classes:$(((10 + NODES - 1) / NODES > 2 ? (10 + NODES - 1) / NODES : 2))"
+
+# shellcheck source=netlib.sh
+source "$HERE/netlib.sh"
+# shellcheck source=cluster.sh
+source "$HERE/cluster.sh"
+cl_find_bins "$BUILD" || { echo "steadiness.sh: dustd, dustctl or dust-bench missing in $BUILD" >&2; exit 1; }
+CL_WORK=$(mktemp -d /tmp/dust-steady.XXXXXX)
+CL_DATA=$CL_WORK/data
+cleanup() {
+  local rc=$?
+  set +e
+  for i in "${!CL_PID[@]}"; do cl_stop "$i"; done
+  net_cleanup
+  rm -rf "$CL_WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ALL=$(seq -s ' ' 1 "$NODES")
+if [ "$NETNS" = 1 ]; then
+  why=$(net_check) || { echo "steadiness.sh: --netns: $why" >&2; exit 1; }
+  CL_MODE=netns
+  net_setup "$NODES"
+else
+  CL_MODE=loopback
+  CL_PORT0=$((20000 + RANDOM % 20000))
+  CL_LOOPBACK_HOSTS=$ALL
+fi
+[ -n "$BUDGET" ] || BUDGET=$(/usr/bin/python3 -c "print(round(min(0.5, 1.6 / $NODES), 2))")
+CL_DUSTD_ARGS=(--send-interval "$SEND" --announce-interval 2 --eval-interval 1 --cpu-budget "$BUDGET"
+  --rescan-interval 0 "${EXTRA[@]}")
+"$CL_BIN_BENCH" split --data "$REPO/data/mnist-10k" --out "$CL_DATA" --parts "$NODES" \
+  --split "$SPLIT" >/dev/null 2>&1 || { echo "steadiness.sh: dust-bench split failed" >&2; exit 1; }
+cl_link_test
+for i in $ALL; do cl_start "$i"; done
+cl_pair "$ALL"
+echo "steadiness: $NODES dustd ($CL_MODE, $SPLIT), dustd ${CL_DUSTD_ARGS[*]}" >&2
+csv=$CL_WORK/snapshots.csv
+# One Python process takes every snapshot (dustctl --json status of each host): starting a
+# process per value would take seconds per snapshot on a loaded machine.
+socks=()
+for i in $ALL; do socks+=("$(cl_sock "$i")"); done
+/usr/bin/python3 - "$CL_BIN_CTL" "$EVERY" "$SECONDS_RUN" "$csv" "${socks[@]}" <<'PY'
+import json, subprocess, sys, time
+ctl, every, seconds, csv = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+socks = sys.argv[5:]
+t0 = time.monotonic()
+n = 0
+with open(csv, "w") as out:
+    while True:
+        n += 1
+        time.sleep(max(0.0, t0 + n * every - time.monotonic()))
+        t = time.monotonic() - t0
+        line = f"{t:5.1f}s"
+        lr = ""
+        for h, sock in enumerate(socks, 1):
+            r = subprocess.run([ctl, "--socket", sock, "--json", "status"], capture_output=True, text=True)
+            try:
+                d = json.loads(r.stdout)
+                acc = d["model"].get("test_accuracy")
+                lr = d["training"].get("learning_rate", "")
+            except (ValueError, KeyError):
+                acc = None
+            out.write(f"{t:.1f},{h},{'null' if acc is None else acc},{lr}\n")
+            line += "   n/a " if acc is None else f" {100 * acc:6.1f}%"
+        if lr != "":
+            line += f"  lr {lr:.4f}"
+        out.flush()
+        print(line, file=sys.stderr, flush=True)
+        if t >= seconds:
+            break
+PY
+[ -z "$OUT" ] || cp "$csv" "$OUT"
+/usr/bin/python3 - "$csv" "$SETTLE" <<'PY'
+import collections, sys
+rows = [l.strip().split(",") for l in open(sys.argv[1]) if l.strip()]
+settle = float(sys.argv[2])
+acc = collections.defaultdict(dict)
+for t, h, a, _ in rows:
+    if a != "null":
+        acc[int(h)][float(t)] = float(a) * 100
+print(f"over the snapshots at t >= {settle:g} s (accuracy in %, step = change between consecutive snapshots):")
+steps_mean, steps_max, ranges, means = [], [], [], []
+for h in sorted(acc):
+    ts = [t for t in sorted(acc[h]) if t >= settle]
+    v = [acc[h][t] for t in ts]
+    d = [abs(b - a) for a, b in zip(v, v[1:])]
+    if not d:
+        continue
+    steps_mean.append(sum(d) / len(d)); steps_max.append(max(d))
+    ranges.append(max(v) - min(v)); means.append(sum(v) / len(v))
+    print(f"  host{h}: mean step {steps_mean[-1]:5.1f}  max step {steps_max[-1]:5.1f}  "
+          f"range {ranges[-1]:5.1f}  mean {means[-1]:5.1f}  last {v[-1]:5.1f}  ({len(v)} snapshots)")
+times = sorted(set.intersection(*(set(t for t in acc[h] if t >= settle) for h in acc)))
+spreads = [max(acc[h][t] for h in acc) - min(acc[h][t] for h in acc) for t in times]
+k = len(steps_mean)
+print(f"  all: mean step {sum(steps_mean) / k:.1f}, max step {max(steps_max):.1f}, "
+      f"mean range {sum(ranges) / k:.1f}, mean accuracy {sum(means) / k:.1f}, "
+      f"mean spread between hosts {sum(spreads) / len(spreads):.1f} (max {max(spreads):.1f})")
+PY
