@@ -13,7 +13,8 @@ namespace {
 
 constexpr char kMagic[8] = {'D', 'U', 'S', 'T', 'C', 'K', 'P', 'T'};
 constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
-constexpr uint16_t kKnownFlags = kFlagMomentum;
+constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
+constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual;
 // magic, version, flags, layer count
 constexpr size_t kFixedHeader = sizeof(kMagic) + 2 + 2 + 4;
 // seed, steps, rounds, samples_seen, param_count after the layer sizes
@@ -43,11 +44,12 @@ Status GetFloats(ByteReader& r, size_t n, const char* what, std::vector<float>* 
 Bytes EncodeCheckpoint(const Checkpoint& c) {
   Bytes out;
   out.reserve(kFixedHeader + 4 * c.layer_sizes.size() + kCountersBytes +
-              4 * (c.params.size() + c.momentum.size()) + kChecksumBytes);
+              4 * (c.params.size() + c.momentum.size() + c.residual.size()) + kChecksumBytes);
   ByteWriter w(&out);
   for (char ch : kMagic) w.U8(static_cast<uint8_t>(ch));
   w.U16(kCheckpointVersion);
-  w.U16(c.momentum.empty() ? 0 : kFlagMomentum);
+  w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
+                              (c.residual.empty() ? 0 : kFlagResidual)));
   w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
   for (uint32_t s : c.layer_sizes) w.U32(s);
   w.U64(c.init_seed);
@@ -57,6 +59,7 @@ Bytes EncodeCheckpoint(const Checkpoint& c) {
   w.U64(c.params.size());
   PutFloats(w, c.params);
   PutFloats(w, c.momentum);
+  PutFloats(w, c.residual);
   w.U64(Checksum64(out));
   return out;
 }
@@ -115,7 +118,8 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
                            std::to_string(expected_params));
   }
   const bool has_momentum = (flags & kFlagMomentum) != 0;
-  const uint64_t float_bytes = 4 * param_count * (has_momentum ? 2 : 1);
+  const bool has_residual = (flags & kFlagResidual) != 0;
+  const uint64_t float_bytes = 4 * param_count * (1 + has_momentum + has_residual);
   const uint64_t expected_size = r.position() + float_bytes + kChecksumBytes;
   if (bytes.size() != expected_size) {
     return Status::Corrupt("checkpoint: " + std::to_string(bytes.size()) + " bytes, expected " +
@@ -128,6 +132,7 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
   }
   DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "parameter", &c.params));
   if (has_momentum) DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "momentum", &c.momentum));
+  if (has_residual) DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "residual", &c.residual));
   if (!r.ok() || r.remaining() != kChecksumBytes) {
     return Status::Corrupt("checkpoint: internal length mismatch");  // unreachable by the checks
   }

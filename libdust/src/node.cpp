@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 
+#include "dust/checkpoint.h"
 #include "dust/ingress.h"
 #include "dust/replay.h"
 #include "dust/rng.h"
@@ -15,12 +16,6 @@
 
 namespace dust {
 namespace {
-
-// Checkpoint file: "DSTN" | version u8 = 1 | 3 zero bytes | layer count u32 | sizes u32... |
-// init_seed u64 | round u64 | samples_seen u64 | trainer steps u64 | num_params u32 |
-// params f32[num_params] | momentum f32[num_params] | Checksum64 u64 of all preceding bytes.
-constexpr std::array<uint8_t, 4> kCheckpointMagic = {'D', 'S', 'T', 'N'};
-constexpr uint8_t kCheckpointVersion = 1;
 
 // Extra drop reasons the engine counts beside ingress.h's.
 constexpr const char* kDropPendingFull = "pending_full";
@@ -626,75 +621,39 @@ Status Node::SetDataset(Dataset train) {
 
 Bytes Node::ExportCheckpoint() const {
   const Impl& s = *m_impl;
-  Bytes out;
-  ByteWriter w(&out);
-  for (uint8_t m : kCheckpointMagic) w.U8(m);
-  w.U8(kCheckpointVersion);
-  w.U8(0);
-  w.U16(0);
-  w.U32(static_cast<uint32_t>(s.options.layers.size()));
-  for (uint32_t l : s.options.layers) w.U32(l);
-  w.U64(s.options.init_seed);
-  w.U64(s.round);
-  w.U64(s.samples_seen);
-  w.U64(s.trainer.steps());
-  w.U32(static_cast<uint32_t>(s.model.num_params()));
-  for (float v : s.model.params()) w.F32(v);
-  for (float v : s.trainer.momentum()) w.F32(v);
-  w.U64(Checksum64(out));
-  return out;
+  Checkpoint c = MakeCheckpoint(s.model, s.trainer, s.options.init_seed, s.round, s.samples_seen);
+  // The unsent local progress goes with the model, so a restart resumes sending it; an
+  // all-zero accumulator (nothing pending, or not the hybrid algorithm) is left out.
+  if (std::any_of(s.ef.begin(), s.ef.end(), [](float v) { return v != 0.0f; })) {
+    c.residual = s.ef;
+  }
+  return EncodeCheckpoint(c);
 }
 
 Status Node::ImportCheckpoint(ByteView bytes) {
   Impl& s = *m_impl;
-  if (bytes.size() < 8 + 8) return Status::Corrupt("node checkpoint: truncated");
-  uint64_t sum = 0;
-  for (size_t i = 0; i < 8; ++i) sum |= uint64_t{bytes[bytes.size() - 8 + i]} << (8 * i);
-  if (Checksum64(bytes.first(bytes.size() - 8)) != sum) {
-    return Status::Corrupt("node checkpoint: checksum mismatch");
+  auto decoded = DecodeCheckpoint(bytes);
+  if (!decoded.ok()) return decoded.status().WithContext("node");
+  const Checkpoint& c = *decoded;
+  if (c.layer_sizes != s.options.layers || c.init_seed != s.options.init_seed) {
+    return Status::InvalidArgument("node checkpoint: made for another model (fingerprint " +
+                                   ToHex(Fingerprint(c.layer_sizes, c.init_seed)) +
+                                   ", this node runs " + ToHex(s.fingerprint) + ")");
   }
-  ByteReader r(bytes.first(bytes.size() - 8));
-  auto magic = r.Array<4>();
-  uint8_t version = r.U8();
-  r.U8();
-  r.U16();
-  if (!r.ok() || magic != kCheckpointMagic) return Status::Corrupt("node checkpoint: bad magic");
-  if (version != kCheckpointVersion) {
-    return Status::Unsupported("node checkpoint: version " + std::to_string(version));
+  // Decoding checked every size against the layer sizes, which equal this node's.
+  DUST_RETURN_IF_ERROR(RestoreTrainer(c, s.trainer));
+  std::copy(c.params.begin(), c.params.end(), s.model.params().begin());
+  if (c.residual.empty()) {
+    std::fill(s.ef.begin(), s.ef.end(), 0.0f);
+  } else {
+    std::copy(c.residual.begin(), c.residual.end(), s.ef.begin());
   }
-  uint32_t nl = r.U32();
-  if (!r.ok() || nl > kMaxLayers + 1) return Status::Corrupt("node checkpoint: bad layer count");
-  std::vector<uint32_t> layers(nl);
-  for (auto& l : layers) l = r.U32();
-  uint64_t init_seed = r.U64();
-  uint64_t round = r.U64();
-  uint64_t samples = r.U64();
-  uint64_t steps = r.U64();
-  uint32_t np = r.U32();
-  if (!r.ok()) return Status::Corrupt("node checkpoint: truncated header");
-  if (layers != s.options.layers || init_seed != s.options.init_seed ||
-      np != s.model.num_params()) {
-    return Status::InvalidArgument("node checkpoint: made for another model");
-  }
-  if (r.remaining() != size_t{np} * 8) return Status::Corrupt("node checkpoint: bad length");
-  std::vector<float> params(np), mom(np);
-  for (auto& v : params) v = r.F32();
-  for (auto& v : mom) v = r.F32();
-  for (size_t i = 0; i < np; ++i) {
-    if (!std::isfinite(params[i]) || !std::isfinite(mom[i])) {
-      return Status::Corrupt("node checkpoint: non-finite parameter");
-    }
-  }
-  std::copy(params.begin(), params.end(), s.model.params().begin());
-  std::copy(mom.begin(), mom.end(), s.trainer.momentum().begin());
-  s.trainer.set_steps(steps);
-  s.round = round;
-  s.samples_seen = samples;
+  s.round = c.rounds;
+  s.samples_seen = c.samples_seen;
   s.pending.clear();
   s.pending_delta.clear();
   s.pending_from.clear();
   s.pending_delta_from.clear();
-  std::fill(s.ef.begin(), s.ef.end(), 0.0f);
   return Status::Ok();
 }
 

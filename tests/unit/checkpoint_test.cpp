@@ -52,11 +52,35 @@ TEST_CASE("checkpoint decode inverts encode, with and without momentum") {
   }
 }
 
+TEST_CASE("checkpoint carries the residual block with or without momentum") {
+  REQUIRE(InitCrypto().ok());
+  for (bool momentum : {true, false}) {
+    Checkpoint c = SampleCheckpoint({12, 7, 5}, momentum);
+    c.residual.resize(c.params.size());
+    for (size_t i = 0; i < c.residual.size(); ++i) c.residual[i] = 1e-4f * static_cast<float>(i);
+    const Bytes b = EncodeCheckpoint(c);
+    CHECK(b[10] == (momentum ? 3 : 2));  // flags: bit 1 = residual, bit 0 = momentum
+    auto d = DecodeCheckpoint(b);
+    REQUIRE(d.ok());
+    CHECK(*d == c);
+    CHECK(EncodeCheckpoint(*d) == b);
+    // A residual that is not finite is refused like any other value.
+    Checkpoint bad = c;
+    bad.residual.back() = std::numeric_limits<float>::infinity();
+    auto refused = DecodeCheckpoint(EncodeCheckpoint(bad));
+    CHECK(refused.status().code() == StatusCode::kCorrupt);
+    CHECK_THAT(refused.status().message(), Catch::Contains("residual"));
+  }
+}
+
 TEST_CASE("checkpoint of the default model has the documented size") {
   REQUIRE(InitCrypto().ok());
   const Checkpoint c = SampleCheckpoint(Mlp::DefaultLayers(), true);
   // header 16 + 3 sizes * 4 + counters 40 + 2 * 25450 floats * 4 + checksum 8
   CHECK(EncodeCheckpoint(c).size() == 16 + 12 + 40 + 2 * 25450 * 4 + 8);
+  Checkpoint with_residual = c;
+  with_residual.residual.assign(c.params.size(), 0.5f);
+  CHECK(EncodeCheckpoint(with_residual).size() == 16 + 12 + 40 + 3 * 25450 * 4 + 8);
 }
 
 TEST_CASE("checkpoint decoding rejects every truncation") {

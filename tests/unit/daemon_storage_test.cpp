@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "dust/checkpoint.h"
 #include "dust/crypto.h"
 #include "dust/file.h"
 #include "dust/identity.h"
@@ -48,6 +49,36 @@ size_t CountCorrupt(const std::string& dir, const std::string& prefix) {
 dust::Status AcceptAll(const CheckpointData&) { return dust::Status::Ok(); }
 
 }  // namespace
+
+TEST_CASE("storage: checkpoint file matches the protocol.md test vector", "[daemon][storage]") {
+  // Computed independently with Python struct + hashlib.blake2b (docs/protocol.md, "Checkpoint
+  // state file"), around the 84-byte checkpoint test vector of the same document.
+  REQUIRE(dust::InitCrypto().ok());
+  dust::Checkpoint c;
+  c.layer_sizes = {2, 1};
+  c.init_seed = 1;
+  c.steps = 2;
+  c.rounds = 3;
+  c.samples_seen = 4;
+  c.params = {0.5f, -1.0f, 0.25f};
+  CheckpointData d;
+  d.steps = 2;
+  d.rounds = 3;
+  d.written_ms = 1764000000000;
+  d.node = dust::EncodeCheckpoint(c);
+  const std::string expected =
+      "4453434b010000000200000000000000030000000000000000e897b69a0100005400000044555354"
+      "434b5054010000000200000002000000010000000100000000000000020000000000000003000000"
+      "00000000040000000000000003000000000000000000003f000080bf0000803e49d8c25e4c891c0e"
+      "661d34d9ff34d43f";
+  const dust::Bytes enc = dust::daemon::EncodeCheckpointFile(d);
+  CHECK(dust::ToHex(enc) == expected);
+  auto dec = dust::daemon::DecodeCheckpointFile(enc);
+  REQUIRE(dec.ok());
+  auto inner = dust::DecodeCheckpoint(dec->node);
+  REQUIRE(inner.ok());
+  CHECK(*inner == c);
+}
 
 TEST_CASE("storage: checkpoint file round-trips and detects damage", "[daemon][storage]") {
   REQUIRE(dust::InitCrypto().ok());

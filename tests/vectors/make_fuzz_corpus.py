@@ -51,19 +51,21 @@ def main():
     write("identity", "key-file", b"\x02" + body + struct.pack("<Q", pv.checksum64(body)))
     mark = b"DSTC" + bytes([1, 0, 0, 0]) + struct.pack("<Q", 131072)
     write("identity", "counter-mark", b"\x03" + mark + struct.pack("<Q", pv.checksum64(mark)))
-    # Node checkpoint (node.h ExportCheckpoint) of the 4-3-2 model fuzz_checkpoint uses:
-    # "DSTN" | 1 | 0 | u16 0 | u32 layer count | layers | init_seed u64 | round u64 |
-    # samples u64 | steps u64 | u32 params | params f32 | momentum f32 | Checksum64.
+    # Node checkpoint (node.h ExportCheckpoint = checkpoint.h format, protocol.md "Checkpoint
+    # file") of the 4-3-2 model, init seed 7, that fuzz_checkpoint uses: "DUSTCKPT" | u16
+    # version 1 | u16 flags (3: momentum and residual) | u32 layer count | layers | seed u64 |
+    # steps u64 | rounds u64 | samples u64 | params u64 | params, momentum, residual f32 |
+    # Checksum64.
     layers = [4, 3, 2]
     n = 4 * 3 + 3 + 3 * 2 + 2
-    ck = b"DSTN" + bytes([1, 0]) + struct.pack("<HI", 0, len(layers))
+    ck = b"DUSTCKPT" + struct.pack("<HHI", 1, 3, len(layers))
     ck += b"".join(struct.pack("<I", l) for l in layers)
-    ck += struct.pack("<QQQQI", 7, 12, 3400, 106, n)
+    ck += struct.pack("<QQQQQ", 7, 106, 12, 3400, n)
     ck += b"".join(struct.pack("<f", 0.01 * (i - 11)) for i in range(n))
     ck += b"".join(struct.pack("<f", 0.001 * i) for i in range(n))
+    ck += b"".join(struct.pack("<f", -0.0005 * i) for i in range(n))
     write("checkpoint", "sealed", b"\x00" + ck + struct.pack("<Q", pv.checksum64(ck)))
     write("checkpoint", "reseal", b"\x01" + ck)
-
 
 if __name__ == "__main__":
     main()

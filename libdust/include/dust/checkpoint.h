@@ -28,13 +28,16 @@ struct Checkpoint {
   uint64_t samples_seen = 0;          // training samples processed
   std::vector<float> params;          // ParamCount(layer_sizes) values, model.h layout
   std::vector<float> momentum;        // empty (no optimizer state) or the same size as params
+  // Empty, or the engine's error-feedback accumulator (local progress not yet sent, node.h),
+  // the same size as params: kept so that a restart loses none of the node's training.
+  std::vector<float> residual;
 
   bool operator==(const Checkpoint&) const = default;
 };
 
 // Encodes `c`. Precondition: layer_sizes valid for Mlp::Create, params.size() ==
-// ParamCount(layer_sizes), momentum empty or params.size(), all values finite; a checkpoint that
-// breaks it still encodes, but DecodeCheckpoint refuses the bytes.
+// ParamCount(layer_sizes), momentum and residual each empty or params.size(), all values finite; a
+// checkpoint that breaks it still encodes, but DecodeCheckpoint refuses the bytes.
 Bytes EncodeCheckpoint(const Checkpoint& c);
 
 // Decodes bytes produced by EncodeCheckpoint. Errors: kCorrupt (bad magic, wrong length,

@@ -169,9 +169,11 @@ class Node {
   // Replaces the training data (data directory changed). Keeps the model.
   Status SetDataset(Dataset train);
 
-  // Checkpoint: model, momentum, round and counters needed to resume (not the trust store or
-  // the counter mark, which the daemon persists separately). Import is strict (kCorrupt /
-  // kUnsupported) and refuses a checkpoint of another model (kInvalidArgument).
+  // Checkpoint (checkpoint.h format, docs/protocol.md "Checkpoint file"): model, momentum,
+  // the unsent local progress (error-feedback residual) and the counters needed to resume;
+  // not the trust store or the counter mark, which the daemon persists separately. Import is
+  // strict (kCorrupt / kUnsupported), refuses a checkpoint of another model
+  // (kInvalidArgument), and changes nothing when it fails.
   Bytes ExportCheckpoint() const;
   Status ImportCheckpoint(ByteView bytes);
 
