@@ -52,10 +52,29 @@ DUST_INLINE void StoreV(float* p, const V& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// Where the training forward pass files each non-zero input for the first layer's backward
+// pass over the chunk: input k's (chunk-local sample, value) pairs are sample[k * stride + c],
+// value[k * stride + c] for c < count[k], in the order they were filed (samples ascending).
+struct FeatureSlots {
+  uint32_t* count;  // [in]
+  uint16_t* sample;
+  float* value;
+  size_t stride;  // the chunk's maximum number of samples
+};
+
+DUST_INLINE void File(const FeatureSlots& slots, uint32_t k, uint16_t s, float x) {
+  const size_t q = size_t{k} * slots.stride + slots.count[k]++;
+  slots.sample[q] = s;
+  slots.value[q] = x;
+}
+
 // h [32] = b [32] + sum_n val[n] * W[idx[n]][c0 : c0 + 32], W rows `stride` floats apart.
-template <typename V>
+// kFile: also file each (idx[n], s, val[n]) into `slots` (free here: the loop waits on the
+// additions into acc).
+template <typename V, bool kFile>
 DUST_INLINE void SparseAffine32(const float* w, size_t stride, const float* b, const uint32_t* idx,
-                                const float* val, size_t nnz, float* h) {
+                                const float* val, size_t nnz, float* h, const FeatureSlots* slots,
+                                uint16_t s) {
   constexpr int kLanes = sizeof(V) / sizeof(float);
   constexpr int kRegs = kTile / kLanes;
   V acc[kRegs];
@@ -64,20 +83,30 @@ DUST_INLINE void SparseAffine32(const float* w, size_t stride, const float* b, c
     const float x = val[n];
     const float* row = w + size_t{idx[n]} * stride;
     for (int r = 0; r < kRegs; ++r) acc[r] += x * LoadV<V>(row + r * kLanes);
+    if constexpr (kFile) File(*slots, idx[n], s, x);
   }
   for (int r = 0; r < kRegs; ++r) StoreV(h + r * kLanes, acc[r]);
 }
 
-// h [out] = b + sum_n val[n] * W[idx[n]][:]
+// h [out] = b + sum_n val[n] * W[idx[n]][:]; with slots (training), files x's non-zeros as
+// sample s of the chunk.
 template <typename V>
 DUST_INLINE void SparseAffine(const float* __restrict w, const float* __restrict b, uint32_t out,
-                              const SampleView& x, float* __restrict h) {
+                              const SampleView& x, float* __restrict h,
+                              const FeatureSlots* slots = nullptr, uint16_t s = 0) {
   const uint32_t* idx = x.index.data();
   const float* val = x.value.data();
   const size_t nnz = x.index.size();
   const uint32_t tiled = out - out % kTile;
   for (uint32_t c0 = 0; c0 < tiled; c0 += kTile) {
-    SparseAffine32<V>(w + c0, out, b + c0, idx, val, nnz, h + c0);
+    if (slots != nullptr && c0 == 0) {
+      SparseAffine32<V, true>(w, out, b, idx, val, nnz, h, slots, s);
+    } else {
+      SparseAffine32<V, false>(w + c0, out, b + c0, idx, val, nnz, h + c0, nullptr, 0);
+    }
+  }
+  if (slots != nullptr && tiled == 0) {
+    for (size_t n = 0; n < nnz; ++n) File(*slots, idx[n], s, val[n]);
   }
   if (tiled == out) return;
   for (uint32_t j = tiled; j < out; ++j) h[j] = b[j];
@@ -85,41 +114,6 @@ DUST_INLINE void SparseAffine(const float* __restrict w, const float* __restrict
     const float v = val[n];
     const float* row = w + size_t{idx[n]} * out;
     for (uint32_t j = tiled; j < out; ++j) h[j] += v * row[j];
-  }
-}
-
-// G[idx[n]][c0 : c0 + 32] += val[n] * d [32] for every non-zero feature of the sample.
-template <typename V>
-DUST_INLINE void SparseOuter32(float* g, size_t stride, const float* d, const uint32_t* idx,
-                               const float* val, size_t nnz) {
-  constexpr int kLanes = sizeof(V) / sizeof(float);
-  constexpr int kRegs = kTile / kLanes;
-  V dv[kRegs];
-  for (int r = 0; r < kRegs; ++r) dv[r] = LoadV<V>(d + r * kLanes);
-  for (size_t n = 0; n < nnz; ++n) {
-    const float x = val[n];
-    float* row = g + size_t{idx[n]} * stride;
-    for (int r = 0; r < kRegs; ++r) {
-      StoreV(row + r * kLanes, LoadV<V>(row + r * kLanes) + x * dv[r]);
-    }
-  }
-}
-
-template <typename V>
-DUST_INLINE void SparseOuter(float* __restrict g, const float* __restrict d, uint32_t out,
-                             const SampleView& x) {
-  const uint32_t* idx = x.index.data();
-  const float* val = x.value.data();
-  const size_t nnz = x.index.size();
-  const uint32_t tiled = out - out % kTile;
-  for (uint32_t c0 = 0; c0 < tiled; c0 += kTile) {
-    SparseOuter32<V>(g + c0, out, d + c0, idx, val, nnz);
-  }
-  if (tiled == out) return;
-  for (size_t n = 0; n < nnz; ++n) {
-    const float v = val[n];
-    float* row = g + size_t{idx[n]} * out;
-    for (uint32_t j = tiled; j < out; ++j) row[j] += v * d[j];
   }
 }
 
@@ -217,58 +211,172 @@ bool DataFits(const Mlp& model, const Dataset& data) {
   return data.num_features() == model.input_size() && data.num_classes() <= model.num_classes();
 }
 
-// The per-sample forward + backward over a batch (see AccumulateBatch in model_internal.h).
+// The samples of a shuffled batch are scattered over the dataset, mostly out of cache: the
+// training loop fetches the indices and values of the sample kPrefetchAhead places on.
+constexpr size_t kPrefetchAhead = 4;
+
+DUST_INLINE void PrefetchSample(const SampleView& x) {
+  const char* idx = reinterpret_cast<const char*>(x.index.data());
+  const char* val = reinterpret_cast<const char*>(x.value.data());
+  const size_t bytes = x.index.size() * sizeof(uint32_t);
+  for (size_t b = 0; b < bytes; b += 64) {
+    __builtin_prefetch(idx + b);
+    __builtin_prefetch(val + b);
+  }
+}
+
+template <typename V>
+constexpr int kLanesOf = sizeof(V) / sizeof(float);
+
+// First-layer backward over a chunk for the columns [c0, c0 + kRegs * lanes): row k of the
+// weight gradient is the sum over input k's filed (s, x), s ascending, of x * delta[s][:],
+// continuing the partial sum of earlier chunks kept in g0 unless `first`. Unless `last`, the
+// partial sum goes back to g0; on the last chunk the finished row is written to g0 (sgd null)
+// or applied by SGD with momentum right away (so for a one-chunk batch g0 is never touched).
+// V = float with kRegs = 1 handles the columns that do not fill a tile.
+template <typename V, int kRegs>
+DUST_INLINE void FeatureBackward(uint32_t in, uint32_t out, uint32_t c0, const FeatureSlots& slots,
+                                 const float* delta, bool first, bool last, float* g0,
+                                 const internal::FirstLayerSgd* sgd) {
+  constexpr int kLanes = kLanesOf<V>;
+  const float lr = sgd ? sgd->learning_rate : 0.0f;
+  const float mu = sgd ? sgd->momentum : 0.0f;
+  const float wd = sgd ? sgd->weight_decay : 0.0f;
+  for (uint32_t k = 0; k < in; ++k) {
+    const uint32_t n = slots.count[k];
+    const uint16_t* sample = slots.sample + size_t{k} * slots.stride;
+    const float* value = slots.value + size_t{k} * slots.stride;
+    const size_t off = size_t{k} * out + c0;
+    float* grow = g0 + off;
+    V acc[kRegs];
+    if (n == 0) {  // no sample of this chunk uses input k
+      if (!last) {
+        if (first) {
+          for (int r = 0; r < kRegs; ++r) StoreV(grow + r * kLanes, V{});
+        }
+        continue;
+      }
+      if (first) {  // nor of the whole batch: gradient exactly 0
+        if (sgd == nullptr) {
+          for (int r = 0; r < kRegs; ++r) StoreV(grow + r * kLanes, V{});
+          continue;
+        }
+        float* w = sgd->weight + off;
+        float* v = sgd->momentum_buffer + off;
+        for (int r = 0; r < kRegs; ++r) {
+          const V wr = LoadV<V>(w + r * kLanes);
+          const V vr = mu * LoadV<V>(v + r * kLanes) + wd * wr;
+          StoreV(v + r * kLanes, vr);
+          StoreV(w + r * kLanes, wr - lr * vr);
+        }
+        continue;
+      }
+      if (sgd == nullptr) continue;  // g0 already holds the finished row
+    }
+    for (int r = 0; r < kRegs; ++r) acc[r] = first ? V{} : LoadV<V>(grow + r * kLanes);
+    for (uint32_t c = 0; c < n; ++c) {
+      const float x = value[c];
+      const float* d = delta + size_t{sample[c]} * out + c0;
+      for (int r = 0; r < kRegs; ++r) acc[r] += x * LoadV<V>(d + r * kLanes);
+    }
+    if (!last || sgd == nullptr) {
+      for (int r = 0; r < kRegs; ++r) StoreV(grow + r * kLanes, acc[r]);
+      continue;
+    }
+    float* w = sgd->weight + off;
+    float* v = sgd->momentum_buffer + off;
+    for (int r = 0; r < kRegs; ++r) {
+      const V wr = LoadV<V>(w + r * kLanes);
+      const V gr = acc[r] + wd * wr;
+      const V vr = mu * LoadV<V>(v + r * kLanes) + gr;
+      StoreV(v + r * kLanes, vr);
+      StoreV(w + r * kLanes, wr - lr * vr);
+    }
+  }
+}
+
+// The batch gradient (see AccumulateBatch in model_internal.h), chunk by chunk. Per sample:
+// forward (the first layer files the sample's non-zero inputs by feature on the way), softmax
+// cross-entropy, backward down to the first layer's delta, kept for the chunk. Then the first
+// layer's weight gradient for the whole chunk, row by row (FeatureBackward): each row is read,
+// summed and (last chunk of a Step) updated once, instead of once per sample that uses it.
 template <typename V>
 DUST_INLINE double AccumulateLoop(const Mlp& model, const Dataset& data,
-                                  std::span<const uint32_t> indices, float scale, float* grad,
-                                  float* scratch, uint8_t* touched) {
+                                  std::span<const uint32_t> indices, float scale,
+                                  const internal::BatchBuffers& buf, float* grad,
+                                  const internal::FirstLayerSgd* sgd) {
+  constexpr int kRegs = static_cast<int>(kTile) / kLanesOf<V>;
   const std::vector<uint32_t>& sizes = model.layer_sizes();
   const size_t layers = model.num_layers();
   const uint32_t classes = model.num_classes();
   const uint32_t width = MaxWidth(sizes);
+  const ConstLayerView l0 = model.layer(0);
+  const uint32_t in0 = l0.in;
+  const uint32_t out0 = l0.out;
+  const uint32_t tiled = out0 - out0 % kTile;
   // Scratch: act_1 .. act_L [sizes[l]] (act_L = logits, then probabilities), then two delta
   // buffers [width].
   float* act[kMaxLayers + 1];
-  float* p = scratch;
+  float* p = buf.scratch;
   for (size_t l = 1; l <= layers; ++l) {
     act[l] = p;
     p += sizes[l];
   }
-  float* delta = p;
-  float* delta_prev = p + width;
-  const ConstLayerView l0 = model.layer(0);
+  float* const delta_a = p;
+  float* const delta_b = p + width;
   float* g0 = grad;  // layer 0's weight gradient [in][out] is the start of grad
-  float* gb0 = grad + size_t{l0.in} * l0.out;
+  float* gb0 = grad + size_t{in0} * out0;
+  const FeatureSlots slots{.count = buf.feature_count,
+                           .sample = buf.feature_sample,
+                           .value = buf.feature_value,
+                           .stride = buf.max_chunk};
 
   double loss_sum = 0.0;
-  for (uint32_t i : indices) {
-    const SampleView x = data.sample(i);
-    const uint32_t label = data.label(i);
-    // Forward.
-    SparseAffine<V>(l0.weight, l0.bias, l0.out, x, act[1]);
-    for (size_t l = 1; l < layers; ++l) {
-      const ConstLayerView lv = model.layer(l);
-      Relu(act[l], lv.in);
-      DenseAffine(lv.weight, lv.bias, lv.in, lv.out, act[l], act[l + 1]);
+  for (size_t pos = 0; pos < indices.size(); pos += buf.max_chunk) {
+    const size_t chunk = std::min<size_t>(buf.max_chunk, indices.size() - pos);
+    const std::span<const uint32_t> samples = indices.subspan(pos, chunk);
+    const bool first = pos == 0;
+    const bool last = pos + chunk == indices.size();
+    std::fill(slots.count, slots.count + in0, 0u);
+    for (size_t s = 0; s < std::min(chunk, kPrefetchAhead); ++s) {
+      PrefetchSample(data.sample(samples[s]));
     }
-    float* probs = act[layers];
-    loss_sum += SoftmaxCrossEntropy(probs, classes, label);
-    // d (loss_s * scale) / d logits = (p - onehot(label)) * scale.
-    for (uint32_t j = 0; j < classes; ++j) delta[j] = probs[j] * scale;
-    delta[label] -= scale;
-    // Backward through the dense layers.
-    for (size_t l = layers - 1; l >= 1; --l) {
-      const ConstLayerView lv = model.layer(l);
-      const size_t off = static_cast<size_t>(lv.weight - model.params().data());
-      DenseBackward(lv.weight, lv.in, lv.out, act[l], delta, grad + off,
-                    grad + off + size_t{lv.in} * lv.out, delta_prev);
-      std::swap(delta, delta_prev);
+    for (size_t s = 0; s < chunk; ++s) {
+      if (s + kPrefetchAhead < chunk) PrefetchSample(data.sample(samples[s + kPrefetchAhead]));
+      const uint32_t i = samples[s];
+      const uint32_t label = data.label(i);
+      // Forward.
+      SparseAffine<V>(l0.weight, l0.bias, out0, data.sample(i), act[1], &slots,
+                      static_cast<uint16_t>(s));
+      for (size_t l = 1; l < layers; ++l) {
+        const ConstLayerView lv = model.layer(l);
+        Relu(act[l], lv.in);
+        DenseAffine(lv.weight, lv.bias, lv.in, lv.out, act[l], act[l + 1]);
+      }
+      float* probs = act[layers];
+      loss_sum += SoftmaxCrossEntropy(probs, classes, label);
+      // d (loss_s * scale) / d logits = (p - onehot(label)) * scale.
+      float* delta = delta_a;
+      float* delta_prev = delta_b;
+      for (uint32_t j = 0; j < classes; ++j) delta[j] = probs[j] * scale;
+      delta[label] -= scale;
+      // Backward through the dense layers.
+      for (size_t l = layers - 1; l >= 1; --l) {
+        const ConstLayerView lv = model.layer(l);
+        const size_t off = static_cast<size_t>(lv.weight - model.params().data());
+        DenseBackward(lv.weight, lv.in, lv.out, act[l], delta, grad + off,
+                      grad + off + size_t{lv.in} * lv.out, delta_prev);
+        std::swap(delta, delta_prev);
+      }
+      for (uint32_t j = 0; j < out0; ++j) gb0[j] += delta[j];
+      std::memcpy(buf.delta + s * out0, delta, sizeof(float) * out0);
     }
-    // First layer: only the rows of this sample's non-zero features get gradient.
-    for (uint32_t j = 0; j < l0.out; ++j) gb0[j] += delta[j];
-    SparseOuter<V>(g0, delta, l0.out, x);
-    if (touched != nullptr) {
-      for (uint32_t k : x.index) touched[k] = 1;  // branch-free; Step scans all rows anyway
+    // First layer's weights, for the whole chunk.
+    for (uint32_t c0 = 0; c0 < tiled; c0 += kTile) {
+      FeatureBackward<V, kRegs>(in0, out0, c0, slots, buf.delta, first, last, g0, sgd);
+    }
+    for (uint32_t c0 = tiled; c0 < out0; ++c0) {
+      FeatureBackward<float, 1>(in0, out0, c0, slots, buf.delta, first, last, g0, sgd);
     }
   }
   return loss_sum;
@@ -305,13 +413,15 @@ DUST_INLINE void PredictLoop(const Mlp& model, const Dataset& data, float* buf, 
 #define DUST_AVX2 __attribute__((target("avx2")))
 
 double AccumulateSse2(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
-                      float scale, float* grad, float* scratch, uint8_t* touched) {
-  return AccumulateLoop<V4>(model, data, indices, scale, grad, scratch, touched);
+                      float scale, const internal::BatchBuffers& buf, float* grad,
+                      const internal::FirstLayerSgd* sgd) {
+  return AccumulateLoop<V4>(model, data, indices, scale, buf, grad, sgd);
 }
 DUST_AVX2 double AccumulateAvx2(const Mlp& model, const Dataset& data,
-                                std::span<const uint32_t> indices, float scale, float* grad,
-                                float* scratch, uint8_t* touched) {
-  return AccumulateLoop<V8>(model, data, indices, scale, grad, scratch, touched);
+                                std::span<const uint32_t> indices, float scale,
+                                const internal::BatchBuffers& buf, float* grad,
+                                const internal::FirstLayerSgd* sgd) {
+  return AccumulateLoop<V8>(model, data, indices, scale, buf, grad, sgd);
 }
 void EvaluateSse2(const Mlp& model, const Dataset& data, float* buf, uint32_t width, EvalResult* r,
                   size_t* correct, double* loss) {
@@ -339,17 +449,26 @@ Isa DetectIsa() {
   return __builtin_cpu_supports("avx2") ? Isa::kAvx2 : Isa::kSse2;
 }
 
-size_t AccumulateScratchSize(std::span<const uint32_t> layer_sizes) {
-  size_t n = 2 * size_t{*std::max_element(layer_sizes.begin() + 1, layer_sizes.end())};
-  for (size_t l = 1; l < layer_sizes.size(); ++l) n += layer_sizes[l];
-  return n;
+BufferPlan PlanBuffers(std::span<const uint32_t> layer_sizes, uint32_t batch_size,
+                       size_t max_entries) {
+  BufferPlan plan;
+  const uint32_t in0 = layer_sizes[0];
+  const uint32_t out0 = layer_sizes[1];
+  plan.max_chunk = static_cast<uint32_t>(std::max<size_t>(
+      1,
+      std::min<size_t>({batch_size, kMaxChunkSamples, max_entries / in0, kMaxChunkHidden / out0})));
+  plan.entries = size_t{plan.max_chunk} * in0;
+  plan.delta = size_t{plan.max_chunk} * out0;
+  plan.scratch = 2 * size_t{*std::max_element(layer_sizes.begin() + 1, layer_sizes.end())};
+  for (size_t l = 1; l < layer_sizes.size(); ++l) plan.scratch += layer_sizes[l];
+  return plan;
 }
 
 double AccumulateBatch(Isa isa, const Mlp& model, const Dataset& data,
-                       std::span<const uint32_t> indices, float scale, float* grad, float* scratch,
-                       uint8_t* touched) {
-  return isa == Isa::kAvx2 ? AccumulateAvx2(model, data, indices, scale, grad, scratch, touched)
-                           : AccumulateSse2(model, data, indices, scale, grad, scratch, touched);
+                       std::span<const uint32_t> indices, float scale, const BatchBuffers& buffers,
+                       float* grad, const FirstLayerSgd* sgd) {
+  return isa == Isa::kAvx2 ? AccumulateAvx2(model, data, indices, scale, buffers, grad, sgd)
+                           : AccumulateSse2(model, data, indices, scale, buffers, grad, sgd);
 }
 
 }  // namespace internal
@@ -435,14 +554,34 @@ Trainer::Trainer(const Mlp& model, SgdOptions options)
     : m_options(options),
       m_sizes(model.layer_sizes()),
       m_momentum(model.num_params(), 0.0f),
-      m_grad(model.num_params(), 0.0f),
-      m_touched(model.input_size(), 0) {
-  m_scratch.assign(internal::AccumulateScratchSize(m_sizes), 0.0f);
+      m_grad(model.num_params(), 0.0f) {
+  const internal::BufferPlan plan = internal::PlanBuffers(m_sizes, m_options.batch_size);
+  m_max_chunk = plan.max_chunk;
+  m_feature_count.assign(m_sizes[0], 0);
+  m_feature_sample.assign(plan.entries, 0);
+  m_feature_value.assign(plan.entries, 0.0f);
+  m_delta.assign(plan.delta, 0.0f);
+  m_scratch.assign(plan.scratch, 0.0f);
 }
 
 bool Trainer::Compatible(const Mlp& model, const Dataset& data, size_t batch) const {
   return model.layer_sizes() == m_sizes && DataFits(model, data) && batch <= m_options.batch_size;
 }
+
+namespace {
+
+internal::BatchBuffers MakeBuffers(uint32_t max_chunk, std::vector<uint32_t>& count,
+                                   std::vector<uint16_t>& sample, std::vector<float>& value,
+                                   std::vector<float>& delta, std::vector<float>& scratch) {
+  return {.max_chunk = max_chunk,
+          .feature_count = count.data(),
+          .feature_sample = sample.data(),
+          .feature_value = value.data(),
+          .delta = delta.data(),
+          .scratch = scratch.data()};
+}
+
+}  // namespace
 
 float Trainer::Gradient(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
                         std::span<float> grad) {
@@ -450,8 +589,10 @@ float Trainer::Gradient(const Mlp& model, const Dataset& data, std::span<const u
   std::fill(grad.begin(), grad.end(), 0.0f);
   if (indices.empty()) return 0.0f;
   const float scale = 1.0f / static_cast<float>(indices.size());
+  const internal::BatchBuffers buf = MakeBuffers(m_max_chunk, m_feature_count, m_feature_sample,
+                                                 m_feature_value, m_delta, m_scratch);
   const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
-                                                grad.data(), m_scratch.data(), nullptr);
+                                                buf, grad.data(), nullptr);
   return static_cast<float>(loss / static_cast<double>(indices.size()));
 }
 
@@ -459,44 +600,32 @@ float Trainer::Step(Mlp& model, const Dataset& data, std::span<const uint32_t> i
   if (!Compatible(model, data, indices.size())) return NaN();
   if (indices.empty()) return 0.0f;
   const float scale = 1.0f / static_cast<float>(indices.size());
-  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
-                                                m_grad.data(), m_scratch.data(), m_touched.data());
-
-  // Update every parameter: g' = g + wd*w; v = mu*v + g'; w -= lr*v (PyTorch's order of
-  // operations). m_grad is left all-zero for the next step. First-layer rows no sample in
-  // the batch touched have g == 0 exactly, so they skip reading and clearing the gradient
-  // but still decay/move by their momentum, as in the dense formulation.
   const float lr = m_options.learning_rate;
   const float mu = m_options.momentum;
   const float wd = m_options.weight_decay;
+  // The first layer's weights are updated inside the kernel, row by row as each row's
+  // gradient completes (FeatureBackward), with the same operations as below.
+  const internal::FirstLayerSgd sgd{.learning_rate = lr,
+                                    .momentum = mu,
+                                    .weight_decay = wd,
+                                    .weight = model.params().data(),
+                                    .momentum_buffer = m_momentum.data()};
+  const internal::BatchBuffers buf = MakeBuffers(m_max_chunk, m_feature_count, m_feature_sample,
+                                                 m_feature_value, m_delta, m_scratch);
+  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
+                                                buf, m_grad.data(), &sgd);
+
+  // Every other parameter: g' = g + wd*w; v = mu*v + g'; w -= lr*v (PyTorch's order of
+  // operations). That part of m_grad is left all-zero for the next step.
   float* __restrict w = model.params().data();
   float* __restrict v = m_momentum.data();
   float* __restrict g = m_grad.data();
-  const uint32_t in0 = m_sizes[0];
-  const uint32_t out0 = m_sizes[1];
-  for (uint32_t k = 0; k < in0; ++k) {
-    const size_t base = size_t{k} * out0;
-    if (m_touched[k]) {
-      for (size_t j = base; j < base + out0; ++j) {
-        const float gj = g[j] + wd * w[j];
-        g[j] = 0.0f;
-        v[j] = mu * v[j] + gj;
-        w[j] -= lr * v[j];
-      }
-    } else {
-      for (size_t j = base; j < base + out0; ++j) {
-        v[j] = mu * v[j] + wd * w[j];
-        w[j] -= lr * v[j];
-      }
-    }
-  }
-  for (size_t j = size_t{in0} * out0; j < m_grad.size(); ++j) {
+  for (size_t j = size_t{m_sizes[0]} * m_sizes[1]; j < m_grad.size(); ++j) {
     const float gj = g[j] + wd * w[j];
     g[j] = 0.0f;
     v[j] = mu * v[j] + gj;
     w[j] -= lr * v[j];
   }
-  std::fill(m_touched.begin(), m_touched.end(), uint8_t{0});
   ++m_steps;
   return static_cast<float>(loss / static_cast<double>(indices.size()));
 }

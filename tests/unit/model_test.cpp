@@ -14,7 +14,6 @@
 #include "dust/crypto.h"
 #include "dust/dataset.h"
 #include "dust/rng.h"
-#include "model_internal.h"
 
 using namespace dust;
 
@@ -237,9 +236,11 @@ TEST_CASE("loss, gradient and two sgd-momentum steps match the pytorch fixture")
 }
 
 TEST_CASE("step equals the dense sgd-momentum update applied with the computed gradient") {
-  // Step skips the gradient of first-layer rows no sample in the batch touches; this checks
-  // against the dense formulation (every parameter: g' = g + wd*w, v = mu*v + g', w -= lr*v)
-  // over steps whose batches leave different rows untouched, with weight decay on.
+  // Step updates the first layer's rows inside the kernel as their gradient completes, and
+  // rows no sample in the batch uses without any gradient; this checks against the dense
+  // formulation applied with Gradient (every parameter: g' = g + wd*w, v = mu*v + g',
+  // w -= lr*v, in double) over steps whose batches leave different rows unused, with weight
+  // decay on. model_step_test.cpp compares exactly against a plain float reference.
   const std::vector<uint32_t> sizes{40, 32, 9, 4};  // a 32-wide first layer: the fast kernels
   Mlp fast = MakeModel(sizes, 5);
   Mlp ref = MakeModel(sizes, 5);
@@ -261,31 +262,6 @@ TEST_CASE("step equals the dense sgd-momentum update applied with the computed g
   }
   CheckClose(fast.params(), w, 1e-6, 1e-5);
   CheckClose(t.momentum(), v, 1e-6, 1e-5);
-}
-
-TEST_CASE("sse2 and avx2 kernels give bit-identical gradients and losses") {
-  // Both variants do the same float operations in the same order (model_internal.h); a 64-wide
-  // first layer covers two 32-column tiles, 70 inputs leave a non-tiled tail in later layers.
-  const std::vector<uint32_t> sizes{70, 64, 13, 3};
-  Mlp m = MakeModel(sizes, 11);
-  Dataset data = RandomData(70, 3, 40, 2, 0.7);
-  const auto idx = Iota(data.size());
-  std::vector<float> scratch(internal::AccumulateScratchSize(sizes));
-  std::vector<float> g_sse(m.num_params(), 0.0f), g_avx(m.num_params(), 0.0f);
-  std::vector<uint8_t> touched(70, 0);
-  const double l_sse = internal::AccumulateBatch(internal::Isa::kSse2, m, data, idx, 0.025f,
-                                                 g_sse.data(), scratch.data(), touched.data());
-  CHECK(touched[3] == 0);  // feature 3 is zero in every sample
-  CHECK(std::count(touched.begin(), touched.end(), uint8_t{1}) == 69);
-  CHECK(*std::max_element(g_sse.begin(), g_sse.end()) > 0.0f);
-  if (internal::DetectIsa() != internal::Isa::kAvx2) {
-    WARN("this CPU has no AVX2: only the SSE2 kernels ran");
-    return;
-  }
-  const double l_avx = internal::AccumulateBatch(internal::Isa::kAvx2, m, data, idx, 0.025f,
-                                                 g_avx.data(), scratch.data(), nullptr);
-  CHECK(l_sse == l_avx);
-  CHECK(g_sse == g_avx);
 }
 
 TEST_CASE("training on a learnable problem lowers the loss") {

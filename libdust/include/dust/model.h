@@ -120,11 +120,20 @@ class Trainer {
   bool Compatible(const Mlp& model, const Dataset& data, size_t batch) const;
 
   SgdOptions m_options;
-  std::vector<uint32_t> m_sizes;   // the architecture this trainer was built for
-  std::vector<float> m_momentum;   // [num_params]
-  std::vector<float> m_grad;       // [num_params]; all zero between steps
-  std::vector<float> m_scratch;    // one sample's activations and deltas, all layers
-  std::vector<uint8_t> m_touched;  // [input_size] 1 if a batch sample uses input k (Step)
+  std::vector<uint32_t> m_sizes;  // the architecture this trainer was built for
+  std::vector<float> m_momentum;  // [num_params]
+  // [num_params]; zero between steps after the first layer's weights. The first layer's
+  // weights are updated row by row as their gradient completes, so their part is only scratch
+  // for batches split into chunks (model_internal.h).
+  std::vector<float> m_grad;
+  // Per-chunk buffers of the first layer (sizes from internal::PlanBuffers): the chunk's
+  // non-zero inputs filed by feature, and each sample's first-layer delta.
+  uint32_t m_max_chunk = 1;
+  std::vector<uint32_t> m_feature_count;  // [input_size]
+  std::vector<uint16_t> m_feature_sample;
+  std::vector<float> m_feature_value;
+  std::vector<float> m_delta;
+  std::vector<float> m_scratch;  // one sample's activations and deltas, layers >= 1
   uint64_t m_steps = 0;
 };
 
