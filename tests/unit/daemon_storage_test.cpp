@@ -48,6 +48,24 @@ size_t CountCorrupt(const std::string& dir, const std::string& prefix) {
 
 dust::Status AcceptAll(const CheckpointData&) { return dust::Status::Ok(); }
 
+// A state directory in a fresh temporary directory, prepared as dustd prepares it at start.
+struct PreparedState {
+  PreparedState() {
+    REQUIRE(dust::InitCrypto().ok());
+    REQUIRE(state.Prepare().ok());
+  }
+  // Saves Sample(s) for each of `steps` in turn: the last is the checkpoint, the one before
+  // it checkpoint.prev.
+  void SaveCheckpoints(std::initializer_list<uint64_t> steps) {
+    for (uint64_t s : steps) REQUIRE(state.SaveCheckpoint(Sample(s)).ok());
+  }
+  // Another StateDir over the same directory, as a restarted daemon opens it.
+  StateDir Reopen() const { return StateDir(dir.path()); }
+
+  dust::testutil::TempDir dir;
+  StateDir state{dir.path()};
+};
+
 }  // namespace
 
 TEST_CASE("storage: checkpoint file matches the protocol.md test vector", "[daemon][storage]") {
@@ -99,18 +117,14 @@ TEST_CASE("storage: checkpoint file round-trips and detects damage", "[daemon][s
   CHECK_FALSE(dust::daemon::DecodeCheckpointFile(truncated).ok());
 }
 
-TEST_CASE("storage: a corrupt checkpoint is moved aside and the previous one is used",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
-  REQUIRE(state.SaveCheckpoint(Sample(1)).ok());
-  REQUIRE(state.SaveCheckpoint(Sample(2)).ok());
+TEST_CASE_METHOD(PreparedState,
+                 "storage: a corrupt checkpoint is moved aside and the previous one is used",
+                 "[daemon][storage]") {
+  SaveCheckpoints({1, 2});
   CHECK(fs::exists(dir.Path("checkpoint.prev")));
   Damage(dir.Path("checkpoint"));
 
-  StateDir reopened(dir.path());
+  StateDir reopened = Reopen();
   auto loaded = reopened.LoadCheckpoint(AcceptAll);
   REQUIRE(loaded.has_value());
   CHECK(loaded->steps == 1);
@@ -119,14 +133,10 @@ TEST_CASE("storage: a corrupt checkpoint is moved aside and the previous one is 
   CHECK_FALSE(reopened.recoveries().empty());
 }
 
-TEST_CASE("storage: a checkpoint the node refuses falls back to the previous one",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
-  REQUIRE(state.SaveCheckpoint(Sample(3)).ok());
-  REQUIRE(state.SaveCheckpoint(Sample(4)).ok());
+TEST_CASE_METHOD(PreparedState,
+                 "storage: a checkpoint the node refuses falls back to the previous one",
+                 "[daemon][storage]") {
+  SaveCheckpoints({3, 4});
   auto loaded = state.LoadCheckpoint([](const CheckpointData& d) {
     return d.steps == 4 ? dust::Status::Corrupt("model bytes rejected") : dust::Status::Ok();
   });
@@ -135,51 +145,40 @@ TEST_CASE("storage: a checkpoint the node refuses falls back to the previous one
   CHECK(CountCorrupt(dir.path(), "checkpoint") == 1);
 }
 
-TEST_CASE("storage: a crash between rotation and write leaves the previous checkpoint usable",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
-  REQUIRE(state.SaveCheckpoint(Sample(5)).ok());
+TEST_CASE_METHOD(
+    PreparedState,
+    "storage: a crash between rotation and write leaves the previous checkpoint usable",
+    "[daemon][storage]") {
+  SaveCheckpoints({5});
   fs::rename(dir.Path("checkpoint"), dir.Path("checkpoint.prev"));  // as SaveRotating's first step
-  auto loaded = StateDir(dir.path()).LoadCheckpoint(AcceptAll);
+  auto loaded = Reopen().LoadCheckpoint(AcceptAll);
   REQUIRE(loaded.has_value());
   CHECK(loaded->steps == 5);
   CHECK(CountCorrupt(dir.path(), "checkpoint") == 0);
 }
 
-TEST_CASE("storage: with both checkpoints corrupt the model starts fresh and both are kept aside",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
-  REQUIRE(state.SaveCheckpoint(Sample(1)).ok());
-  REQUIRE(state.SaveCheckpoint(Sample(2)).ok());
+TEST_CASE_METHOD(
+    PreparedState,
+    "storage: with both checkpoints corrupt the model starts fresh and both are kept aside",
+    "[daemon][storage]") {
+  SaveCheckpoints({1, 2});
   Damage(dir.Path("checkpoint"));
   Damage(dir.Path("checkpoint.prev"));
-  StateDir reopened(dir.path());
+  StateDir reopened = Reopen();
   CHECK_FALSE(reopened.LoadCheckpoint(AcceptAll).has_value());
   CHECK(CountCorrupt(dir.path(), "checkpoint") == 1);
   CHECK(CountCorrupt(dir.path(), "checkpoint.prev") == 1);
   CHECK(reopened.recoveries().size() == 2);
 }
 
-TEST_CASE("storage: a first start has no checkpoint and records no recovery", "[daemon][storage]") {
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
+TEST_CASE_METHOD(PreparedState, "storage: a first start has no checkpoint and records no recovery",
+                 "[daemon][storage]") {
   CHECK_FALSE(state.LoadCheckpoint(AcceptAll).has_value());
   CHECK(state.recoveries().empty());
 }
 
-TEST_CASE("storage: a corrupt trust store falls back to the previous version",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
+TEST_CASE_METHOD(PreparedState, "storage: a corrupt trust store falls back to the previous version",
+                 "[daemon][storage]") {
   dust::TrustStore store;
   auto a = dust::GenerateKeyPair();
   auto b = dust::GenerateKeyPair();
@@ -187,9 +186,9 @@ TEST_CASE("storage: a corrupt trust store falls back to the previous version",
   REQUIRE(state.SaveTrust(store).ok());
   REQUIRE(store.Add(b.public_key, "beta", 2).ok());
   REQUIRE(state.SaveTrust(store).ok());
-  CHECK(StateDir(dir.path()).LoadTrust().size() == 2);
+  CHECK(Reopen().LoadTrust().size() == 2);
   Damage(dir.Path("trust"));
-  StateDir reopened(dir.path());
+  StateDir reopened = Reopen();
   dust::TrustStore loaded = reopened.LoadTrust();
   CHECK(loaded.size() == 1);
   CHECK(loaded.Contains(a.public_key));
@@ -235,28 +234,23 @@ TEST_CASE("storage: a corrupt identity is restored from its backup, never regene
   CHECK_FALSE(created);
 }
 
-TEST_CASE("storage: a corrupt counter mark is replaced by one above any used counter",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
+TEST_CASE_METHOD(PreparedState,
+                 "storage: a corrupt counter mark is replaced by one above any used counter",
+                 "[daemon][storage]") {
   const int64_t now_ms = 1795000000000;
   const uint64_t ahead_of_clock = (static_cast<uint64_t>(now_ms) << 20) + 12345;
   REQUIRE(state.SaveCounterMark(ahead_of_clock).ok());
-  CHECK(StateDir(dir.path()).LoadCounterMark(now_ms) == ahead_of_clock);
+  CHECK(Reopen().LoadCounterMark(now_ms) == ahead_of_clock);
   Damage(dir.Path("counter"));
-  uint64_t mark = StateDir(dir.path()).LoadCounterMark(now_ms);
+  uint64_t mark = Reopen().LoadCounterMark(now_ms);
   CHECK(mark >= static_cast<uint64_t>(now_ms) << 20);
   CHECK(mark < dust::kRejectAfterCounter);
   CHECK(CountCorrupt(dir.path(), "counter") == 1);
 }
 
-TEST_CASE("storage: counters rise across a restored old mark or a deleted counter file",
-          "[daemon][storage]") {
-  dust::testutil::TempDir dir;
-  StateDir state(dir.path());
-  REQUIRE(state.Prepare().ok());
+TEST_CASE_METHOD(PreparedState,
+                 "storage: counters rise across a restored old mark or a deleted counter file",
+                 "[daemon][storage]") {
   const int64_t now_ms = 1795000000000;
   const uint64_t floor = static_cast<uint64_t>(now_ms) << 20;
   // First start (no file): counters start at the clock, never at 0.
@@ -265,7 +259,7 @@ TEST_CASE("storage: counters rise across a restored old mark or a deleted counte
   // the newer counters do not drop this node as replay.
   const uint64_t hour_old = static_cast<uint64_t>(now_ms - 3600 * 1000) << 20;
   REQUIRE(state.SaveCounterMark(hour_old).ok());
-  CHECK(StateDir(dir.path()).LoadCounterMark(now_ms) == floor);
+  CHECK(Reopen().LoadCounterMark(now_ms) == floor);
   // Neither case is a corruption: nothing is quarantined.
   CHECK(CountCorrupt(dir.path(), "counter") == 0);
 }
