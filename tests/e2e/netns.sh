@@ -29,8 +29,10 @@
 #   poison-mean  the same with the plain mean, as a control (prints, asserts nothing; not run
 #              unless named)
 #
-# Every namespace, interface and process it creates is removed at exit, pass or fail. Timings
-# can be scaled with E2E_TIME (e.g. 2 for a slow sanitizer build). Exit status 0 = all passed.
+# Every namespace, interface and process it creates is removed at exit, pass or fail. The time
+# limits of learning periods can be scaled with E2E_TIME (e.g. 2 for a slow sanitizer build);
+# waits that are windows of observation (a partition, a revocation, a flood) are not. Exit
+# status 0 = all passed.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -110,9 +112,12 @@ CL_WORK=$(mktemp -d /tmp/dust-e2e.XXXXXX)
 CL_DATA=$CL_WORK/data
 CL_MODE=netns
 # Short timers so the suite is short; training gets a fifth of a core per host (5 hosts share
-# the 2 cores with the rest of the machine).
+# the 2 cores with the rest of the machine). The learning-rate schedule is compressed the same
+# way: from 0.2 to its floor (0.02) over 250 steps, about 50 s at 5 rounds a second, instead of
+# the default 1000 (docs/demo.md: before it settles, accuracy moves by 5-20 points between
+# measurements; at the floor by about 1).
 CL_DUSTD_ARGS=(--send-interval "${E2E_SEND_INTERVAL:-0.2}" --announce-interval 1 --eval-interval 2 --checkpoint-interval 2
-  --cpu-budget 0.2 --log-level info --rescan-interval 0)
+  --cpu-budget 0.2 --log-level info --rescan-interval 0 --learning-rate-decay-steps "${E2E_DECAY_STEPS:-250}")
 
 "$CL_BIN_BENCH" split --data "$REPO/data/mnist-10k" --out "$CL_DATA" --parts "$N" \
   --split classes:2 --seed 1 >"$CL_WORK/split.json" 2>/dev/null ||
@@ -157,13 +162,13 @@ beats_alone() { # beats_alone "hosts" ARRAY: every host >= its own alone + MARGI
   local i
   for i in $1; do fcmp "${_ba_a[$i]}" '>=' "$(/usr/bin/python3 -c "print(${ALONE[$i]} + $MARGIN)")" || return 1; done
 }
-# learn_until "hosts" SECONDS ARRAY [MEAN]: polls every few seconds, printing accuracies, until
-# every host beats alone by MARGIN, they agree within 15 points (and their mean reaches MEAN),
-# or the time is up. ARRAY gets each
-# host's mean over its last 3 measurements: one measurement is a snapshot of a model that moves
-# by several points from one round to the next as updates mix in.
+# learn_until "hosts" SECONDS ARRAY [MEAN] [AGREE]: polls every few seconds, printing
+# accuracies, until every host beats alone by MARGIN, they agree within AGREE (default 0.15)
+# and their mean reaches MEAN (default 0), or the time is up. ARRAY gets each host's mean over
+# its last 3 measurements, so a transient (a restarted host merging its way back, a healed
+# partition) must have passed for the hosts to agree.
 learn_until() {
-  local hosts=$1 limit=$2 t0 i n=0
+  local hosts=$1 limit=$2 agree=${5:-0.15} t0 i n=0
   local -n _lu_out=$3
   declare -A _lu_now _lu_hist
   t0=$(date +%s)
@@ -176,7 +181,7 @@ learn_until() {
       _lu_hist[$i]="$(echo "${_lu_hist[$i]:-} ${_lu_now[$i]}" | awk '{for (k = (NF > 3 ? NF - 2 : 1); k <= NF; k++) printf "%s ", $k}')"
       _lu_out[$i]=$(echo "${_lu_hist[$i]}" | awk '{s = 0; for (k = 1; k <= NF; k++) s += $k; print s / NF}')
     done
-    if [ "$n" -ge 3 ] && beats_alone "$hosts" "$3" && fcmp "$(spread "$hosts" "$3")" '<=' 0.15 &&
+    if [ "$n" -ge 3 ] && beats_alone "$hosts" "$3" && fcmp "$(spread "$hosts" "$3")" '<=' "$agree" &&
       fcmp "$(mean "$hosts" "$3")" '>=' "${4:-0}"; then break; fi
     [ $(($(date +%s) - t0)) -lt "$limit" ] || break
   done
@@ -268,7 +273,7 @@ scenario_kill9() {
   ckpt=$(cl_status 3 | jget "(d.get('checkpoint') or {}).get('steps') or 0")
   before=$(cl_eval 3)
   cl_stop 3 KILL
-  sleep "$(secs 3)"
+  sleep 3
   cl_restart 3
   id_after=$(cl_node_id 3)
   trust_after=$(cl_ctl 3 --json trust list | jget "sorted(p['node_id'] for p in d['trusted'])")
@@ -281,12 +286,13 @@ scenario_kill9() {
   check "host3's restored model is the trained one (accuracy $(fmt_pct "$after"), before kill $(fmt_pct "$before"), alone $(fmt_pct "${ALONE[3]}"))" \
     fcmp "$after" '>=' "$(/usr/bin/python3 -c "print(${ALONE[3]} + $MARGIN)")"
   declare -A acc
-  learn_until "$ALL" "$(secs 30)" acc
+  # Rejoining shakes every host for a few seconds (docs/demo.md, "kill -9"); judged on the mean
+  # of the last 3 measurements once the hosts agree within 10 points again, or after 30 s.
+  learn_until "$ALL" "$(secs 30)" acc 0 0.10
   local others
-  # 20 points: accuracy snapshots oscillate 10-40 points (docs/demo.md); an ASan run measured 13.
   others=$(mean "$(echo "$ALL" | tr ' ' '\n' | grep -vx 3 | tr '\n' ' ')" acc)
-  check "host3 caught up: $(fmt_pct "${acc[3]}") within 20 points of the others' $(fmt_pct "$others")" \
-    fcmp "${acc[3]}" '>=' "$(/usr/bin/python3 -c "print($others - 0.20)")"
+  check "host3 caught up: $(fmt_pct "${acc[3]}") within 10 points of the others' $(fmt_pct "$others")" \
+    fcmp "${acc[3]}" '>=' "$(/usr/bin/python3 -c "print($others - 0.10)")"
   check "host3 merges updates again after the restart" \
     [ "$(cl_status 3 | jget "d['network']['updates_accepted']")" -gt 0 ]
 }
@@ -301,7 +307,7 @@ scenario_partition() {
   local from3_before from3_after from1_before from1_after
   from3_before=$(cl_updates_from 1 3)
   from1_before=$(cl_updates_from 4 1)
-  sleep "$(secs 10)"
+  sleep 10
   from3_after=$(cl_updates_from 1 3)
   from1_after=$(cl_updates_from 4 1)
   check "partitioned: host1 merged nothing from host3 ($from3_before -> $from3_after)" [ "$from3_before" = "$from3_after" ]
@@ -328,7 +334,7 @@ scenario_trust() {
   # The intruder trusts everyone (so it is a full participant from its side), nobody trusts it.
   cl_start "$INTRUDER"
   for i in $ALL; do cl_trust "$INTRUDER" "$i"; done
-  sleep "$(secs 6)"
+  sleep 6
   local intruder_id
   intruder_id=$(cl_node_id "$INTRUDER")
   check "the intruder is sending (datagrams out: $(cl_status "$INTRUDER" | jget "d['network']['datagrams_out']"))" \
@@ -348,7 +354,7 @@ scenario_trust() {
   cl_ctl 1 trust remove "$id2" >/dev/null
   before=$(cl_updates_from 1 2)
   d0=$(cl_drop 1 untrusted)
-  sleep "$(secs 5)"
+  sleep 5
   after=$(cl_updates_from 1 2)
   d1=$(cl_drop 1 untrusted)
   others_after=$(cl_updates_from 3 2)
@@ -429,7 +435,7 @@ scenario_flood() {
   done
   for mode in random shaped forged; do
     net_spawn "$SPY" "$CL_WORK/flood-$mode.json" "${UDPTOOL[@]}" flood --to "$(net_bcast)" \
-      --port "$CL_PORT" --mode "$mode" -i "$cap" --seconds "$(secs 6)" --keep 40
+      --port "$CL_PORT" --mode "$mode" -i "$cap" --seconds 6 --keep 40
     local fpid=$NET_LAST_PID
     while kill -0 "$fpid" 2>/dev/null; do
       for i in $ALL; do
@@ -458,11 +464,10 @@ scenario_flood() {
     check "host$i received the flood ($((d - in0[$i])) datagrams) and counted drops: $(cl_status "$i" | jget "d['network']['drops']")" \
       [ $((d - in0[$i])) -gt 1000 ]
   done
-  # A single snapshot of a daemon's accuracy moves by 10-40 points from one measurement to the
-  # next as updates mix (docs/demo.md), so compare the cluster's mean with a 20-point allowance
-  # (an ASan run measured 78.3% -> 61.5%), and every host with what it learned alone.
+  # The learning rate has reached its floor by now, where a daemon's accuracy moves by about a
+  # point between measurements (docs/demo.md), so the cluster's mean may fall 8 points at most.
   check "after the floods: mean accuracy $(fmt_pct "$(mean "$ALL" acc1)") (before $(fmt_pct "$(mean "$ALL" acc0)")), every host still beats alone by $MARGIN" \
-    fcmp "$(mean "$ALL" acc1)" '>=' "$(/usr/bin/python3 -c "print($(mean "$ALL" acc0) - 0.20)")" && beats_alone "$ALL" acc1
+    fcmp "$(mean "$ALL" acc1)" '>=' "$(/usr/bin/python3 -c "print($(mean "$ALL" acc0) - 0.08)")" && beats_alone "$ALL" acc1
 }
 
 scenario_loss() {
@@ -481,13 +486,9 @@ scenario_loss() {
     check "host$i: nft dropped $dropped datagrams; accuracy $(fmt_pct "${acc[$i]}") >= alone $(fmt_pct "${ALONE[$i]}") + $MARGIN" \
       [ "${dropped:-0}" -gt 0 ] && check "host$i converged under $pct% loss" beats_alone "$i" acc
   done
-  # Agreement bound: 15 points up to 10% loss. At 30% loss the daemons measured a spread of
-  # 22-32 points after 120 s in 3 of 5 runs (the engine re-averages each coordinate only every
-  # 50 rounds, and a third of the deltas are missing): a known open defect, recorded in
-  # docs/demo.md, so the bound there is 35 points and convergence is judged by every host
-  # beating what it learns alone (checked above).
+  # Agreement within 15 points at 10% and 30% loss alike, since the learning rate decays
+  # (docs/demo.md, "Results"); with a constant rate 30% loss left 22-32 points after 120 s.
   local agree=0.15
-  [ "$pct" -le 10 ] || agree=0.35
   check "hosts agree within $(fmt_pct "$agree") under $pct% loss (spread $(fmt_pct "$(spread "$ALL" acc)"))" \
     fcmp "$(spread "$ALL" acc)" '<=' "$agree"
   for i in $ALL; do net_rules_clear "$i"; done

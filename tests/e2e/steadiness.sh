@@ -6,28 +6,32 @@
 #
 #   tests/e2e/steadiness.sh BUILD_DIR [--nodes N] [--seconds S] [--every S] [--settle S]
 #                           [--netns] [--split SPLIT] [--send-interval S] [--cpu-budget F]
-#                           [--out FILE] [-- DUSTD_ARGS...]
+#                           [--restart HOST AT DOWN [--mute]] [--out FILE] [-- DUSTD_ARGS...]
 #
 # Defaults: 3 nodes, classes:4 (the demo's split), 180 s, a snapshot every 5 s, statistics over
 # the snapshots after --settle seconds (default: the second half), loopback (unicast peers;
 # --netns puts every host in its own network namespace, as root). The daemons run with the
 # demo's timers (send-interval 0.5, announce 2, cpu-budget min(0.5, 1.6/N)) except that they
-# evaluate every second, so that every snapshot is a fresh measurement; DUSTD_ARGS are added.
+# evaluate every second (or every EVERY/2 s if shorter), so that every snapshot is a fresh
+# measurement; DUSTD_ARGS are added.
 # The netns suite's daemons: --nodes 5 --send-interval 0.2 --cpu-budget 0.2.
+# --restart HOST AT DOWN kills that host with SIGKILL AT seconds in and restarts it from its
+# state directory DOWN seconds later (--mute: restarted without peers to send to, loopback only,
+# so it still hears the others but they do not hear it); --every 0.5 shows the transient.
 #
 # Printed at the end, over the settled snapshots: per host the mean and largest change between
 # consecutive snapshots ("step"), the range (max - min) and the mean accuracy; then the means
 # over hosts and the hosts' spread (max - min at the same time). --out writes every snapshot
 # as CSV (t, host, accuracy, learning rate or empty).
 set -euo pipefail
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 1; }
 case "$1" in -h | --help) usage; exit 0 ;; esac
 BUILD=$(cd "$1" && pwd)
 shift
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-NODES=3 SECONDS_RUN=180 EVERY=5 SETTLE="" NETNS=0 SPLIT="" OUT="" SEND=0.5 BUDGET=""
+NODES=3 SECONDS_RUN=180 EVERY=5 SETTLE="" NETNS=0 SPLIT="" OUT="" SEND=0.5 BUDGET="" RESTART="" MUTE=""
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,6 +44,8 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift 2 ;;
     --send-interval) SEND=$2; shift 2 ;;
     --cpu-budget) BUDGET=$2; shift 2 ;;
+    --restart) RESTART="$2 $3 $4"; shift 4 ;;
+    --mute) MUTE=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
     *) echo "steadiness.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
@@ -75,7 +81,8 @@ else
   CL_LOOPBACK_HOSTS=$ALL
 fi
 [ -n "$BUDGET" ] || BUDGET=$(/usr/bin/python3 -c "print(round(min(0.5, 1.6 / $NODES), 2))")
-CL_DUSTD_ARGS=(--send-interval "$SEND" --announce-interval 2 --eval-interval 1 --cpu-budget "$BUDGET"
+evalint=$(/usr/bin/python3 -c "print(min(1.0, $EVERY / 2))")
+CL_DUSTD_ARGS=(--send-interval "$SEND" --announce-interval 2 --eval-interval "$evalint" --cpu-budget "$BUDGET"
   --rescan-interval 0 "${EXTRA[@]}")
 "$CL_BIN_BENCH" split --data "$REPO/data/mnist-10k" --out "$CL_DATA" --parts "$NODES" \
   --split "$SPLIT" >/dev/null 2>&1 || { echo "steadiness.sh: dust-bench split failed" >&2; exit 1; }
@@ -84,25 +91,32 @@ for i in $ALL; do cl_start "$i"; done
 cl_pair "$ALL"
 echo "steadiness: $NODES dustd ($CL_MODE, $SPLIT), dustd ${CL_DUSTD_ARGS[*]}" >&2
 csv=$CL_WORK/snapshots.csv
-# One Python process takes every snapshot (dustctl --json status of each host): starting a
-# process per value would take seconds per snapshot on a loaded machine.
-socks=()
-for i in $ALL; do socks+=("$(cl_sock "$i")"); done
-/usr/bin/python3 - "$CL_BIN_CTL" "$EVERY" "$SECONDS_RUN" "$csv" "${socks[@]}" <<'PY'
-import json, subprocess, sys, time
-ctl, every, seconds, csv = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-socks = sys.argv[5:]
-t0 = time.monotonic()
-n = 0
-with open(csv, "w") as out:
+: >"$csv"
+# One Python process takes the snapshots (dustctl --json status of each host): starting a
+# process per value would take seconds per snapshot on a loaded machine. sample T_END appends
+# the snapshots due (every EVERY s since T0) until T_END seconds; a host that does not answer
+# (killed) is recorded as null.
+T0=$(date +%s.%N)
+sample() {
+  local socks=() i
+  for i in $ALL; do socks+=("$(cl_sock "$i")"); done
+  /usr/bin/python3 - "$CL_BIN_CTL" "$EVERY" "$T0" "$1" "$csv" "${socks[@]}" <<'PY'
+import json, math, subprocess, sys, time
+ctl, every, t0, t_end, csv = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+socks = sys.argv[6:]
+n = math.floor((time.time() - t0) / every)
+with open(csv, "a") as out:
     while True:
         n += 1
-        time.sleep(max(0.0, t0 + n * every - time.monotonic()))
-        t = time.monotonic() - t0
-        line = f"{t:5.1f}s"
+        if n * every > t_end + 1e-9:
+            break
+        time.sleep(max(0.0, t0 + n * every - time.time()))
+        t = time.time() - t0
+        line = f"{t:6.1f}s"
         lr = ""
         for h, sock in enumerate(socks, 1):
-            r = subprocess.run([ctl, "--socket", sock, "--json", "status"], capture_output=True, text=True)
+            r = subprocess.run([ctl, "--socket", sock, "--timeout", "2000", "--json", "status"],
+                               capture_output=True, text=True)
             try:
                 d = json.loads(r.stdout)
                 acc = d["model"].get("test_accuracy")
@@ -110,14 +124,25 @@ with open(csv, "w") as out:
             except (ValueError, KeyError):
                 acc = None
             out.write(f"{t:.1f},{h},{'null' if acc is None else acc},{lr}\n")
-            line += "   n/a " if acc is None else f" {100 * acc:6.1f}%"
+            line += "    n/a " if acc is None else f" {100 * acc:6.1f}%"
         if lr != "":
             line += f"  lr {lr:.4f}"
         out.flush()
         print(line, file=sys.stderr, flush=True)
-        if t >= seconds:
-            break
 PY
+}
+if [ -n "$RESTART" ]; then
+  read -r r_host r_at r_down <<<"$RESTART"
+  sample "$r_at"
+  echo "steadiness: host$r_host killed (SIGKILL), restarted after $r_down s${MUTE:+ unable to send}" >&2
+  cl_stop "$r_host" KILL
+  sleep "$r_down"
+  # Muted: the restarted host has no peer to send to (loopback), but still receives.
+  if [ -n "$MUTE" ]; then CL_LOOPBACK_HOSTS=$r_host; fi
+  cl_restart "$r_host"
+  CL_LOOPBACK_HOSTS=$ALL
+fi
+sample "$SECONDS_RUN"
 [ -z "$OUT" ] || cp "$csv" "$OUT"
 /usr/bin/python3 - "$csv" "$SETTLE" <<'PY'
 import collections, sys
