@@ -4,12 +4,13 @@
 # model.test_accuracy) is recorded every few seconds; the summary says how much a host's
 # accuracy moves between consecutive snapshots once it has learned.
 #
-#   tests/e2e/steadiness.sh BUILD_DIR [--nodes N] [--seconds S] [--every S] [--settle S]
+#   tests/e2e/steadiness.sh BUILD_DIR [--nodes N] [--seconds S] [--every S] [--settle S] [--until S]
 #                           [--netns] [--split SPLIT] [--send-interval S] [--cpu-budget F]
-#                           [--restart HOST AT DOWN [--mute]] [--out FILE] [-- DUSTD_ARGS...]
+#                           [--restart HOST AT DOWN [--mute]] [--late HOST AT [--late-args A]]
+#                           [--out FILE] [-- DUSTD_ARGS...]
 #
 # Defaults: 3 nodes, classes:4 (the demo's split), 180 s, a snapshot every 5 s, statistics over
-# the snapshots after --settle seconds (default: the second half), loopback (unicast peers;
+# the snapshots after --settle seconds (default: the second half; --until S: and up to S s), loopback (unicast peers;
 # --netns puts every host in its own network namespace, as root). The daemons run with the
 # demo's timers (send-interval 0.5, announce 2, cpu-budget min(0.5, 1.6/N)) except that they
 # evaluate every second (or every EVERY/2 s if shorter), so that every snapshot is a fresh
@@ -18,13 +19,15 @@
 # --restart HOST AT DOWN kills that host with SIGKILL AT seconds in and restarts it from its
 # state directory DOWN seconds later (--mute: restarted without peers to send to, loopback only,
 # so it still hears the others but they do not hear it); --every 0.5 shows the transient.
+# --late HOST AT starts that host only AT seconds in, with a fresh state, and pairs it with the
+# others (--late-args: extra dustd arguments for it alone, e.g. its own learning rate).
 #
 # Printed at the end, over the settled snapshots: per host the mean and largest change between
 # consecutive snapshots ("step"), the range (max - min) and the mean accuracy; then the means
 # over hosts and the hosts' spread (max - min at the same time). --out writes every snapshot
 # as CSV (t, host, accuracy, learning rate or empty).
 set -euo pipefail
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 1; }
 case "$1" in -h | --help) usage; exit 0 ;; esac
 BUILD=$(cd "$1" && pwd)
@@ -32,6 +35,7 @@ shift
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 NODES=3 SECONDS_RUN=180 EVERY=5 SETTLE="" NETNS=0 SPLIT="" OUT="" SEND=0.5 BUDGET="" RESTART="" MUTE=""
+LATE="" LATE_ARGS="" UNTIL=""
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
     --seconds) SECONDS_RUN=$2; shift 2 ;;
     --every) EVERY=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
+    --until) UNTIL=$2; shift 2 ;;
     --netns) NETNS=1; shift ;;
     --split) SPLIT=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
@@ -46,6 +51,8 @@ while [ $# -gt 0 ]; do
     --cpu-budget) BUDGET=$2; shift 2 ;;
     --restart) RESTART="$2 $3 $4"; shift 4 ;;
     --mute) MUTE=1; shift ;;
+    --late) LATE="$2 $3"; shift 3 ;;
+    --late-args) LATE_ARGS=$2; shift 2 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) echo "steadiness.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
   esac
@@ -87,8 +94,12 @@ CL_DUSTD_ARGS=(--send-interval "$SEND" --announce-interval 2 --eval-interval "$e
 "$CL_BIN_BENCH" split --data "$REPO/data/mnist-10k" --out "$CL_DATA" --parts "$NODES" \
   --split "$SPLIT" >/dev/null 2>&1 || { echo "steadiness.sh: dust-bench split failed" >&2; exit 1; }
 cl_link_test
-for i in $ALL; do cl_start "$i"; done
-cl_pair "$ALL"
+# --late HOST AT: that host starts (fresh state) and is paired with everyone only AT seconds in.
+LATE_HOST="" LATE_AT=""
+[ -z "$LATE" ] || read -r LATE_HOST LATE_AT <<<"$LATE"
+EARLY=$(for i in $ALL; do [ "$i" = "$LATE_HOST" ] || printf '%s ' "$i"; done)
+for i in $EARLY; do cl_start "$i"; done
+cl_pair "$EARLY"
 echo "steadiness: $NODES dustd ($CL_MODE, $SPLIT), dustd ${CL_DUSTD_ARGS[*]}" >&2
 csv=$CL_WORK/snapshots.csv
 : >"$csv"
@@ -131,6 +142,13 @@ with open(csv, "a") as out:
         print(line, file=sys.stderr, flush=True)
 PY
 }
+if [ -n "$LATE" ]; then
+  sample "$LATE_AT"
+  echo "steadiness: host$LATE_HOST joins (fresh state${LATE_ARGS:+, dustd $LATE_ARGS})" >&2
+  # shellcheck disable=SC2086
+  cl_start "$LATE_HOST" $LATE_ARGS
+  for i in $EARLY; do cl_trust "$LATE_HOST" "$i"; cl_trust "$i" "$LATE_HOST"; done
+fi
 if [ -n "$RESTART" ]; then
   read -r r_host r_at r_down <<<"$RESTART"
   sample "$r_at"
@@ -144,18 +162,18 @@ if [ -n "$RESTART" ]; then
 fi
 sample "$SECONDS_RUN"
 [ -z "$OUT" ] || cp "$csv" "$OUT"
-/usr/bin/python3 - "$csv" "$SETTLE" <<'PY'
+/usr/bin/python3 - "$csv" "$SETTLE" "${UNTIL:-$SECONDS_RUN}" <<'PY'
 import collections, sys
 rows = [l.strip().split(",") for l in open(sys.argv[1]) if l.strip()]
-settle = float(sys.argv[2])
+settle, until = float(sys.argv[2]), float(sys.argv[3])
 acc = collections.defaultdict(dict)
 for t, h, a, _ in rows:
     if a != "null":
         acc[int(h)][float(t)] = float(a) * 100
-print(f"over the snapshots at t >= {settle:g} s (accuracy in %, step = change between consecutive snapshots):")
+print(f"over the snapshots at {settle:g} s <= t <= {until:g} s (accuracy in %, step = change between consecutive snapshots):")
 steps_mean, steps_max, ranges, means = [], [], [], []
 for h in sorted(acc):
-    ts = [t for t in sorted(acc[h]) if t >= settle]
+    ts = [t for t in sorted(acc[h]) if settle <= t <= until + 1]
     v = [acc[h][t] for t in ts]
     d = [abs(b - a) for a, b in zip(v, v[1:])]
     if not d:
@@ -164,10 +182,12 @@ for h in sorted(acc):
     ranges.append(max(v) - min(v)); means.append(sum(v) / len(v))
     print(f"  host{h}: mean step {steps_mean[-1]:5.1f}  max step {steps_max[-1]:5.1f}  "
           f"range {ranges[-1]:5.1f}  mean {means[-1]:5.1f}  last {v[-1]:5.1f}  ({len(v)} snapshots)")
-times = sorted(set.intersection(*(set(t for t in acc[h] if t >= settle) for h in acc)))
-spreads = [max(acc[h][t] for h in acc) - min(acc[h][t] for h in acc) for t in times]
+# Hosts with snapshots in the window (a late joiner may have none), and the times all of them have.
+present = [h for h in acc if any(settle <= t <= until + 1 for t in acc[h])]
+times = sorted(set.intersection(*(set(t for t in acc[h] if settle <= t <= until + 1) for h in present)))
+spreads = [max(acc[h][t] for h in present) - min(acc[h][t] for h in present) for t in times]
 k = len(steps_mean)
 print(f"  all: mean step {sum(steps_mean) / k:.1f}, max step {max(steps_max):.1f}, "
       f"mean range {sum(ranges) / k:.1f}, mean accuracy {sum(means) / k:.1f}, "
-      f"mean spread between hosts {sum(spreads) / len(spreads):.1f} (max {max(spreads):.1f})")
+      f"mean spread between hosts {sum(spreads) / max(1, len(spreads)):.1f} (max {max(spreads, default=0):.1f})")
 PY
