@@ -19,6 +19,7 @@ namespace {
 
 // Extra drop reasons the engine counts beside ingress.h's.
 constexpr const char* kDropPendingFull = "pending_full";
+constexpr const char* kDropRevoked = "revoked_before_merge";
 constexpr const char* kDropCounterExhausted = "counter_unavailable";
 
 // Splits a strictly increasing index list into dense runs and quantizes each run as one
@@ -105,6 +106,7 @@ struct Node::Impl {
   std::map<PublicKey, PeerInfo> peers;
   NodeCounters counters;
   uint64_t pending_full = 0, counter_unavailable = 0;
+  uint64_t revoked_before_merge = 0;  // buffered updates whose sender lost our trust meanwhile
   std::array<uint64_t, 3> quarantine{};
 
   std::vector<uint32_t> order;  // shuffled sample order for the current epoch
@@ -142,12 +144,13 @@ struct Node::Impl {
 
   // The weight of this round's delta senders: ourselves and every peer whose update arrived
   // within the last few rounds (a peer whose datagram was lost still counts, so a loss only
-  // shrinks the step, it never makes the others' deltas count more).
+  // shrinks the step, it never makes the others' deltas count more). A peer no longer trusted
+  // is no longer expected.
   double ExpectedDeltaWeight() const {
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
     double w = robust ? 1.0 : OwnWeight();
     for (const auto& [key, p] : peers) {
-      if (p.updates_accepted == 0 ||
+      if (p.updates_accepted == 0 || !trust->Contains(key) ||
           last_tick_ms - p.last_update_ms > kActiveRounds * options.send_interval_ms)
         continue;
       w += robust ? 1.0 : std::max<double>(p.sample_weight, 1.0);
@@ -166,7 +169,28 @@ struct Node::Impl {
   // than kOutlierFactor times the median distance) is an outlier this round; its outlier score
   // (an exponential average) above kOutlierScore makes us ignore its deltas, which no
   // coordinate-wise rule can judge (they are sparse and differ honestly between peers).
+  // Drops buffered updates (and their senders) whose sender is no longer trusted: trust.remove
+  // takes effect at once, even for what arrived before it. Our own delta is always kept.
+  void DropRevoked(std::vector<MergeInput>& updates, std::vector<PublicKey>& from) {
+    size_t keep = 0;
+    for (size_t j = 0; j < updates.size(); ++j) {
+      if (from[j] != identity.public_key && !trust->Contains(from[j])) {
+        ++revoked_before_merge;
+        continue;
+      }
+      if (keep != j) {
+        updates[keep] = std::move(updates[j]);
+        from[keep] = from[j];
+      }
+      ++keep;
+    }
+    updates.resize(keep);
+    from.resize(keep);
+  }
+
   void MergePending() {
+    DropRevoked(pending, pending_from);
+    DropRevoked(pending_delta, pending_delta_from);
     if (pending.empty() && pending_delta.empty()) return;
     MergeStats a = merger.Merge(model.params(), OwnWeight(), pending);
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
@@ -693,6 +717,7 @@ NodeCounters Node::counters() const {
   }
   c.drops.emplace_back(kDropPendingFull, s.pending_full);
   c.drops.emplace_back("ignored_outlier_delta", s.ignored_outlier);
+  c.drops.emplace_back(kDropRevoked, s.revoked_before_merge);
   c.drops.emplace_back(kDropCounterExhausted, s.counter_unavailable);
   return c;
 }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <optional>
+#include <string>
 
 #include "dust/checkpoint.h"
 #include "dust/crypto.h"
@@ -152,6 +153,41 @@ TEST_CASE("datagrams from an untrusted sender are dropped and never merged") {
   }
   CHECK(found);
   CHECK(a->Peers(kT0).empty());
+}
+
+uint64_t DropCount(const Node& n, const std::string& reason) {
+  for (const auto& [name, count] : n.counters().drops) {
+    if (name == reason) return count;
+  }
+  FAIL("no drop counter named " << reason);
+  return 0;
+}
+
+TEST_CASE("removing trust takes effect at once: updates buffered before it are not merged") {
+  // Two identical clusters; in `with`, node 1 has node 0's last update buffered when node 0
+  // loses its trust, in `without` that update never arrived. Node 1 must end up identical.
+  Trio with, without;
+  const int64_t now = kT0 + 3 * 1000;
+  for (Trio* t : {&with, &without}) {
+    auto p = t->Ptrs();
+    for (int r = 0; r < 3; ++r) Round(p, kT0 + r * 1000, true);  // every peer known and active
+    std::vector<std::vector<Bytes>> out(3);
+    for (Node& n : t->nodes) n.TrainUnit();
+    for (size_t i = 0; i < 3; ++i) t->nodes[i].OnTick(now, &out[i]);
+    REQUIRE_FALSE(out[0].empty());
+    for (size_t i = 0; i < 3; ++i) {
+      if (i == 1 || (i == 0 && t == &without)) continue;
+      for (const Bytes& d : out[i]) {
+        REQUIRE(t->nodes[1].OnDatagram(d, SourceKey::FromIndex(i), now + 1).accepted);
+      }
+    }
+    REQUIRE(t->trust.Remove(Key(1).public_key));  // node 0's key
+    std::vector<Bytes> none;
+    t->nodes[1].OnTick(now + 500, &none);
+  }
+  CHECK(Distance(with.nodes[1], without.nodes[1]) == 0.0);
+  CHECK(DropCount(with.nodes[1], "revoked_before_merge") >= 1);
+  CHECK(DropCount(without.nodes[1], "revoked_before_merge") == 0);
 }
 
 TEST_CASE("garbage datagrams are counted as malformed and change nothing") {
