@@ -281,8 +281,10 @@ void Daemon::RegisterCommands() {
                 confusion.push_back(row);
               }
               Json skipped = Json::array();
-              for (const Status& s : contents->skipped)
-                skipped.push_back({{"path", ""}, {"reason", s.message()}});
+              for (const Status& s : contents->skipped) {
+                auto [path, reason] = SkippedFile(s);
+                skipped.push_back({{"path", path}, {"reason", reason}});
+              }
               result = {{"data_dir", dir},
                         {"split", used_split},
                         {"samples", ev.samples},
@@ -436,6 +438,8 @@ Json Daemon::PeersJson() {
          {"updates_rejected", p.updates_rejected},
          {"datagrams", p.announces + p.updates_accepted + p.updates_rejected},
          {"accuracy", p.accuracy_bp <= 10000 ? Json(p.accuracy_bp / 10000.0) : Json(nullptr)},
+         {"steps", nullptr},  // the announce carries no step count (control-protocol.md)
+         {"samples", p.sample_weight},
          {"round", p.last_round}});
   }
   for (const TrustedPeer& t : m_trust.List()) {

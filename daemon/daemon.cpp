@@ -345,19 +345,22 @@ void Daemon::Reload() {
     restart_needed("state-dir", n.state_dir != m_options.state_dir);
     restart_needed("port/bind-address",
                    n.port != m_options.port || n.bind_address != m_options.bind_address);
-    restart_needed("the model (layers, init-seed, momentum, batch-size, aggregator)",
-                   n.layers != m_options.layers || n.init_seed != m_options.init_seed ||
-                       n.momentum != m_options.momentum || n.batch_size != m_options.batch_size ||
-                       n.aggregator != m_options.aggregator);
+    restart_needed(
+        "the model (layers, init-seed, momentum, batch-size, batches-per-round, aggregator)",
+        n.layers != m_options.layers || n.init_seed != m_options.init_seed ||
+            n.momentum != m_options.momentum || n.batch_size != m_options.batch_size ||
+            n.batches_per_round != m_options.batches_per_round ||
+            n.aggregator != m_options.aggregator);
     restart_needed("control-socket/control-group", n.control_socket != m_options.control_socket ||
                                                        n.control_group != m_options.control_group);
     restart_needed("send/announce interval, display-name",
                    n.send_interval != m_options.send_interval ||
                        n.announce_interval != m_options.announce_interval ||
                        n.display_name != m_options.display_name);
-    restart_needed("metrics-listen, multicast-group",
+    restart_needed("metrics-listen, multicast-group, multicast-interface",
                    n.metrics_listen != m_options.metrics_listen ||
-                       n.multicast_group != m_options.multicast_group);
+                       n.multicast_group != m_options.multicast_group ||
+                       n.multicast_interface != m_options.multicast_interface);
     // What applies at once.
     Options keep = m_options;
     m_options.data_dir = n.data_dir;
@@ -433,15 +436,7 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
     return r;
   }
   r.data.used = contents->used;
-  for (const Status& s : contents->skipped) {
-    const std::string& m = s.message();
-    auto colon = m.find(": ");
-    if (colon == std::string::npos) {
-      r.data.skipped.emplace_back("", m);
-    } else {
-      r.data.skipped.emplace_back(m.substr(0, colon), m.substr(colon + 2));
-    }
-  }
+  for (const Status& s : contents->skipped) r.data.skipped.push_back(SkippedFile(s));
   Dataset holdout;
   SplitHoldout(contents->train, options.holdout_fraction, options.holdout_seed, &r.train, &holdout);
   r.data.train_samples = r.train.size();
@@ -653,6 +648,13 @@ Status Daemon::SaveTrust() {
   Status st = m_state.SaveTrust(m_trust);
   if (!st.ok()) LogError("trust store: {}", st.message());
   return st;
+}
+
+std::pair<std::string, std::string> Daemon::SkippedFile(const Status& why) {
+  const std::string& m = why.message();
+  auto colon = m.find(": ");
+  if (colon == std::string::npos) return {"", m};
+  return {m.substr(0, colon), m.substr(colon + 2)};
 }
 
 }  // namespace dust::daemon

@@ -67,6 +67,9 @@ class Daemon {
   const ControlDispatcher& dispatcher() const { return m_dispatcher; }
 
  private:
+  // A data file ScanDataDir skipped, as (path, reason): its messages read "<path>: <reason>".
+  static std::pair<std::string, std::string> SkippedFile(const Status& why);
+
   struct DataState {
     std::shared_ptr<const Dataset> holdout;
     std::shared_ptr<const Dataset> test;

@@ -1,6 +1,9 @@
 // dustd: the Neural Dust peer daemon. Parses options, sets up logging, runs the Daemon.
 // Exceptions are caught here (one of the three boundaries in STYLE.md); everything below
 // reports errors as Status.
+#include <grp.h>
+#include <net/if.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -40,14 +43,36 @@ void PrintConfig(const dust::daemon::Options& o) {
   std::printf("learning-rate = %g\nlearning-rate-floor = %g\nlearning-rate-decay-steps = %llu\n",
               o.learning_rate, o.learning_rate_floor,
               static_cast<unsigned long long>(o.learning_rate_decay_steps));
-  std::printf("momentum = %g\nbatch-size = %u\naggregator = %s\n", o.momentum, o.batch_size,
-              o.aggregator.c_str());
+  std::printf("momentum = %g\nbatch-size = %u\nbatches-per-round = %u\naggregator = %s\n",
+              o.momentum, o.batch_size, o.batches_per_round, o.aggregator.c_str());
   std::printf("cpu-budget = %g\nholdout-fraction = %g\nholdout-seed = %llu\n", o.cpu_budget,
               o.holdout_fraction, static_cast<unsigned long long>(o.holdout_seed));
   std::printf("announce-interval = %g\nsend-interval = %g\ncheckpoint-interval = %g\n",
               o.announce_interval, o.send_interval, o.checkpoint_interval);
   std::printf("rescan-interval = %g\neval-interval = %g\nlog-level = %s\n", o.rescan_interval,
               o.eval_interval, o.log_level.c_str());
+}
+
+// What the configuration names on this machine and dustd checks only when it starts: warned
+// about, not refused, because a configuration is often checked on another machine (an image
+// build, a package test) than the one that runs it.
+int WarnAboutThisMachine(const dust::daemon::Options& o) {
+  int warnings = 0;
+  if (!o.control_group.empty() && ::getgrnam(o.control_group.c_str()) == nullptr) {
+    std::fprintf(stderr,
+                 "warning: control-group = %s: no such group on this machine; dustd would refuse "
+                 "to start here (create it, or set control-group to an existing group)\n",
+                 o.control_group.c_str());
+    ++warnings;
+  }
+  if (!o.multicast_interface.empty() && ::if_nametoindex(o.multicast_interface.c_str()) == 0) {
+    std::fprintf(stderr,
+                 "warning: multicast-interface = %s: no such network interface on this machine "
+                 "(see `ip link`); dustd would refuse to start here\n",
+                 o.multicast_interface.c_str());
+    ++warnings;
+  }
+  return warnings;
 }
 
 }  // namespace
@@ -67,7 +92,13 @@ int main(int argc, char** argv) {
     }
     if (parsed.options.check_config) {
       PrintConfig(parsed.options);
-      std::printf("configuration OK\n");
+      const int warnings = WarnAboutThisMachine(parsed.options);
+      if (warnings == 0) {
+        std::printf("configuration OK\n");
+      } else {
+        std::printf("configuration OK (with %d warning%s about this machine)\n", warnings,
+                    warnings == 1 ? "" : "s");
+      }
       return 0;
     }
     dust::daemon::SetupLogging(parsed.options.log_level);

@@ -265,8 +265,9 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
     }
     o.layers.push_back(static_cast<uint32_t>(v));
   }
-  if (o.layers.size() < 2 || o.layers.size() > 17) {
-    return bad("layers", "needs 2 to 17 sizes (input, hidden..., classes)");
+  if (o.layers.size() < 3 || o.layers.size() > 17) {
+    // The engine needs a hidden layer (node.cpp): fail here, in --check-config, not at start.
+    return bad("layers", "needs 3 to 17 sizes: input, at least one hidden layer, classes");
   }
   if (o.layers.back() < 2 || o.layers.back() > 256) return bad("layers", "classes must be 2..256");
   o.init_seed = Get<uint64_t>(vm, "init-seed");

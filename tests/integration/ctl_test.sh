@@ -317,7 +317,16 @@ STATUS_ACC=$(jget "d['model']['test_accuracy']" <"$WORK/status3.json")
 [ "$EVAL_ACC" = "$STATUS_ACC" ] || fail "evaluate says $EVAL_ACC, status test_accuracy $STATUS_ACC"
 (cd "$SRC/data" && expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data mnist-10k)  # relative path
 expect_rc 3 "$CTL" "${A[@]}" evaluate --data "$WORK/no-such-dir"
-pass "evaluate: human and --json, relative path made absolute, missing dir refused"
+# A broken file beside good ones: used files evaluated, the broken one named with its reason.
+mkdir -p "$WORK/evalmix"
+cp "$SRC"/data/mnist-10k/t10k-* "$WORK/evalmix/"
+echo "12,not,a,sample" >"$WORK/evalmix/broken.csv"
+expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data "$WORK/evalmix" --split test
+[ "$(jget "d['files_skipped'][0]['path']" <"$WORK/out")" = "$WORK/evalmix/broken.csv" ] ||
+  fail "evaluate: the skipped file's path: $(cat "$WORK/out")"
+expect_rc 0 "$CTL" "${A[@]}" evaluate --data "$WORK/evalmix" --split test
+contains "$WORK/out" "skipped $WORK/evalmix/broken.csv: "
+pass "evaluate: human and --json, relative path made absolute, missing dir refused, skipped file named"
 
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 for p in "${PIDS[@]}"; do wait "$p" || fail "dustd exited with $? after SIGTERM"; done

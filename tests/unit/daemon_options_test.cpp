@@ -52,6 +52,8 @@ TEST_CASE("config: an out-of-range value is rejected with its line and the range
   CHECK(msg.find("(0, 1]") != std::string::npos);
   CHECK(ErrorOf("port = 70000\n").find("test.conf:1: port") != std::string::npos);
   CHECK(ErrorOf("layers = 784,0,10\n").find("test.conf:1: layers") != std::string::npos);
+  // No hidden layer: the engine could not start with it, so the config check refuses it.
+  CHECK(ErrorOf("layers = 784,10\n").find("hidden layer") != std::string::npos);
   CHECK(ErrorOf("aggregator = vote\n").find("test.conf:1: aggregator") != std::string::npos);
   CHECK(ErrorOf("broadcast = 10.0.0.255, auto\n").find("test.conf:1: broadcast") !=
         std::string::npos);
