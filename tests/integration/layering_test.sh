@@ -1,0 +1,29 @@
+#!/bin/bash
+# The dependency rules of docs/architecture.md that a grep can check: libdust (the sans-I/O
+# core shared by dustd and dust-sim) never includes Asio, spdlog, sockets, threads or clocks,
+# and nothing in libdust but the engine itself includes the engine (dust/node.h).
+# Usage: layering_test.sh [BUILD_DIR]   (the build directory is not needed)
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+
+forbidden='#include <(boost/asio|asio|spdlog|sys/socket\.h|netinet/|arpa/|netdb\.h|thread|mutex|condition_variable|future|chrono|ctime|sys/time\.h)|system_clock|steady_clock|clock_gettime|gettimeofday|std::time\('
+
+# The patterns must catch what they are meant to catch (a check that cannot fail is no check).
+for sample in '#include <boost/asio.hpp>' '#include <spdlog/spdlog.h>' '#include <sys/socket.h>' \
+  '#include <thread>' '#include <chrono>' 'auto t = std::chrono::steady_clock::now();'; do
+  grep -qE "$forbidden" <<<"$sample" || { echo "FAIL: the pattern misses: $sample" >&2; exit 1; }
+done
+
+rc=0
+if hits=$(grep -rnE "$forbidden" "$SRC/libdust"); then
+  echo "FAIL: libdust must stay free of I/O, threads and clocks (docs/architecture.md):" >&2
+  echo "$hits" >&2
+  rc=1
+fi
+if hits=$(grep -rln '#include "dust/node.h"' "$SRC/libdust" | grep -vE '/(node\.h|node\.cpp)$'); then
+  echo "FAIL: only the engine includes dust/node.h inside libdust:" >&2
+  echo "$hits" >&2
+  rc=1
+fi
+[ $rc -eq 0 ] && echo "layering: libdust is free of I/O, threads and clocks; node.h is the top"
+exit $rc
