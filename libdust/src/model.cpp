@@ -1,11 +1,12 @@
 // MLP forward/backward, SGD with momentum, evaluation and inference (see model.h).
 //
 // Shape conventions: W_l is [in][out] (row k = the weights leaving input k), b_l is [out].
-// Per sample, the forward pass keeps the activation of every layer ([sizes[l+1]] each) and the
-// backward pass ping-pongs two delta buffers ([max width]); the whole batch is processed one
-// sample at a time (forward then backward), gradients summed into one buffer, because the
-// weights do not change inside a batch. That keeps each sample's sparse feature list and
-// activations hot in L1 between the two passes.
+// Training (AccumulateLoop) runs each sample forward and backward down to the first layer's
+// delta at once (its activations stay in L1), keeping one activation buffer per layer
+// ([sizes[l+1]]) and two ping-pong delta buffers ([max width]); the weights do not change
+// inside a batch. The first layer's weight gradient is then formed per batch, row by row, from
+// the non-zero inputs the forward passes filed by feature and the kept deltas, and in Step
+// applied to the row at once (docs/model.md, "Training step").
 #include "dust/model.h"
 
 #include <algorithm>
