@@ -167,6 +167,7 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
      << " holdout samples";
   if (Num(tr, "steps_per_s", &v)) os << ", " << Fixed(v, 1) << " steps/s";
   if (Num(tr, "last_loss", &v)) os << ", loss " << Fixed(v, 3);
+  if (Num(tr, "learning_rate", &v)) os << ", learning rate " << Fixed(v, 3);
   os << "\n";
 
   const json& m = Obj(st, "model");
