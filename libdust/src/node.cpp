@@ -2,6 +2,7 @@
 #include "dust/node.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -169,13 +170,15 @@ struct Node::Impl {
   // than kOutlierFactor times the median distance) is an outlier this round; its outlier score
   // (an exponential average) above kOutlierScore makes us ignore its deltas, which no
   // coordinate-wise rule can judge (they are sparse and differ honestly between peers).
-  // Drops buffered updates (and their senders) whose sender is no longer trusted: trust.remove
-  // takes effect at once, even for what arrived before it. Our own delta is always kept.
-  void DropRevoked(std::vector<MergeInput>& updates, std::vector<PublicKey>& from) {
+  // Drops buffered update parts (and their senders) whose sender is no longer trusted:
+  // trust.remove takes effect at once, even for what arrived before it. Our own delta is always
+  // kept. The senders of dropped parts are appended to `dropped`.
+  void DropRevoked(std::vector<MergeInput>& updates, std::vector<PublicKey>& from,
+                   std::vector<PublicKey>* dropped) {
     size_t keep = 0;
     for (size_t j = 0; j < updates.size(); ++j) {
       if (from[j] != identity.public_key && !trust->Contains(from[j])) {
-        ++revoked_before_merge;
+        dropped->push_back(from[j]);
         continue;
       }
       if (keep != j) {
@@ -189,8 +192,23 @@ struct Node::Impl {
   }
 
   void MergePending() {
-    DropRevoked(pending, pending_from);
-    DropRevoked(pending_delta, pending_delta_from);
+    std::vector<PublicKey> dropped_absolute, dropped_delta;
+    DropRevoked(pending, pending_from, &dropped_absolute);
+    DropRevoked(pending_delta, pending_delta_from, &dropped_delta);
+    // One accepted update buffers at most one absolute and one delta part: count updates, not
+    // parts, as the larger of the two counts per sender.
+    std::sort(dropped_absolute.begin(), dropped_absolute.end());
+    std::sort(dropped_delta.begin(), dropped_delta.end());
+    for (size_t i = 0, j = 0; i < dropped_absolute.size() || j < dropped_delta.size();) {
+      const PublicKey& k = j == dropped_delta.size() || (i < dropped_absolute.size() &&
+                                                         dropped_absolute[i] < dropped_delta[j])
+                               ? dropped_absolute[i]
+                               : dropped_delta[j];
+      size_t a = 0, d = 0;
+      while (i < dropped_absolute.size() && dropped_absolute[i] == k) ++a, ++i;
+      while (j < dropped_delta.size() && dropped_delta[j] == k) ++d, ++j;
+      revoked_before_merge += std::max(a, d);
+    }
     if (pending.empty() && pending_delta.empty()) return;
     MergeStats a = merger.Merge(model.params(), OwnWeight(), pending);
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
@@ -654,9 +672,70 @@ Bytes Node::ExportCheckpoint() const {
   return EncodeCheckpoint(c);
 }
 
+namespace {
+
+// The layout Node::ExportCheckpoint wrote in 0.1.0, before it used checkpoint.h (still read, so
+// an upgrade keeps the model): "DSTN" | version u8 = 1 | 3 zero bytes | layer count u32 |
+// sizes u32... | init_seed u64 | round u64 | samples_seen u64 | steps u64 | num_params u32 |
+// params f32[n] | momentum f32[n] | Checksum64 of all preceding bytes. No residual.
+constexpr std::array<uint8_t, 4> kLegacyMagic = {'D', 'S', 'T', 'N'};
+
+bool IsLegacyCheckpoint(ByteView bytes) {
+  return bytes.size() >= 4 && std::equal(kLegacyMagic.begin(), kLegacyMagic.end(), bytes.begin());
+}
+
+Result<Checkpoint> DecodeLegacyCheckpoint(ByteView bytes) {
+  if (bytes.size() < 8 + 8) return Status::Corrupt("node checkpoint (0.1.0 layout): truncated");
+  ByteReader tail(bytes.subspan(bytes.size() - 8));
+  if (Checksum64(bytes.first(bytes.size() - 8)) != tail.U64()) {
+    return Status::Corrupt("node checkpoint (0.1.0 layout): checksum mismatch");
+  }
+  ByteReader r(bytes.first(bytes.size() - 8));
+  r.Array<4>();
+  const uint8_t version = r.U8();
+  const uint8_t pad0 = r.U8();
+  const uint16_t pad1 = r.U16();
+  if (!r.ok() || version != 1 || pad0 != 0 || pad1 != 0) {
+    return Status::Corrupt("node checkpoint (0.1.0 layout): bad version or reserved bytes");
+  }
+  const uint32_t layer_count = r.U32();
+  if (!r.ok() || layer_count < 2 || layer_count > kMaxLayers + 1) {
+    return Status::Corrupt("node checkpoint (0.1.0 layout): bad layer count");
+  }
+  Checkpoint c;
+  c.layer_sizes.resize(layer_count);
+  for (uint32_t& l : c.layer_sizes) {
+    l = r.U32();
+    if (l == 0 || l > kMaxLayerWidth) {
+      return Status::Corrupt("node checkpoint (0.1.0 layout): bad layer width");
+    }
+  }
+  c.init_seed = r.U64();
+  c.rounds = r.U64();
+  c.samples_seen = r.U64();
+  c.steps = r.U64();
+  const uint32_t n = r.U32();
+  if (!r.ok() || n != ParamCount(c.layer_sizes) || r.remaining() != size_t{n} * 8) {
+    return Status::Corrupt("node checkpoint (0.1.0 layout): bad length");
+  }
+  c.params.resize(n);
+  c.momentum.resize(n);
+  for (float& v : c.params) v = r.F32();
+  for (float& v : c.momentum) v = r.F32();
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(c.params[i]) || !std::isfinite(c.momentum[i])) {
+      return Status::Corrupt("node checkpoint (0.1.0 layout): non-finite value");
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
 Status Node::ImportCheckpoint(ByteView bytes) {
   Impl& s = *m_impl;
-  auto decoded = DecodeCheckpoint(bytes);
+  auto decoded =
+      IsLegacyCheckpoint(bytes) ? DecodeLegacyCheckpoint(bytes) : DecodeCheckpoint(bytes);
   if (!decoded.ok()) return decoded.status().WithContext("node");
   const Checkpoint& c = *decoded;
   if (c.layer_sizes != s.options.layers || c.init_seed != s.options.init_seed) {

@@ -2,7 +2,8 @@
 // 4-3-2 model so inputs stay short. The first byte picks the mode: even = the rest as it is;
 // odd = the rest followed by its own Checksum64, so the fuzzer explores the structure behind
 // the checksum instead of only the checksum test. A checkpoint that imports must export to
-// bytes that import again and export identically. Seed corpus: tests/fuzz/corpus/checkpoint/
+// bytes that import again and export identically; a refused one must change nothing. Seed
+// corpus: tests/fuzz/corpus/checkpoint/
 // (tests/vectors/make_fuzz_corpus.py).
 #include <cstdlib>
 
@@ -38,7 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ByteWriter w(&input);
     w.U64(Checksum64(ByteView(data + 1, size - 1)));
   }
-  if (!node.ImportCheckpoint(input).ok()) return 0;
+  const Bytes before = node.ExportCheckpoint();
+  if (!node.ImportCheckpoint(input).ok()) {
+    if (node.ExportCheckpoint() != before) std::abort();  // a refused import changes nothing
+    return 0;
+  }
   Bytes exported = node.ExportCheckpoint();
   if (!node.ImportCheckpoint(exported).ok()) std::abort();
   if (node.ExportCheckpoint() != exported) std::abort();

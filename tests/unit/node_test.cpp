@@ -186,8 +186,42 @@ TEST_CASE("removing trust takes effect at once: updates buffered before it are n
     t->nodes[1].OnTick(now + 500, &none);
   }
   CHECK(Distance(with.nodes[1], without.nodes[1]) == 0.0);
-  CHECK(DropCount(with.nodes[1], "revoked_before_merge") >= 1);
+  CHECK(DropCount(with.nodes[1], "revoked_before_merge") == 1);  // one update (two parts)
   CHECK(DropCount(without.nodes[1], "revoked_before_merge") == 0);
+}
+
+TEST_CASE(
+    "a revoked peer no longer counts as an expected sender, so the others' step is not shrunk") {
+  // Same history; in the last round node 0's update does not reach node 1. In `lost` node 0 is
+  // still trusted (a lost datagram shrinks the step: node 0 was expected), in `revoked` its
+  // trust was removed, so the step is the mean of the updates of those still trusted.
+  Trio lost, revoked;
+  const int64_t now = kT0 + 3 * 1000;
+  double step[2] = {0, 0};
+  int which = 0;
+  for (Trio* t : {&lost, &revoked}) {
+    auto p = t->Ptrs();
+    for (int r = 0; r < 3; ++r) Round(p, kT0 + r * 1000, true);
+    std::vector<std::vector<Bytes>> out(3);
+    for (Node& n : t->nodes) n.TrainUnit();
+    for (size_t i = 0; i < 3; ++i) t->nodes[i].OnTick(now, &out[i]);
+    for (const Bytes& d : out[2]) {
+      REQUIRE(t->nodes[1].OnDatagram(d, SourceKey::FromIndex(2), now + 1).accepted);
+    }
+    if (t == &revoked) REQUIRE(t->trust.Remove(Key(1).public_key));
+    std::vector<float> before(t->nodes[1].model().params().begin(),
+                              t->nodes[1].model().params().end());
+    std::vector<Bytes> none;
+    t->nodes[1].OnTick(now + 500, &none);
+    double s2 = 0;
+    auto after = t->nodes[1].model().params();
+    for (size_t i = 0; i < before.size(); ++i)
+      s2 += (after[i] - before[i]) * (after[i] - before[i]);
+    step[which++] = std::sqrt(s2);
+  }
+  INFO("step with node 0 lost " << step[0] << ", with node 0 revoked " << step[1]);
+  CHECK(step[0] > 0.0);
+  CHECK(step[1] > step[0]);
 }
 
 TEST_CASE("garbage datagrams are counted as malformed and change nothing") {
@@ -260,15 +294,61 @@ TEST_CASE("checkpoint import refuses corruption and other models") {
   Bytes cp = t.nodes[0].ExportCheckpoint();
   REQUIRE(t.nodes[1].ImportCheckpoint(cp).ok());
   CHECK(Distance(t.nodes[0], t.nodes[1]) == 0.0);
+  // A refused import changes nothing: node 2 (trained, with its own state) exports the same
+  // bytes before and after each refusal.
+  auto p = t.Ptrs();
+  Round(p, kT0, true);
+  const Bytes before = t.nodes[2].ExportCheckpoint();
   Bytes bad = cp;
   bad[40] ^= 1;
-  CHECK(t.nodes[1].ImportCheckpoint(bad).code() == StatusCode::kCorrupt);
-  CHECK_FALSE(t.nodes[1].ImportCheckpoint(ByteView(cp.data(), cp.size() - 1)).ok());
+  CHECK(t.nodes[2].ImportCheckpoint(bad).code() == StatusCode::kCorrupt);
+  CHECK_FALSE(t.nodes[2].ImportCheckpoint(ByteView(cp.data(), cp.size() - 1)).ok());
   NodeOptions o = Options();
   o.layers = {kFeatures, 8, kClasses};
   auto other = Node::Create(o, Key(9), &t.trust, Dataset(), 1);
   REQUIRE(other.ok());
   CHECK(other->ImportCheckpoint(cp).code() == StatusCode::kInvalidArgument);
+  CHECK(t.nodes[2].ImportCheckpoint(other->ExportCheckpoint()).code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(t.nodes[2].ExportCheckpoint() == before);
+}
+
+TEST_CASE("a checkpoint in the 0.1.0 layout (DSTN) still imports, so an upgrade keeps the model") {
+  Trio t;
+  auto p = t.Ptrs();
+  for (int r = 0; r < 5; ++r) Round(p, kT0 + r * 1000, true);
+  auto now = DecodeCheckpoint(t.nodes[0].ExportCheckpoint());
+  REQUIRE(now.ok());
+  // The bytes 0.1.0's Node::ExportCheckpoint wrote for the same state (layout in node.cpp).
+  Bytes old;
+  ByteWriter w(&old);
+  for (char c : {'D', 'S', 'T', 'N'}) w.U8(static_cast<uint8_t>(c));
+  w.U8(1);
+  w.U8(0);
+  w.U16(0);
+  w.U32(static_cast<uint32_t>(now->layer_sizes.size()));
+  for (uint32_t l : now->layer_sizes) w.U32(l);
+  w.U64(now->init_seed);
+  w.U64(now->rounds);
+  w.U64(now->samples_seen);
+  w.U64(now->steps);
+  w.U32(static_cast<uint32_t>(now->params.size()));
+  for (float v : now->params) w.F32(v);
+  for (float v : now->momentum) w.F32(v);
+  w.U64(Checksum64(old));
+  REQUIRE(t.nodes[1].ImportCheckpoint(old).ok());
+  auto imported = DecodeCheckpoint(t.nodes[1].ExportCheckpoint());
+  REQUIRE(imported.ok());
+  CHECK(imported->params == now->params);
+  CHECK(imported->momentum == now->momentum);
+  CHECK(imported->steps == now->steps);
+  CHECK(imported->rounds == now->rounds);
+  CHECK(imported->samples_seen == now->samples_seen);
+  CHECK(imported->residual.empty());  // 0.1.0 did not keep it
+  // Damaged old bytes are refused like new ones.
+  Bytes bad = old;
+  bad[old.size() / 2] ^= 1;
+  CHECK(t.nodes[1].ImportCheckpoint(bad).code() == StatusCode::kCorrupt);
 }
 
 TEST_CASE("node creation refuses bad options and mismatched data") {

@@ -66,6 +66,16 @@ def main():
     ck += b"".join(struct.pack("<f", -0.0005 * i) for i in range(n))
     write("checkpoint", "sealed", b"\x00" + ck + struct.pack("<Q", pv.checksum64(ck)))
     write("checkpoint", "reseal", b"\x01" + ck)
+    # The 0.1.0 layout Node::ImportCheckpoint still reads (node.cpp, DecodeLegacyCheckpoint):
+    # "DSTN" | 1 | 0 | u16 0 | u32 layer count | layers | init_seed u64 | round u64 |
+    # samples u64 | steps u64 | u32 params | params f32 | momentum f32 | Checksum64.
+    old = b"DSTN" + bytes([1, 0]) + struct.pack("<HI", 0, len(layers))
+    old += b"".join(struct.pack("<I", l) for l in layers)
+    old += struct.pack("<QQQQI", 7, 12, 3400, 106, n)
+    old += b"".join(struct.pack("<f", 0.01 * (i - 11)) for i in range(n))
+    old += b"".join(struct.pack("<f", 0.001 * i) for i in range(n))
+    write("checkpoint", "legacy-sealed", b"\x00" + old + struct.pack("<Q", pv.checksum64(old)))
+    write("checkpoint", "legacy-reseal", b"\x01" + old)
 
 if __name__ == "__main__":
     main()
