@@ -223,7 +223,8 @@ Status Daemon::Start() {
   m_node.emplace(std::move(node.value()));
 
   auto checkpoint = m_state.LoadCheckpoint(
-      [this](const CheckpointData& d) { return m_node->ImportCheckpoint(d.node); });
+      [this](const CheckpointData& d) { return m_node->ImportCheckpoint(d.node); },
+      CheckpointReadCap(m_options.layers));
   if (checkpoint) {
     m_steps_base = checkpoint->steps;
     m_rounds_base = checkpoint->rounds;

@@ -11,6 +11,7 @@
 
 #include "dust/file.h"
 #include "dust/identity.h"
+#include "dust/model.h"
 #include "dust/replay.h"
 #include "log.h"
 
@@ -236,7 +237,9 @@ uint64_t StateDir::LoadCounterMark(int64_t now_ms) {
   // drop anything older as replay. So the mark is never below a floor derived from the clock
   // (2^20 counters per millisecond, far more than any node sends), and a stored mark above the
   // floor (a clock set back) still wins.
-  const uint64_t clock_floor = static_cast<uint64_t>(now_ms > 0 ? now_ms : 0) << 20;
+  // (A clock past 2^43 ms, the year 2248, is wrong: saturate rather than wrap.)
+  const uint64_t clock_ms = static_cast<uint64_t>(std::clamp<int64_t>(now_ms, 0, int64_t{1} << 43));
+  const uint64_t clock_floor = clock_ms << 20;
   const std::string path = Path("counter");
   auto bytes = ReadFile(path, 1024);
   if (!bytes.ok() && bytes.status().code() == StatusCode::kNotFound) return clock_floor;
@@ -257,12 +260,21 @@ Status StateDir::SaveCounterMark(uint64_t mark) {
   return AtomicWriteFile(Path("counter"), EncodeCounterMark(mark), 0600);
 }
 
-std::optional<CheckpointData> StateDir::LoadCheckpoint(const CheckpointAccept& accept) {
+size_t CheckpointReadCap(const std::vector<uint32_t>& layer_sizes) {
+  // DSCK envelope 36 + 8, checkpoint header 16 + 4 per size + 40, checksum 8, and three
+  // blocks of fp32 values (parameters, momentum, residual): docs/protocol.md.
+  const uint64_t n = ParamCount(layer_sizes);
+  const uint64_t bytes = 44 + 16 + 4 * uint64_t{layer_sizes.size()} + 40 + 8 + 12 * n;
+  return std::max<size_t>(kMaxCheckpointBytes, static_cast<size_t>(bytes));
+}
+
+std::optional<CheckpointData> StateDir::LoadCheckpoint(const CheckpointAccept& accept,
+                                                       size_t max_bytes) {
   std::string used;
   std::optional<CheckpointData> data;
   size_t recoveries_before = m_recoveries.size();
   auto bytes = LoadRotating(
-      "checkpoint", kMaxCheckpointBytes,
+      "checkpoint", max_bytes,
       [&](const Bytes& b) {
         auto d = DecodeCheckpointFile(b);
         if (!d.ok()) return d.status();

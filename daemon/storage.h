@@ -39,6 +39,12 @@ namespace dust::daemon {
 
 inline constexpr size_t kMaxCheckpointBytes = 64u << 20;
 
+// The read cap for the checkpoint of a model with these layer sizes: the size of the largest
+// file the daemon writes for it (envelope, momentum and residual included), or
+// kMaxCheckpointBytes if that is larger. A fixed cap alone would refuse, at the next start,
+// the checkpoint of a large model the daemon had just written.
+size_t CheckpointReadCap(const std::vector<uint32_t>& layer_sizes);
+
 struct CheckpointData {
   uint64_t steps = 0;   // local SGD steps, ever
   uint64_t rounds = 0;  // merges of peer updates, ever
@@ -74,7 +80,8 @@ class StateDir {
   Status SaveCounterMark(uint64_t mark);
 
   // The newest good checkpoint accepted by `accept`, or nullopt (none, or none good: logged).
-  std::optional<CheckpointData> LoadCheckpoint(const CheckpointAccept& accept);
+  std::optional<CheckpointData> LoadCheckpoint(const CheckpointAccept& accept,
+                                               size_t max_bytes = kMaxCheckpointBytes);
   Status SaveCheckpoint(const CheckpointData& data);
 
   const std::string& dir() const { return m_dir; }

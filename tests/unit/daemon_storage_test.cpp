@@ -263,3 +263,26 @@ TEST_CASE_METHOD(PreparedState,
   // Neither case is a corruption: nothing is quarantined.
   CHECK(CountCorrupt(dir.path(), "counter") == 0);
 }
+
+TEST_CASE("storage: the checkpoint read cap admits the largest file written for the model",
+          "[daemon][storage]") {
+  REQUIRE(dust::InitCrypto().ok());
+  // The default model's files are far below the fixed cap.
+  CHECK(dust::daemon::CheckpointReadCap(dust::Mlp::DefaultLayers()) ==
+        dust::daemon::kMaxCheckpointBytes);
+  // A 5.7M-parameter model with momentum and residual writes a file above the fixed 64 MiB
+  // cap: the cap for its layers must still admit it (else it is refused at the next start).
+  const std::vector<uint32_t> layers{4096, 1400, 10};
+  dust::Checkpoint c;
+  c.layer_sizes = layers;
+  c.params.assign(dust::ParamCount(layers), 0.0f);
+  c.momentum = c.params;
+  c.residual = c.params;
+  c.residual[0] = 1.0f;
+  CheckpointData d;
+  d.node = dust::EncodeCheckpoint(c);
+  c = {};  // free the vectors before the envelope copy
+  const size_t file_bytes = dust::daemon::EncodeCheckpointFile(d).size();
+  CHECK(file_bytes > dust::daemon::kMaxCheckpointBytes);
+  CHECK(file_bytes <= dust::daemon::CheckpointReadCap(layers));
+}
