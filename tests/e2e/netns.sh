@@ -201,6 +201,11 @@ fresh_cluster() {
   cl_pair "$ALL"
 }
 steps() { cl_status "$1" | jget "d['model']['steps']"; }
+# at_floor HOST: the host's learning rate has decayed to its floor (docs/engine.md).
+at_floor() {
+  cl_status "$1" | jget "d['training']['learning_rate'] <= d['training']['learning_rate_schedule']['floor'] * 1.000001" |
+    grep -qx True
+}
 
 # --- scenarios --------------------------------------------------------------------------------
 scenario_network() {
@@ -424,6 +429,13 @@ scenario_replay() {
 
 scenario_flood() {
   need_learned
+  # The 8-point bound below holds at the learning rate's floor: wait for it (a scenario order
+  # or E2E_DECAY_STEPS that reaches the flood earlier must not make the check flaky).
+  local waited=0 h
+  for h in $ALL; do
+    while ! at_floor "$h" && [ "$waited" -lt "$(secs 120)" ]; do sleep 2; waited=$((waited + 2)); done
+  done
+  for h in $ALL; do check "host$h's learning rate is at its floor before the flood" at_floor "$h"; done
   say "flood: host$SPY sends random bytes, validly shaped garbage, then forged updates of a trusted sender, as fast as it can"
   local cap=$CL_WORK/capture.txt i mode t0 t1 worst=0 ms failures=0 calls=0
   [ -s "$cap" ] || net_exec "$SPY" "${UDPTOOL[@]}" capture --port "$CL_PORT" --count 5 --min-size 200 --timeout 10 --out "$cap" >/dev/null
@@ -464,8 +476,8 @@ scenario_flood() {
     check "host$i received the flood ($((d - in0[$i])) datagrams) and counted drops: $(cl_status "$i" | jget "d['network']['drops']")" \
       [ $((d - in0[$i])) -gt 1000 ]
   done
-  # The learning rate has reached its floor by now, where a daemon's accuracy moves by about a
-  # point between measurements (docs/demo.md), so the cluster's mean may fall 8 points at most.
+  # At the learning rate's floor (checked above) a daemon's accuracy moves by about a point
+  # between measurements (docs/demo.md), so the cluster's mean may fall 8 points at most.
   check "after the floods: mean accuracy $(fmt_pct "$(mean "$ALL" acc1)") (before $(fmt_pct "$(mean "$ALL" acc0)")), every host still beats alone by $MARGIN" \
     fcmp "$(mean "$ALL" acc1)" '>=' "$(/usr/bin/python3 -c "print($(mean "$ALL" acc0) - 0.08)")" && beats_alone "$ALL" acc1
 }
@@ -478,17 +490,19 @@ scenario_loss() {
   for i in $ALL; do net_loss "$i" "$pct" "$CL_PORT"; done
   fresh_cluster
   declare -A acc
+  # Agreement within 15 points at 10% loss, 20 at 30%: with the decaying rate the hosts came
+  # within 8.7-14.1 points at 30% loss in four runs (docs/demo.md), single snapshots still
+  # moving 10-15 points there; 20 leaves CI a margin. (A constant rate left 22-32 points.)
+  local agree=0.15
+  [ "$pct" -ge 30 ] && agree=0.20
   # More time under heavier loss: a lost datagram only delays mixing, so convergence is slower.
-  learn_until "$ALL" "$(secs $((60 + 2 * pct)))" acc
+  learn_until "$ALL" "$(secs $((60 + 2 * pct)))" acc 0 "$agree"
   local dropped
   for i in $ALL; do
     dropped=$(net_exec "$i" nft list table inet dust_e2e | awk '/packets/ {for (k = 1; k <= NF; k++) if ($k == "packets") print $(k + 1)}')
     check "host$i: nft dropped $dropped datagrams; accuracy $(fmt_pct "${acc[$i]}") >= alone $(fmt_pct "${ALONE[$i]}") + $MARGIN" \
       [ "${dropped:-0}" -gt 0 ] && check "host$i converged under $pct% loss" beats_alone "$i" acc
   done
-  # Agreement within 15 points at 10% and 30% loss alike, since the learning rate decays
-  # (docs/demo.md, "Results"); with a constant rate 30% loss left 22-32 points after 120 s.
-  local agree=0.15
   check "hosts agree within $(fmt_pct "$agree") under $pct% loss (spread $(fmt_pct "$(spread "$ALL" acc)"))" \
     fcmp "$(spread "$ALL" acc)" '<=' "$agree"
   for i in $ALL; do net_rules_clear "$i"; done
