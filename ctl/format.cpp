@@ -167,7 +167,11 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
      << " holdout samples";
   if (Num(tr, "steps_per_s", &v)) os << ", " << Fixed(v, 1) << " steps/s";
   if (Num(tr, "last_loss", &v)) os << ", loss " << Fixed(v, 3);
-  if (Num(tr, "learning_rate", &v)) os << ", learning rate " << Fixed(v, 3);
+  if (Num(tr, "learning_rate", &v)) {
+    char rate[32];  // significant digits: the floor may be far below 0.001
+    std::snprintf(rate, sizeof(rate), "%.3g", v);
+    os << ", learning rate " << rate;
+  }
   os << "\n";
 
   const json& m = Obj(st, "model");

@@ -6,11 +6,13 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-forbidden='#include <(boost/asio|asio|spdlog|sys/socket\.h|netinet/|arpa/|netdb\.h|thread|mutex|condition_variable|future|chrono|ctime|sys/time\.h)|system_clock|steady_clock|clock_gettime|gettimeofday|std::time\('
+forbidden='#include <(boost/asio|asio|spdlog|sys/socket\.h|netinet/|arpa/|netdb\.h|thread|pthread\.h|mutex|condition_variable|future|chrono|ctime|time\.h|sys/time\.h)|system_clock|steady_clock|clock_gettime|gettimeofday|(std::|[^a-z_.>])time\(|[^a-z_.>]clock\(\)'
 
 # The patterns must catch what they are meant to catch (a check that cannot fail is no check).
 for sample in '#include <boost/asio.hpp>' '#include <spdlog/spdlog.h>' '#include <sys/socket.h>' \
-  '#include <thread>' '#include <chrono>' 'auto t = std::chrono::steady_clock::now();'; do
+  '#include <thread>' '#include <chrono>' '#include <time.h>' '#include <pthread.h>' \
+  'auto t = std::chrono::steady_clock::now();' 'time_t t = time(nullptr);' \
+  'long c = ::time(0);' 'clock_t c = clock();'; do
   grep -qE "$forbidden" <<<"$sample" || { echo "FAIL: the pattern misses: $sample" >&2; exit 1; }
 done
 

@@ -20,7 +20,7 @@ json ExampleStatus() {
     "uptime_s": 312.5,
     "training": {"state": "running", "cpu_budget": 0.5, "train_samples": 3000,
                  "holdout_samples": 300, "steps_per_s": 41.7, "last_loss": 0.31,
-                 "learning_rate": 0.0375},
+                 "learning_rate": 0.000125},
     "model": {"architecture": [784, 32, 10], "params": 25450, "fingerprint": "9c0e5b2a11d04f7e",
               "steps": 12500, "rounds": 140, "accuracy": 0.912, "test_accuracy": 0.9, "accuracy_at_ms": 1795000000000,
               "content_hash": "5f1e"},
@@ -63,7 +63,7 @@ TEST_CASE(
   CHECK(Contains(s, "node: N4QZ-EXAMPLE (kitchen-hub)\n"));
   CHECK(Contains(s, "up 5m 12s"));
   CHECK(Contains(s, "training: running (cpu budget 50%)"));
-  CHECK(Contains(s, "loss 0.310, learning rate 0.037"));
+  CHECK(Contains(s, "loss 0.310, learning rate 0.000125"));
   CHECK(Contains(s, "model: 784-32-10, 25450 params, fingerprint 9c0e5b2a11d04f7e"));
   CHECK(Contains(s, "accuracy: 91.2% (holdout, 1m 00s ago), test 90.0%, steps 12500, rounds 140"));
   CHECK(Contains(s, "peers: 2 live, 3 trusted, 4 seen"));
