@@ -9,9 +9,9 @@
 #include <cstring>
 #include <ctime>
 
+#include "dust/checkpoint.h"
 #include "dust/file.h"
 #include "dust/identity.h"
-#include "dust/model.h"
 #include "dust/replay.h"
 #include "log.h"
 
@@ -261,10 +261,9 @@ Status StateDir::SaveCounterMark(uint64_t mark) {
 }
 
 size_t CheckpointReadCap(const std::vector<uint32_t>& layer_sizes) {
-  // DSCK envelope 36 + 8, checkpoint header 16 + 4 per size + 40, checksum 8, and three
-  // blocks of fp32 values (parameters, momentum, residual): docs/protocol.md.
-  const uint64_t n = ParamCount(layer_sizes);
-  const uint64_t bytes = 44 + 16 + 4 * uint64_t{layer_sizes.size()} + 40 + 8 + 12 * n;
+  // The envelope around a checkpoint with all three value blocks (parameters, momentum,
+  // residual): the largest the daemon writes.
+  const uint64_t bytes = kCheckpointHeaderBytes + EncodedCheckpointSize(layer_sizes, 3) + 8;
   return std::max<size_t>(kMaxCheckpointBytes, static_cast<size_t>(bytes));
 }
 

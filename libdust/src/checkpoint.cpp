@@ -41,6 +41,11 @@ Status GetFloats(ByteReader& r, size_t n, const char* what, std::vector<float>* 
 
 }  // namespace
 
+uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks) {
+  return kFixedHeader + 4 * uint64_t{layer_sizes.size()} + kCountersBytes +
+         4 * ParamCount(layer_sizes) * static_cast<uint64_t>(value_blocks) + kChecksumBytes;
+}
+
 Bytes EncodeCheckpoint(const Checkpoint& c) {
   Bytes out;
   out.reserve(kFixedHeader + 4 * c.layer_sizes.size() + kCountersBytes +

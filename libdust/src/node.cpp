@@ -196,18 +196,15 @@ struct Node::Impl {
     DropRevoked(pending, pending_from, &dropped_absolute);
     DropRevoked(pending_delta, pending_delta_from, &dropped_delta);
     // One accepted update buffers at most one absolute and one delta part: count updates, not
-    // parts, as the larger of the two counts per sender.
-    std::sort(dropped_absolute.begin(), dropped_absolute.end());
-    std::sort(dropped_delta.begin(), dropped_delta.end());
-    for (size_t i = 0, j = 0; i < dropped_absolute.size() || j < dropped_delta.size();) {
-      const PublicKey& k = j == dropped_delta.size() || (i < dropped_absolute.size() &&
-                                                         dropped_absolute[i] < dropped_delta[j])
-                               ? dropped_absolute[i]
-                               : dropped_delta[j];
-      size_t a = 0, d = 0;
-      while (i < dropped_absolute.size() && dropped_absolute[i] == k) ++a, ++i;
-      while (j < dropped_delta.size() && dropped_delta[j] == k) ++d, ++j;
-      revoked_before_merge += std::max(a, d);
+    // parts, by pairing each dropped delta with a dropped absolute part of the same sender.
+    revoked_before_merge += dropped_absolute.size();
+    for (const PublicKey& k : dropped_delta) {
+      auto pair = std::find(dropped_absolute.begin(), dropped_absolute.end(), k);
+      if (pair == dropped_absolute.end()) {
+        ++revoked_before_merge;
+      } else {
+        dropped_absolute.erase(pair);
+      }
     }
     if (pending.empty() && pending_delta.empty()) return;
     MergeStats a = merger.Merge(model.params(), OwnWeight(), pending);

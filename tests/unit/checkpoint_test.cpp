@@ -7,6 +7,7 @@
 
 #include "dust/crypto.h"
 #include "dust/rng.h"
+#include "testutil/model_util.h"
 
 using namespace dust;
 
@@ -81,6 +82,8 @@ TEST_CASE("checkpoint of the default model has the documented size") {
   Checkpoint with_residual = c;
   with_residual.residual.assign(c.params.size(), 0.5f);
   CHECK(EncodeCheckpoint(with_residual).size() == 16 + 12 + 40 + 3 * 25450 * 4 + 8);
+  CHECK(EncodedCheckpointSize(c.layer_sizes, 2) == EncodeCheckpoint(c).size());
+  CHECK(EncodedCheckpointSize(c.layer_sizes, 3) == EncodeCheckpoint(with_residual).size());
 }
 
 TEST_CASE("checkpoint decoding rejects every truncation") {
@@ -210,13 +213,7 @@ TEST_CASE("checkpoint encoding matches the protocol.md test vector") {
   // The vector was computed by an independent implementation (Python struct + hashlib.blake2b,
   // the command is in docs/protocol.md "Checkpoint file").
   REQUIRE(InitCrypto().ok());
-  Checkpoint c;
-  c.layer_sizes = {2, 1};
-  c.init_seed = 1;
-  c.steps = 2;
-  c.rounds = 3;
-  c.samples_seen = 4;
-  c.params = {0.5f, -1.0f, 0.25f};
+  const Checkpoint c = testutil::ProtocolVectorCheckpoint();
   CHECK(ToHex(EncodeCheckpoint(c)) ==
         "44555354434b505401000000020000000200000001000000010000000000000002000000000000000300"
         "000000000000040000000000000003000000000000000000003f000080bf0000803e49d8c25e4c891c0e");

@@ -40,6 +40,10 @@ struct Checkpoint {
 // checkpoint that breaks it still encodes, but DecodeCheckpoint refuses the bytes.
 Bytes EncodeCheckpoint(const Checkpoint& c);
 
+// The number of bytes EncodeCheckpoint gives for these layer sizes with `value_blocks` blocks of
+// ParamCount floats: 1 (parameters), 2 (and momentum) or 3 (and residual).
+uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks);
+
 // Decodes bytes produced by EncodeCheckpoint. Errors: kCorrupt (bad magic, wrong length,
 // checksum mismatch, non-finite value, reserved flag bits set, counts that disagree),
 // kUnsupported (another version), kInvalidArgument (architecture outside the caps of model.h).
