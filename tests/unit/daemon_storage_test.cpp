@@ -11,6 +11,7 @@
 #include "dust/identity.h"
 #include "dust/replay.h"
 #include "storage.h"
+#include "testutil/model_util.h"
 #include "testutil/temp_dir.h"
 
 using dust::daemon::CheckpointData;
@@ -72,13 +73,7 @@ TEST_CASE("storage: checkpoint file matches the protocol.md test vector", "[daem
   // Computed independently with Python struct + hashlib.blake2b (docs/protocol.md, "Checkpoint
   // state file"), around the 84-byte checkpoint test vector of the same document.
   REQUIRE(dust::InitCrypto().ok());
-  dust::Checkpoint c;
-  c.layer_sizes = {2, 1};
-  c.init_seed = 1;
-  c.steps = 2;
-  c.rounds = 3;
-  c.samples_seen = 4;
-  c.params = {0.5f, -1.0f, 0.25f};
+  const dust::Checkpoint c = dust::testutil::ProtocolVectorCheckpoint();
   CheckpointData d;
   d.steps = 2;
   d.rounds = 3;

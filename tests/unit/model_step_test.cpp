@@ -17,17 +17,13 @@
 #include "dust/model.h"
 #include "dust/rng.h"
 #include "model_internal.h"
+#include "testutil/model_util.h"
 
 using namespace dust;
 
 namespace {
 
-Mlp MakeModel(std::vector<uint32_t> sizes, uint64_t seed) {
-  auto m = Mlp::Create(std::move(sizes));
-  REQUIRE(m.ok());
-  m->Init(seed);
-  return std::move(m).value();
-}
+using testutil::MakeModel;
 
 // Random values in (-1, 1) with about `zero_fraction` zeros, and three features with a fixed
 // pattern: feature 0 non-zero in every sample, feature 1 non-zero only in every 7th sample

@@ -14,17 +14,13 @@
 #include "dust/crypto.h"
 #include "dust/dataset.h"
 #include "dust/rng.h"
+#include "testutil/model_util.h"
 
 using namespace dust;
 
 namespace {
 
-Mlp MakeModel(std::vector<uint32_t> sizes, uint64_t seed) {
-  auto m = Mlp::Create(std::move(sizes));
-  REQUIRE(m.ok());
-  m->Init(seed);
-  return std::move(m).value();
-}
+using testutil::MakeModel;
 
 // n samples of `features` values in [0, 1) with about `zero_fraction` zeros; feature 3 (if it
 // exists) is zero in every sample, so its first-layer rows must get no gradient.
