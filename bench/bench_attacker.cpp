@@ -33,12 +33,12 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
-#include "dust/crypto.h"
-#include "dust/dataset.h"
-#include "dust/identity.h"
-#include "dust/node.h"
-#include "dust/rng.h"
-#include "dust/trust.h"
+#include "dust/util/crypto.h"
+#include "dust/ml/dataset.h"
+#include "dust/net/identity.h"
+#include "dust/engine/node.h"
+#include "dust/util/rng.h"
+#include "dust/net/trust.h"
 
 namespace dust::bench {
 namespace {

@@ -34,14 +34,14 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
-#include "dust/crypto.h"
-#include "dust/dataset.h"
-#include "dust/identity.h"
-#include "dust/model.h"
-#include "dust/node.h"
-#include "dust/rng.h"
-#include "dust/trust.h"
-#include "dust/wire.h"
+#include "dust/util/crypto.h"
+#include "dust/ml/dataset.h"
+#include "dust/net/identity.h"
+#include "dust/ml/model.h"
+#include "dust/engine/node.h"
+#include "dust/util/rng.h"
+#include "dust/net/trust.h"
+#include "dust/net/wire.h"
 
 namespace dust::bench {
 namespace {

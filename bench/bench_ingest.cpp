@@ -24,12 +24,12 @@
 #include <vector>
 
 #include "bench_registry.h"
-#include "dust/codec.h"
-#include "dust/ingress.h"
-#include "dust/model.h"
-#include "dust/node.h"
-#include "dust/rng.h"
-#include "dust/wire.h"
+#include "dust/net/codec.h"
+#include "dust/net/ingress.h"
+#include "dust/ml/model.h"
+#include "dust/engine/node.h"
+#include "dust/util/rng.h"
+#include "dust/net/wire.h"
 
 namespace dust::bench {
 namespace {

@@ -27,10 +27,10 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
-#include "dust/bytes.h"
-#include "dust/dataset.h"
-#include "dust/file.h"
-#include "dust/rng.h"
+#include "dust/util/bytes.h"
+#include "dust/ml/dataset.h"
+#include "dust/util/file.h"
+#include "dust/util/rng.h"
 
 namespace dust::bench {
 namespace {

@@ -22,9 +22,9 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
-#include "dust/dataset.h"
-#include "dust/model.h"
-#include "dust/rng.h"
+#include "dust/ml/dataset.h"
+#include "dust/ml/model.h"
+#include "dust/util/rng.h"
 
 namespace dust::bench {
 namespace {

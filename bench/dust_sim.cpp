@@ -29,13 +29,13 @@
 #include <vector>
 
 #include "bench_options.h"
-#include "dust/crypto.h"
-#include "dust/dataset.h"
-#include "dust/merge.h"
-#include "dust/model.h"
-#include "dust/node.h"
-#include "dust/rng.h"
-#include "dust/trust.h"
+#include "dust/util/crypto.h"
+#include "dust/ml/dataset.h"
+#include "dust/engine/merge.h"
+#include "dust/ml/model.h"
+#include "dust/engine/node.h"
+#include "dust/util/rng.h"
+#include "dust/net/trust.h"
 #include "sim.h"
 
 namespace po = boost::program_options;

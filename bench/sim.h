@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "dust/dataset.h"
-#include "dust/status.h"
+#include "dust/ml/dataset.h"
+#include "dust/util/status.h"
 
 namespace dust::sim {
 

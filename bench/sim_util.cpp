@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <sstream>
 
-#include "dust/bytes.h"
-#include "dust/file.h"
-#include "dust/rng.h"
+#include "dust/util/bytes.h"
+#include "dust/util/file.h"
+#include "dust/util/rng.h"
 #include "sim.h"
 
 namespace dust::sim {

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "dust/unique_fd.h"
+#include "dust/util/unique_fd.h"
 
 namespace dust::ctl {
 namespace {

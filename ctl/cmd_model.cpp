@@ -6,7 +6,7 @@
 #include <ostream>
 
 #include "commands.h"
-#include "dust/file.h"
+#include "dust/util/file.h"
 #include "export.h"
 #include "format.h"
 

@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "dust/bytes.h"
-#include "dust/model.h"
-#include "dust/status.h"
+#include "dust/util/bytes.h"
+#include "dust/ml/model.h"
+#include "dust/util/status.h"
 
 namespace dust::ctl {
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "dust/crypto.h"
+#include "dust/util/crypto.h"
 #include "export.h"
 
 namespace dust::ctl {

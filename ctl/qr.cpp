@@ -9,7 +9,7 @@
 #include <cstring>
 #include <memory>
 
-#include "dust/file.h"
+#include "dust/util/file.h"
 
 namespace dust::ctl {
 namespace {

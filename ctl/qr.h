@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "dust/bytes.h"
-#include "dust/status.h"
+#include "dust/util/bytes.h"
+#include "dust/util/status.h"
 
 namespace dust::ctl {
 

@@ -9,9 +9,9 @@
 #include <set>
 
 #include "daemon.h"
-#include "dust/crypto.h"
-#include "dust/identity.h"
-#include "dust/merge.h"
+#include "dust/util/crypto.h"
+#include "dust/net/identity.h"
+#include "dust/engine/merge.h"
 #include "log.h"
 
 namespace dust::daemon {

@@ -25,7 +25,7 @@
 #include <string>
 #include <string_view>
 
-#include "dust/status.h"
+#include "dust/util/status.h"
 
 namespace dust::daemon {
 

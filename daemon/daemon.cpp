@@ -15,11 +15,11 @@
 #include <cstring>
 #include <fstream>
 
-#include "dust/crypto.h"
-#include "dust/file.h"
-#include "dust/identity.h"
-#include "dust/merge.h"
-#include "dust/wire.h"
+#include "dust/util/crypto.h"
+#include "dust/util/file.h"
+#include "dust/net/identity.h"
+#include "dust/engine/merge.h"
+#include "dust/net/wire.h"
 #include "log.h"
 
 namespace dust::daemon {

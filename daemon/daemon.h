@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "control.h"
-#include "dust/dataset.h"
-#include "dust/node.h"
-#include "dust/trust.h"
+#include "dust/ml/dataset.h"
+#include "dust/engine/node.h"
+#include "dust/net/trust.h"
 #include "gossip.h"
 #include "metrics.h"
 #include "notify.h"

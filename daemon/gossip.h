@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "dust/bytes.h"
-#include "dust/status.h"
+#include "dust/util/bytes.h"
+#include "dust/util/status.h"
 #include "options.h"
 
 namespace dust::daemon {

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "dust/status.h"
+#include "dust/util/status.h"
 
 namespace dust::daemon {
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "dust/status.h"
+#include "dust/util/status.h"
 
 namespace dust::daemon {
 

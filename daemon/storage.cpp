@@ -9,10 +9,10 @@
 #include <cstring>
 #include <ctime>
 
-#include "dust/checkpoint.h"
-#include "dust/file.h"
-#include "dust/identity.h"
-#include "dust/replay.h"
+#include "dust/ml/checkpoint.h"
+#include "dust/util/file.h"
+#include "dust/net/identity.h"
+#include "dust/net/replay.h"
 #include "log.h"
 
 namespace dust::daemon {

@@ -7,9 +7,9 @@
 // (tests/vectors/make_fuzz_corpus.py).
 #include <cstdlib>
 
-#include "dust/crypto.h"
-#include "dust/node.h"
-#include "dust/trust.h"
+#include "dust/util/crypto.h"
+#include "dust/engine/node.h"
+#include "dust/net/trust.h"
 
 namespace {
 

@@ -5,8 +5,8 @@
 // which signs the seed corpus (tests/fuzz/corpus/datagram/), so mutations reach the verify step.
 #include <cstdlib>
 
-#include "dust/ingress.h"
-#include "dust/wire.h"
+#include "dust/net/ingress.h"
+#include "dust/net/wire.h"
 
 namespace {
 

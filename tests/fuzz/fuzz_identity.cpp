@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "dust/identity.h"
-#include "dust/replay.h"
+#include "dust/net/identity.h"
+#include "dust/net/replay.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace dust;

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "../../libdust/src/dataset_internal.h"
+#include "dataset_internal.h"
 
 namespace {
 // Small enough that a hostile header cannot push the fuzzer past its memory limit.

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "dust/codec.h"
+#include "dust/net/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace dust;

@@ -2,7 +2,7 @@
 // same bytes (one encoding per store). Seed corpus: tests/fuzz/corpus/trust_store/.
 #include <cstdlib>
 
-#include "dust/trust.h"
+#include "dust/net/trust.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace dust;

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "dust/checkpoint.h"
-#include "dust/model.h"
+#include "dust/ml/checkpoint.h"
+#include "dust/ml/model.h"
 
 namespace dust::testutil {
 

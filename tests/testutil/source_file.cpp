@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "dust/file.h"
+#include "dust/util/file.h"
 
 namespace dust::testutil {
 

@@ -1,0 +1,201 @@
+// The engine: one peer's learning-and-gossip state machine, sans I/O (docs/engine.md).
+//
+// dustd and dust-sim drive the same Node. The caller owns every clock, socket and file:
+//   - OnDatagram(bytes, source, now_ms) for every datagram received (any bytes at all);
+//   - OnTick(now_ms, &out) regularly (at least every send interval): merges what arrived, and
+//     appends the datagrams to broadcast now (an update once per round, an announce every
+//     announce interval);
+//   - TrainUnit() whenever it has CPU to spare: one small unit of local training;
+//   - checkpoints (ExportCheckpoint / ImportCheckpoint) and the counter mark (persist hook).
+//
+// Rounds: round = now_ms / send_interval_ms, so peers whose clocks agree roughly send the same
+// block of coordinates in the same round (coherent averages; see docs/engine.md). An update
+// datagram carries the sender's current ABSOLUTE values for that round's block (and the small
+// output layers), int8-quantized; receivers replace their values by an aggregate (merge.h) of
+// their own and the received ones. A lost datagram only delays mixing.
+//
+// Receive path (cheapest check first, every drop counted by reason): structure (wire.h),
+// rate limit per source, sender trusted, model fingerprint, signature, replay window and
+// timestamp, payload decode with caps (codec.h), quarantine (merge.h). Only updates from keys
+// in the TrustStore are ever merged.
+//
+// Thread-safety: none; one owner (the daemon's event loop or the simulator) calls everything.
+// The TrustStore passed to Create must outlive the Node; changes to it (trust/revoke) take
+// effect on the next datagram.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dust/util/bytes.h"
+#include "dust/net/codec.h"
+#include "dust/util/crypto.h"
+#include "dust/ml/dataset.h"
+#include "dust/engine/merge.h"
+#include "dust/ml/model.h"
+#include "dust/net/ratelimit.h"
+#include "dust/util/status.h"
+
+namespace dust {
+
+class TrustStore;
+
+// What an update datagram carries (docs/engine.md compares them).
+enum class GossipMode : uint8_t {
+  // Top-k of the node's unsent local progress as int8 deltas (error feedback: what is not sent
+  // stays in the accumulator), which every receiver adds in as the mean over the round's
+  // updates, PLUS the sender's absolute values for a block of coordinates chosen by round
+  // (round-robin), which receivers average in: anti-entropy that repairs whatever lost deltas
+  // made the models disagree on. The node's model moves only by merges, so without loss all
+  // nodes hold the same model (compressed synchronous SGD).
+  kHybrid = 0,
+  // Absolute values only: the output layers every round plus a round-robin block of the first
+  // layer. Loss-proof but mixes slowly (kept for comparison).
+  kAbsolute = 1,
+};
+
+struct NodeOptions {
+  // Model: all peers must agree on these two (they form the fingerprint in every datagram).
+  std::vector<uint32_t> layers = Mlp::DefaultLayers();
+  uint64_t init_seed = 1;
+
+  SgdOptions sgd;                 // local training
+  uint32_t batches_per_unit = 1;  // SGD steps (of sgd.batch_size samples) per TrainUnit
+  AggregatorOptions aggregator;   // how received values are merged
+
+  // Gossip.
+  GossipMode gossip = GossipMode::kHybrid;
+  float delta_fraction = 0.6f;  // kHybrid: share of the payload for deltas (rest: absolute block)
+  int64_t send_interval_ms = 1000;       // one update datagram per interval (= one round)
+  int64_t announce_interval_ms = 10000;  // announce datagram period (0: never)
+  ValueCoding coding = ValueCoding::kInt8;
+  bool send_head_every_round = true;  // kAbsolute: also carry every parameter after layer 1
+  float max_norm_ratio = 50.0f;       // quarantine threshold (merge.h CheckUpdate)
+
+  // Peers and receive path.
+  size_t max_peers = 1024;             // peer-table entries (least recently seen evicted)
+  int64_t peer_stale_ms = 60000;       // a peer silent this long is reported stale
+  size_t max_pending_updates = 512;    // updates buffered between merges (extra ones dropped)
+  int64_t max_clock_skew_ms = 120000;  // datagram timestamps further off are refused as stale
+  int64_t not_before_ms = 0;  // refuse datagrams stamped earlier (the daemon: its start time)
+  RateLimiterOptions rate_limit;
+
+  // Announce contents.
+  std::string display_name = "dust";
+  uint16_t listen_port = 0;
+
+  // Counter persistence (replay.h CounterAllocator): the mark loaded from disk (0 on a first
+  // start), and a hook that must durably store a new mark before it returns OK. Without a
+  // hook, marks are considered persisted at once (tests, simulation).
+  uint64_t counter_mark = 0;
+  std::function<Status(uint64_t mark)> persist_counter_mark;
+
+  // Simulation of faulty peers ONLY (dust-sim --byzantine): called on every outgoing update
+  // after it is planned and before it is encoded and signed. Production leaves it empty.
+  std::function<void(uint64_t round, std::vector<uint32_t>& index, std::vector<float>& value)>
+      tamper_outgoing;
+};
+
+struct TrainUnitResult {
+  uint32_t samples = 0;  // 0: nothing to train on
+  float loss = 0.0f;     // mean batch loss of the unit
+};
+
+// What happened to one datagram.
+struct DatagramOutcome {
+  bool accepted = false;
+  std::string_view reason;  // "update", "announce", or the drop reason (static string)
+};
+
+struct PeerInfo {
+  PublicKey key{};
+  std::string display_name;  // from its last announce ("" until one arrives)
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t last_update_ms = 0;  // last accepted update (0: none yet)
+  uint64_t last_round = 0;
+  uint32_t sample_weight = 0;     // last update's / announce's sample count
+  uint16_t accuracy_bp = 0xFFFF;  // from its last announce
+  uint64_t announces = 0;
+  uint64_t updates_accepted = 0;
+  uint64_t updates_rejected = 0;  // authenticated but refused (decode, quarantine, overflow)
+  float outlier_score = 0.0f;     // robust rules: how often its values were far from the aggregate
+  bool stale = false;
+};
+
+// Counters since Create, by name (stable snake_case names, for metrics).
+struct NodeCounters {
+  uint64_t datagrams_received = 0;
+  uint64_t updates_accepted = 0;
+  uint64_t announces_accepted = 0;
+  uint64_t updates_merged = 0;
+  uint64_t merges = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t max_datagram_bytes = 0;
+  std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> count, every reason listed
+};
+
+class Node {
+ public:
+  // kInvalidArgument on bad options (layers, intervals, batch size) or a dataset whose width or
+  // classes do not match the layers. `trust` is not owned and may not be null. `seed` drives
+  // batch sampling only (the model is initialised from options.init_seed).
+  static Result<Node> Create(NodeOptions options, KeyPair identity, const TrustStore* trust,
+                             Dataset train, uint64_t seed);
+  Node(Node&&) noexcept;
+  Node& operator=(Node&&) noexcept;
+  ~Node();
+
+  // Network input. Never throws; any bytes are fine. `source` is what the datagram came from
+  // (IP address, or a node index in the simulator) for rate limiting.
+  DatagramOutcome OnDatagram(ByteView bytes, const SourceKey& source, int64_t now_ms);
+
+  // Timers: merges buffered updates, then appends the datagrams to send now (each at most
+  // kMaxDatagramBytes) to *out. Calling it more often than needed is harmless.
+  void OnTick(int64_t now_ms, std::vector<Bytes>* out);
+  // The next time OnTick has something to send (for the caller's timer).
+  int64_t NextTickMs() const;
+
+  // One unit of local training (options.batches_per_unit batches). Merges buffered updates
+  // first so training continues from the mixed model.
+  TrainUnitResult TrainUnit();
+
+  // Replaces the training data (data directory changed). Keeps the model.
+  Status SetDataset(Dataset train);
+
+  // Checkpoint (checkpoint.h format, docs/protocol.md "Checkpoint file"): model, momentum,
+  // the unsent local progress (error-feedback residual) and the counters needed to resume;
+  // not the trust store or the counter mark, which the daemon persists separately. Import is
+  // strict (kCorrupt / kUnsupported), refuses a checkpoint of another model
+  // (kInvalidArgument), and changes nothing when it fails.
+  Bytes ExportCheckpoint() const;
+  Status ImportCheckpoint(ByteView bytes);
+
+  // Status.
+  const Mlp& model() const;
+  Mlp& mutable_model();  // tests and the simulator's attacks; not for the daemon
+  const PublicKey& public_key() const;
+  const ModelFingerprint& fingerprint() const;
+  uint64_t round() const;         // round of the last update sent
+  uint64_t samples_seen() const;  // local training samples processed
+  size_t train_size() const;
+  float last_loss() const;
+  void set_accuracy_bp(uint16_t accuracy_bp);  // the caller's held-out accuracy, for announces
+  void set_learning_rate(float lr);            // schedules (the simulator's decay)
+  std::vector<PeerInfo> Peers(int64_t now_ms) const;
+  NodeCounters counters() const;
+  const NodeOptions& options() const;
+
+ private:
+  struct Impl;
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace dust

@@ -1,0 +1,63 @@
+// Checkpoint codec: a model's architecture, parameters, optimizer state and training counters
+// as one self-checking byte string (format: docs/protocol.md, "Checkpoint file").
+//
+// The codec is pure: no files here (the daemon writes the bytes with AtomicWriteFile). Decoding
+// never trusts its input: every length is checked against caps and against the bytes present
+// before anything is allocated, a BLAKE2b checksum covers every byte before it, and every float
+// must be finite. A truncated, extended or altered checkpoint gives an error Status, never a
+// crash or a half-filled result. Encoding is canonical: encode(decode(b)) == b for every b
+// that decodes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "dust/util/bytes.h"
+#include "dust/ml/model.h"
+#include "dust/util/status.h"
+
+namespace dust {
+
+inline constexpr uint16_t kCheckpointVersion = 1;
+
+struct Checkpoint {
+  std::vector<uint32_t> layer_sizes;  // as Mlp::Create takes them
+  uint64_t init_seed = 0;             // with layer_sizes, gives the model's Fingerprint
+  uint64_t steps = 0;                 // SGD steps taken (Trainer::steps)
+  uint64_t rounds = 0;                // gossip rounds completed (the engine's counter)
+  uint64_t samples_seen = 0;          // training samples processed
+  std::vector<float> params;          // ParamCount(layer_sizes) values, model.h layout
+  std::vector<float> momentum;        // empty (no optimizer state) or the same size as params
+  // Empty, or the engine's error-feedback accumulator (local progress not yet sent, node.h),
+  // the same size as params: kept so that a restart loses none of the node's training.
+  std::vector<float> residual;
+
+  bool operator==(const Checkpoint&) const = default;
+};
+
+// Encodes `c`. Precondition: layer_sizes valid for Mlp::Create, params.size() ==
+// ParamCount(layer_sizes), momentum and residual each empty or params.size(), all values finite; a
+// checkpoint that breaks it still encodes, but DecodeCheckpoint refuses the bytes.
+Bytes EncodeCheckpoint(const Checkpoint& c);
+
+// The number of bytes EncodeCheckpoint gives for these layer sizes with `value_blocks` blocks of
+// ParamCount floats: 1 (parameters), 2 (and momentum) or 3 (and residual).
+uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks);
+
+// Decodes bytes produced by EncodeCheckpoint. Errors: kCorrupt (bad magic, wrong length,
+// checksum mismatch, non-finite value, reserved flag bits set, counts that disagree),
+// kUnsupported (another version), kInvalidArgument (architecture outside the caps of model.h).
+Result<Checkpoint> DecodeCheckpoint(ByteView bytes);
+
+// The checkpoint of a model and its trainer (momentum and step count) with the given counters.
+Checkpoint MakeCheckpoint(const Mlp& model, const Trainer& trainer, uint64_t init_seed,
+                          uint64_t rounds, uint64_t samples_seen);
+
+// Rebuilds the model a checkpoint describes (parameters copied; Init is not called).
+Result<Mlp> ModelFromCheckpoint(const Checkpoint& c);
+
+// Copies the checkpoint's momentum (zeros if it has none) and step count into a trainer built
+// for the same architecture; InvalidArgument if the sizes differ.
+Status RestoreTrainer(const Checkpoint& c, Trainer& trainer);
+
+}  // namespace dust

@@ -1,0 +1,158 @@
+// The learning core: an MLP over one flat fp32 parameter buffer, its SGD trainer, evaluation.
+//
+// Parameter layout (the contract shared by the optimizer, checkpoint, codec and merge): for
+// each layer l in order, its weight matrix W_l stored input-major, shape [in][out] (so the
+// row for input k is contiguous: that is what the sparse first layer walks), then its bias
+// b_l [out]. Hidden layers use ReLU; the output layer gives logits for softmax cross-entropy.
+//
+// Initialisation (deterministic from a seed, PyTorch's nn.Linear default): every weight and
+// bias of a layer with fan_in inputs is drawn U(-1/sqrt(fan_in), 1/sqrt(fan_in)) from
+// Rng(seed), layer by layer, weights (in [in][out] order) before biases.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "dust/ml/dataset.h"
+#include "dust/util/status.h"
+
+namespace dust {
+
+struct LayerView {
+  float* weight;  // [in][out]
+  float* bias;    // [out]
+  uint32_t in;
+  uint32_t out;
+};
+
+struct ConstLayerView {
+  const float* weight;  // [in][out]
+  const float* bias;    // [out]
+  uint32_t in;
+  uint32_t out;
+};
+
+inline constexpr uint32_t kMaxLayerWidth = 1u << 16;
+inline constexpr size_t kMaxLayers = 16;
+// Total parameter cap (256 MiB of fp32): bounds what Create and checkpoint decoding allocate.
+inline constexpr size_t kMaxParams = size_t{1} << 26;
+
+class Mlp {
+ public:
+  // layer_sizes: input width, hidden widths..., number of classes (>= 2 entries, each in
+  // [1, kMaxLayerWidth], at most kMaxLayers + 1 entries, at most kMaxParams parameters in
+  // all); InvalidArgument otherwise. Parameters are zero until Init.
+  static Result<Mlp> Create(std::vector<uint32_t> layer_sizes);
+  static std::vector<uint32_t> DefaultLayers() { return {784, 32, 10}; }
+
+  void Init(uint64_t seed);
+
+  const std::vector<uint32_t>& layer_sizes() const { return m_sizes; }
+  size_t num_layers() const { return m_sizes.size() - 1; }
+  uint32_t input_size() const { return m_sizes.front(); }
+  uint32_t num_classes() const { return m_sizes.back(); }
+  size_t num_params() const { return m_params.size(); }
+  std::span<float> params() { return m_params; }
+  std::span<const float> params() const { return m_params; }
+  LayerView layer(size_t l);
+  ConstLayerView layer(size_t l) const;
+
+ private:
+  std::vector<uint32_t> m_sizes;
+  std::vector<size_t> m_offsets;  // start of each layer's weights in m_params
+  std::vector<float> m_params;
+};
+
+// Number of parameters of an MLP with these sizes (no allocation).
+size_t ParamCount(std::span<const uint32_t> layer_sizes);
+
+// 8 bytes that identify a model's architecture and initialisation seed: peers whose
+// fingerprints differ never merge. BLAKE2b over a fixed encoding (documented in protocol.md).
+using ModelFingerprint = std::array<uint8_t, 8>;
+ModelFingerprint Fingerprint(std::span<const uint32_t> layer_sizes, uint64_t init_seed);
+
+struct SgdOptions {
+  float learning_rate = 0.05f;
+  float momentum = 0.9f;
+  float weight_decay = 0.0f;  // L2, added to the gradient as weight_decay * w
+  uint32_t batch_size = 32;
+};
+
+// Mini-batch SGD with momentum, exactly PyTorch's torch.optim.SGD (dampening 0, no Nesterov):
+//   g' = g + weight_decay * w;   v = momentum * v + g';   w -= learning_rate * v
+// applied to every parameter every step (a parameter whose gradient is zero still moves by its
+// momentum). The momentum buffer starts at zero, which makes the first step v = g' as in
+// PyTorch. g is the gradient of the batch's MEAN cross-entropy.
+//
+// Owns the momentum buffer and all scratch space, sized at construction; Step and Gradient
+// allocate nothing. Not thread-safe; one Trainer per model. The Trainer is bound to the
+// architecture it was built for: Step/Gradient on a model with other layer sizes, on a dataset
+// whose width differs from the model's input or whose classes exceed the model's outputs, or
+// on more than batch_size indices do nothing and return NaN (a programming error, not data).
+// Indices must be < data.size().
+class Trainer {
+ public:
+  Trainer(const Mlp& model, SgdOptions options);
+
+  // One SGD step on the samples data[indices] (1 <= indices.size() <= batch_size). Returns
+  // the batch's mean cross-entropy loss before the step. An empty batch changes nothing and
+  // returns 0.
+  float Step(Mlp& model, const Dataset& data, std::span<const uint32_t> indices);
+
+  // Computes the mean loss and the gradient of it w.r.t. every parameter into `grad`
+  // (size num_params; NaN and `grad` untouched if not) without updating anything. Used by
+  // tests and gradient checks.
+  float Gradient(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
+                 std::span<float> grad);
+
+  const SgdOptions& options() const { return m_options; }
+  const std::vector<uint32_t>& layer_sizes() const { return m_sizes; }
+  void set_learning_rate(float lr) { m_options.learning_rate = lr; }
+  // The momentum buffer, in the parameter layout (checkpoints save and restore it).
+  std::span<float> momentum() { return m_momentum; }
+  std::span<const float> momentum() const { return m_momentum; }
+  uint64_t steps() const { return m_steps; }
+  void set_steps(uint64_t steps) { m_steps = steps; }
+
+ private:
+  bool Compatible(const Mlp& model, const Dataset& data, size_t batch) const;
+
+  SgdOptions m_options;
+  std::vector<uint32_t> m_sizes;  // the architecture this trainer was built for
+  std::vector<float> m_momentum;  // [num_params]
+  // [num_params]; zero between steps after the first layer's weights. The first layer's
+  // weights are updated row by row as their gradient completes, so their part is only scratch
+  // for batches split into chunks (model_internal.h).
+  std::vector<float> m_grad;
+  // Per-chunk buffers of the first layer (sizes from internal::PlanBuffers): the chunk's
+  // non-zero inputs filed by feature, and each sample's first-layer delta.
+  uint32_t m_max_chunk = 1;
+  std::vector<uint32_t> m_feature_count;  // [input_size]
+  std::vector<uint16_t> m_feature_sample;
+  std::vector<float> m_feature_value;
+  std::vector<float> m_delta;
+  std::vector<float> m_scratch;  // one sample's activations and deltas, layers >= 1
+  uint64_t m_steps = 0;
+};
+
+struct EvalResult {
+  double accuracy = 0;   // fraction in [0, 1]
+  double mean_loss = 0;  // mean cross-entropy
+  size_t samples = 0;
+  std::vector<uint32_t> confusion;  // [true class][predicted class], num_classes^2
+};
+
+// Evaluates on every sample of `data` (which must match the model's input and classes).
+EvalResult Evaluate(const Mlp& model, const Dataset& data);
+
+// Inference for one sample: writes class probabilities (softmax) to `probs` if it is not
+// empty (size num_classes) and returns the arg-max class. Allocation-free for models whose
+// layers are at most 1024 wide; wider ones use a heap scratch buffer.
+uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs = {});
+
+// Inference for a batch: predicted class of every sample of `data` into `out` (size data.size()).
+void PredictBatch(const Mlp& model, const Dataset& data, std::span<uint32_t> out);
+
+}  // namespace dust

@@ -1,0 +1,186 @@
+// Checkpoint codec (see checkpoint.h and docs/protocol.md, "Checkpoint file").
+#include "dust/ml/checkpoint.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "dust/util/crypto.h"
+
+namespace dust {
+namespace {
+
+constexpr char kMagic[8] = {'D', 'U', 'S', 'T', 'C', 'K', 'P', 'T'};
+constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
+constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
+constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual;
+// magic, version, flags, layer count
+constexpr size_t kFixedHeader = sizeof(kMagic) + 2 + 2 + 4;
+// seed, steps, rounds, samples_seen, param_count after the layer sizes
+constexpr size_t kCountersBytes = 5 * 8;
+constexpr size_t kChecksumBytes = 8;
+
+void PutFloats(ByteWriter& w, const std::vector<float>& v) {
+  for (float f : v) w.F32(f);
+}
+
+// Reads n floats (the caller has checked the length), refusing any that is not finite.
+Status GetFloats(ByteReader& r, size_t n, const char* what, std::vector<float>* out) {
+  out->resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const float f = r.F32();
+    if (!std::isfinite(f)) {
+      return Status::Corrupt(std::string("checkpoint: ") + what + " value " + std::to_string(i) +
+                             " is not finite");
+    }
+    (*out)[i] = f;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks) {
+  return kFixedHeader + 4 * uint64_t{layer_sizes.size()} + kCountersBytes +
+         4 * ParamCount(layer_sizes) * static_cast<uint64_t>(value_blocks) + kChecksumBytes;
+}
+
+Bytes EncodeCheckpoint(const Checkpoint& c) {
+  Bytes out;
+  out.reserve(kFixedHeader + 4 * c.layer_sizes.size() + kCountersBytes +
+              4 * (c.params.size() + c.momentum.size() + c.residual.size()) + kChecksumBytes);
+  ByteWriter w(&out);
+  for (char ch : kMagic) w.U8(static_cast<uint8_t>(ch));
+  w.U16(kCheckpointVersion);
+  w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
+                              (c.residual.empty() ? 0 : kFlagResidual)));
+  w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
+  for (uint32_t s : c.layer_sizes) w.U32(s);
+  w.U64(c.init_seed);
+  w.U64(c.steps);
+  w.U64(c.rounds);
+  w.U64(c.samples_seen);
+  w.U64(c.params.size());
+  PutFloats(w, c.params);
+  PutFloats(w, c.momentum);
+  PutFloats(w, c.residual);
+  w.U64(Checksum64(out));
+  return out;
+}
+
+Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
+  if (bytes.size() < kFixedHeader) {
+    return Status::Corrupt("checkpoint: " + std::to_string(bytes.size()) +
+                           " bytes is shorter than the header");
+  }
+  ByteReader r(bytes);
+  ByteView magic = r.Raw(sizeof(kMagic));
+  if (std::memcmp(magic.data(), kMagic, sizeof(kMagic)) != 0) {
+    return Status::Corrupt("checkpoint: bad magic (not a dust checkpoint)");
+  }
+  const uint16_t version = r.U16();
+  if (version != kCheckpointVersion) {
+    return Status::Unsupported("checkpoint: version " + std::to_string(version) +
+                               ", this build reads version " + std::to_string(kCheckpointVersion));
+  }
+  const uint16_t flags = r.U16();
+  if ((flags & ~kKnownFlags) != 0) {
+    return Status::Corrupt("checkpoint: unknown flag bits " + std::to_string(flags));
+  }
+  const uint32_t layer_count = r.U32();
+  if (layer_count < 2 || layer_count > kMaxLayers + 1) {
+    return Status::InvalidArgument("checkpoint: " + std::to_string(layer_count) +
+                                   " layer sizes, must be 2 to " + std::to_string(kMaxLayers + 1));
+  }
+  if (r.remaining() < 4 * size_t{layer_count} + kCountersBytes) {
+    return Status::Corrupt("checkpoint: truncated header");
+  }
+  Checkpoint c;
+  c.layer_sizes.resize(layer_count);
+  for (uint32_t& s : c.layer_sizes) {
+    s = r.U32();
+    if (s == 0 || s > kMaxLayerWidth) {
+      return Status::InvalidArgument("checkpoint: layer width " + std::to_string(s) +
+                                     " outside [1, " + std::to_string(kMaxLayerWidth) + "]");
+    }
+  }
+  // Widths <= 2^16 and at most 16 layers: the count fits easily in 64 bits.
+  const uint64_t expected_params = ParamCount(c.layer_sizes);
+  if (expected_params > kMaxParams) {
+    return Status::InvalidArgument(
+        "checkpoint: architecture has " + std::to_string(expected_params) +
+        " parameters, more than the cap of " + std::to_string(kMaxParams));
+  }
+  c.init_seed = r.U64();
+  c.steps = r.U64();
+  c.rounds = r.U64();
+  c.samples_seen = r.U64();
+  const uint64_t param_count = r.U64();
+  if (param_count != expected_params) {
+    return Status::Corrupt("checkpoint: says " + std::to_string(param_count) +
+                           " parameters but its layer sizes need " +
+                           std::to_string(expected_params));
+  }
+  const bool has_momentum = (flags & kFlagMomentum) != 0;
+  const bool has_residual = (flags & kFlagResidual) != 0;
+  const uint64_t float_bytes = 4 * param_count * (1 + has_momentum + has_residual);
+  const uint64_t expected_size = r.position() + float_bytes + kChecksumBytes;
+  if (bytes.size() != expected_size) {
+    return Status::Corrupt("checkpoint: " + std::to_string(bytes.size()) + " bytes, expected " +
+                           std::to_string(expected_size) + " (truncated or extended)");
+  }
+  const size_t body = bytes.size() - kChecksumBytes;
+  ByteReader tail(bytes.subspan(body));
+  if (Checksum64(bytes.first(body)) != tail.U64()) {
+    return Status::Corrupt("checkpoint: checksum mismatch (file altered or damaged)");
+  }
+  DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "parameter", &c.params));
+  if (has_momentum) DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "momentum", &c.momentum));
+  if (has_residual) DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "residual", &c.residual));
+  if (!r.ok() || r.remaining() != kChecksumBytes) {
+    return Status::Corrupt("checkpoint: internal length mismatch");  // unreachable by the checks
+  }
+  return c;
+}
+
+Checkpoint MakeCheckpoint(const Mlp& model, const Trainer& trainer, uint64_t init_seed,
+                          uint64_t rounds, uint64_t samples_seen) {
+  Checkpoint c;
+  c.layer_sizes = model.layer_sizes();
+  c.init_seed = init_seed;
+  c.steps = trainer.steps();
+  c.rounds = rounds;
+  c.samples_seen = samples_seen;
+  c.params.assign(model.params().begin(), model.params().end());
+  c.momentum.assign(trainer.momentum().begin(), trainer.momentum().end());
+  return c;
+}
+
+Result<Mlp> ModelFromCheckpoint(const Checkpoint& c) {
+  auto m = Mlp::Create(c.layer_sizes);
+  if (!m.ok()) return m.status().WithContext("checkpoint");
+  if (c.params.size() != m->num_params()) {
+    return Status::InvalidArgument("checkpoint: " + std::to_string(c.params.size()) +
+                                   " parameters for a model of " + std::to_string(m->num_params()));
+  }
+  std::copy(c.params.begin(), c.params.end(), m->params().begin());
+  return m;
+}
+
+Status RestoreTrainer(const Checkpoint& c, Trainer& trainer) {
+  std::span<float> v = trainer.momentum();
+  if (c.layer_sizes != trainer.layer_sizes() ||
+      (!c.momentum.empty() && c.momentum.size() != v.size())) {
+    return Status::InvalidArgument("checkpoint: optimizer state does not fit this trainer");
+  }
+  if (c.momentum.empty()) {
+    std::fill(v.begin(), v.end(), 0.0f);
+  } else {
+    std::copy(c.momentum.begin(), c.momentum.end(), v.begin());
+  }
+  trainer.set_steps(c.steps);
+  return Status::Ok();
+}
+
+}  // namespace dust

@@ -1,0 +1,144 @@
+#include "dust/net/trust.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dust/util/file.h"
+#include "dust/net/identity.h"
+
+namespace dust {
+namespace {
+
+constexpr std::array<uint8_t, 4> kTrustMagic = {'D', 'S', 'T', 'T'};
+constexpr uint8_t kTrustVersion = 1;
+
+}  // namespace
+
+size_t PublicKeyHash::operator()(const PublicKey& k) const noexcept {
+  // Ed25519 public keys are uniformly distributed, and the table only ever holds keys an
+  // operator chose to trust (lookups of attacker-chosen keys insert nothing), so the first
+  // 8 bytes are a fine hash.
+  uint64_t v;
+  std::memcpy(&v, k.data(), sizeof v);
+  return static_cast<size_t>(v);
+}
+
+Status TrustStore::Add(const PublicKey& key, std::string display_name, int64_t added_at_ms) {
+  DUST_RETURN_IF_ERROR(ValidateDisplayName(display_name));
+  if (m_peers.count(key) != 0) {
+    return Status::AlreadyExists("peer " + ShortNodeId(key) + " is already trusted");
+  }
+  if (m_peers.size() >= kMaxTrustedPeers) {
+    return Status::ResourceExhausted("trust store is full (" + std::to_string(kMaxTrustedPeers) +
+                                     " peers)");
+  }
+  m_peers.emplace(key, TrustedPeer{key, std::move(display_name), added_at_ms});
+  ++m_generation;
+  return Status::Ok();
+}
+
+bool TrustStore::Remove(const PublicKey& key) {
+  if (m_peers.erase(key) == 0) return false;
+  ++m_generation;
+  return true;
+}
+
+Status TrustStore::SetDisplayName(const PublicKey& key, std::string display_name) {
+  DUST_RETURN_IF_ERROR(ValidateDisplayName(display_name));
+  auto it = m_peers.find(key);
+  if (it == m_peers.end()) return Status::NotFound("peer " + ShortNodeId(key) + " is not trusted");
+  it->second.display_name = std::move(display_name);
+  ++m_generation;
+  return Status::Ok();
+}
+
+const TrustedPeer* TrustStore::Find(const PublicKey& key) const {
+  auto it = m_peers.find(key);
+  return it == m_peers.end() ? nullptr : &it->second;
+}
+
+std::vector<TrustedPeer> TrustStore::List() const {
+  std::vector<TrustedPeer> out;
+  out.reserve(m_peers.size());
+  for (const auto& [k, p] : m_peers) out.push_back(p);
+  std::sort(out.begin(), out.end(),
+            [](const TrustedPeer& a, const TrustedPeer& b) { return a.key < b.key; });
+  return out;
+}
+
+Bytes EncodeTrustStore(const TrustStore& store) {
+  Bytes out;
+  ByteWriter w(&out);
+  for (uint8_t m : kTrustMagic) w.U8(m);
+  w.U8(kTrustVersion);
+  w.U8(0);
+  w.U8(0);
+  w.U8(0);
+  std::vector<TrustedPeer> peers = store.List();
+  w.U32(static_cast<uint32_t>(peers.size()));
+  for (const TrustedPeer& p : peers) {
+    w.Raw(p.key);
+    w.I64(p.added_at_ms);
+    w.U8(static_cast<uint8_t>(p.display_name.size()));
+    w.Raw(AsBytes(p.display_name));
+  }
+  w.U64(Checksum64(out));
+  return out;
+}
+
+Result<TrustStore> DecodeTrustStore(ByteView bytes) {
+  if (bytes.size() < 20) return Status::Corrupt("trust store: too short");
+  if (bytes.size() > kMaxTrustFileBytes) return Status::Corrupt("trust store: too long");
+  ByteView body = bytes.subspan(0, bytes.size() - 8);
+  ByteReader tail(bytes.subspan(bytes.size() - 8));
+  ByteReader r(body);
+  auto magic = r.Array<4>();
+  if (magic != kTrustMagic) return Status::Corrupt("trust store: bad magic (not a trust store)");
+  uint8_t version = r.U8();
+  if (version != kTrustVersion) {
+    return Status::Unsupported("trust store: version " + std::to_string(version));
+  }
+  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0) return Status::Corrupt("trust store: reserved");
+  if (tail.U64() != Checksum64(body)) return Status::Corrupt("trust store: checksum mismatch");
+  uint32_t count = r.U32();
+  if (count > kMaxTrustedPeers) {
+    return Status::ResourceExhausted("trust store: " + std::to_string(count) + " peers, limit " +
+                                     std::to_string(kMaxTrustedPeers));
+  }
+  TrustStore store;
+  const PublicKey* prev = nullptr;
+  PublicKey prev_key{};
+  for (uint32_t i = 0; i < count; ++i) {
+    PublicKey key = r.Array<kPublicKeyBytes>();
+    int64_t added = r.I64();
+    uint8_t n = r.U8();
+    ByteView name = r.Raw(n);
+    if (!r.ok()) return Status::Corrupt("trust store: truncated at entry " + std::to_string(i));
+    // Sorted strictly ascending: one encoding per store, and duplicates are impossible.
+    if (prev != nullptr && !(prev_key < key)) {
+      return Status::Corrupt("trust store: entries not sorted or duplicated at " +
+                             std::to_string(i));
+    }
+    prev_key = key;
+    prev = &prev_key;
+    Status st = store.Add(key, std::string(reinterpret_cast<const char*>(name.data()), n), added);
+    if (!st.ok())
+      return Status::Corrupt("trust store: entry " + std::to_string(i) + ": " + st.message());
+  }
+  if (r.remaining() != 0) return Status::Corrupt("trust store: trailing bytes");
+  return store;
+}
+
+Result<TrustStore> LoadTrustStore(const std::string& path) {
+  Result<Bytes> bytes = ReadFile(path, kMaxTrustFileBytes);
+  if (!bytes.ok()) return bytes.status();
+  Result<TrustStore> store = DecodeTrustStore(*bytes);
+  if (!store.ok()) return store.status().WithContext(path);
+  return store;
+}
+
+Status SaveTrustStore(const std::string& path, const TrustStore& store) {
+  return AtomicWriteFile(path, EncodeTrustStore(store), 0600);
+}
+
+}  // namespace dust

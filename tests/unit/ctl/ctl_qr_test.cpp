@@ -1,0 +1,186 @@
+// QR pairing codes: encode, terminal rendering, PNG writing and reading, zbar decoding, and
+// agreement with Debian's zbarimg.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "dust/util/crypto.h"
+#include "dust/net/identity.h"
+#include "qr.h"
+#include "testutil/temp_dir.h"
+
+using namespace dust;
+using namespace dust::ctl;
+using dust::testutil::TempDir;
+
+namespace {
+
+std::string PairingUriForTest() {
+  std::array<uint8_t, kSeedBytes> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i * 7 + 1);
+  REQUIRE(InitCrypto().ok());
+  auto uri = FormatPairingUri(KeyPairFromSeed(seed).public_key, "kitchen hub/ü");
+  REQUIRE(uri.ok());
+  return *uri;
+}
+
+// Splits UTF-8 text into code points' byte strings, per line.
+std::vector<std::vector<std::string>> Glyphs(const std::string& text) {
+  std::vector<std::vector<std::string>> lines(1);
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\n') {
+      lines.emplace_back();
+      ++i;
+      continue;
+    }
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    lines.back().push_back(text.substr(i, len));
+    i += len;
+  }
+  if (lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("qr code of a pairing uri survives png write and zbar read") {
+  const std::string uri = PairingUriForTest();
+  auto code = EncodeQr(uri);
+  REQUIRE(code.ok());
+  auto png = EncodePng(RasterizeQr(*code, 4));
+  REQUIRE(png.ok());
+  auto img = DecodePng(*png);
+  REQUIRE(img.ok());
+  CHECK(img->width == static_cast<uint32_t>((code->size + 2 * kQrQuietZone) * 4));
+  auto texts = ScanQrCodes(*img);
+  REQUIRE(texts.ok());
+  REQUIRE(texts->size() == 1);
+  CHECK(texts->front() == uri);
+}
+
+TEST_CASE("zbarimg and our decoder read the same uri from a png we wrote") {
+  const std::string uri = PairingUriForTest();
+  TempDir dir("dust-ctl-qr");
+  auto code = EncodeQr(uri);
+  REQUIRE(code.ok());
+  auto png = EncodePng(RasterizeQr(*code, 8));
+  REQUIRE(png.ok());
+  const std::string path = dir.WriteFile("pair.png", *png);
+  const std::string cmd = "zbarimg --quiet --raw -Sdisable -Sqrcode.enable " + path + " > " +
+                          dir.Path("zbarimg.txt") + " 2> " + dir.Path("zbarimg.err");
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::string theirs = ReadText(dir.Path("zbarimg.txt"));
+  if (!theirs.empty() && theirs.back() == '\n') theirs.pop_back();
+  auto ours = ReadQrFromPngFile(path);
+  REQUIRE(ours.ok());
+  CHECK(*ours == theirs);
+  CHECK(*ours == uri);
+}
+
+TEST_CASE("terminal rendering packs two module rows per line inside a quiet zone") {
+  auto code = EncodeQr("dust://v1/test");
+  REQUIRE(code.ok());
+  for (bool invert : {false, true}) {
+    const std::string text = RenderQrText(*code, kQrQuietZone, invert);
+    auto lines = Glyphs(text);
+    const int total = code->size + 2 * kQrQuietZone;
+    REQUIRE(static_cast<int>(lines.size()) == (total + 1) / 2);
+    // Decode the half blocks back into modules and compare with the matrix.
+    const std::string full = "\u2588", upper = "\u2580", lower = "\u2584";
+    int mismatches = 0;
+    for (int y = 0; y < total; ++y) {
+      const auto& line = lines[static_cast<size_t>(y / 2)];
+      REQUIRE(static_cast<int>(line.size()) == total);
+      for (int x = 0; x < total; ++x) {
+        const std::string& g = line[static_cast<size_t>(x)];
+        bool lit = g == full || (y % 2 == 0 ? g == upper : g == lower);
+        int cx = x - kQrQuietZone, cy = y - kQrQuietZone;
+        bool dark =
+            cx >= 0 && cy >= 0 && cx < code->size && cy < code->size && code->IsDark(cx, cy);
+        mismatches += lit != (invert ? dark : !dark);
+      }
+    }
+    CHECK(mismatches == 0);
+  }
+}
+
+TEST_CASE("rasterized code has a white quiet zone and square modules of the given scale") {
+  auto code = EncodeQr("x");
+  REQUIRE(code.ok());
+  const int scale = 3;
+  GreyImage img = RasterizeQr(*code, scale);
+  const int border = kQrQuietZone * scale;
+  for (uint32_t y = 0; y < img.height; ++y) {
+    for (uint32_t x = 0; x < img.width; ++x) {
+      bool in_border = x < static_cast<uint32_t>(border) || y < static_cast<uint32_t>(border) ||
+                       x >= img.width - border || y >= img.height - border;
+      if (in_border) REQUIRE(img.pixels[y * img.width + x] == 255);
+    }
+  }
+  // The top-left finder pattern's corner module is dark, and so is every pixel of it.
+  for (int dy = 0; dy < scale; ++dy) {
+    for (int dx = 0; dx < scale; ++dx) {
+      CHECK(img.pixels[static_cast<size_t>(border + dy) * img.width + border + dx] == 0);
+    }
+  }
+}
+
+TEST_CASE("qr reader reports an image without a code and a non-png and a missing file") {
+  TempDir dir("dust-ctl-qr");
+  GreyImage blank;
+  blank.width = blank.height = 64;
+  blank.pixels.assign(64 * 64, 255);
+  auto png = EncodePng(blank);
+  REQUIRE(png.ok());
+  auto none = ReadQrFromPngFile(dir.WriteFile("blank.png", *png));
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().message().find("no QR code") != std::string::npos);
+
+  auto garbage = ReadQrFromPngFile(dir.WriteFile("x.png", "not a png at all"));
+  REQUIRE_FALSE(garbage.ok());
+  CHECK(garbage.status().message().find("x.png") != std::string::npos);
+
+  CHECK(ReadQrFromPngFile(dir.Path("missing.png")).status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("qr reader refuses two codes in one image") {
+  auto a = EncodeQr("dust://v1/a");
+  auto b = EncodeQr("dust://v1/b");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  GreyImage ia = RasterizeQr(*a, 4), ib = RasterizeQr(*b, 4);
+  REQUIRE(ia.height == ib.height);
+  GreyImage both;
+  both.width = ia.width + ib.width;
+  both.height = ia.height;
+  for (uint32_t y = 0; y < both.height; ++y) {
+    both.pixels.insert(both.pixels.end(), ia.pixels.begin() + y * ia.width,
+                       ia.pixels.begin() + (y + 1) * ia.width);
+    both.pixels.insert(both.pixels.end(), ib.pixels.begin() + y * ib.width,
+                       ib.pixels.begin() + (y + 1) * ib.width);
+  }
+  auto texts = ScanQrCodes(both);
+  REQUIRE(texts.ok());
+  CHECK(texts->size() == 2);
+  TempDir dir("dust-ctl-qr");
+  auto png = EncodePng(both);
+  REQUIRE(png.ok());
+  auto r = ReadQrFromPngFile(dir.WriteFile("two.png", *png));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("2 QR codes") != std::string::npos);
+}
+
+TEST_CASE("qr encoder rejects empty text and text too long for any version") {
+  CHECK_FALSE(EncodeQr("").ok());
+  CHECK_FALSE(EncodeQr(std::string(4000, 'a')).ok());
+}

@@ -1,0 +1,367 @@
+// The engine's node state machine, driven directly (no simulator): exchange, trust, restart.
+#include "dust/engine/node.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <optional>
+#include <string>
+
+#include "dust/ml/checkpoint.h"
+#include "dust/util/crypto.h"
+#include "dust/util/rng.h"
+#include "dust/net/trust.h"
+#include "dust/net/wire.h"
+
+namespace dust {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+constexpr uint32_t kFeatures = 64, kClasses = 4;
+
+// Class c lights up features [16c, 16c + 16) (plus noise), so classes are learnable and a node
+// holding only some classes learns a model that differs from its peers'.
+Dataset MakeData(std::vector<uint8_t> classes, size_t per_class, uint64_t seed) {
+  Dataset d(kFeatures, kClasses);
+  Rng rng(seed);
+  std::vector<float> x(kFeatures);
+  for (size_t i = 0; i < per_class; ++i) {
+    for (uint8_t c : classes) {
+      for (uint32_t f = 0; f < kFeatures; ++f) {
+        bool on = f / 16 == c;
+        x[f] = on ? 0.5f + 0.5f * rng.UniformFloat() : (rng.UniformFloat() < 0.1f ? 0.5f : 0.0f);
+      }
+      d.AddDense(x, c);
+    }
+  }
+  return d;
+}
+
+KeyPair Key(uint8_t n) {
+  std::array<uint8_t, kSeedBytes> seed{};
+  seed.fill(n);
+  return KeyPairFromSeed(seed);
+}
+
+NodeOptions Options() {
+  NodeOptions o;
+  o.layers = {kFeatures, 16, kClasses};
+  o.init_seed = 3;
+  o.sgd.learning_rate = 0.1f;
+  o.send_interval_ms = 1000;
+  o.announce_interval_ms = 0;
+  return o;
+}
+
+double Distance(const Node& a, const Node& b) {
+  double s = 0;
+  auto pa = a.model().params(), pb = b.model().params();
+  for (size_t i = 0; i < pa.size(); ++i) s += (pa[i] - pb[i]) * (pa[i] - pb[i]);
+  return std::sqrt(s);
+}
+
+// One round: everyone trains, sends, then every datagram reaches everyone else (unless
+// `connected` is false), then everyone merges.
+void Round(std::vector<Node*>& nodes, int64_t now, bool connected) {
+  std::vector<std::vector<Bytes>> out(nodes.size());
+  for (Node* n : nodes) n->TrainUnit();
+  for (size_t i = 0; i < nodes.size(); ++i) nodes[i]->OnTick(now, &out[i]);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    for (const Bytes& d : out[i]) {
+      REQUIRE(d.size() <= kMaxDatagramBytes);
+      if (!connected) continue;
+      for (size_t j = 0; j < nodes.size(); ++j) {
+        if (j != i) nodes[j]->OnDatagram(d, SourceKey::FromIndex(i), now + 1);
+      }
+    }
+  }
+  std::vector<Bytes> none;
+  for (Node* n : nodes) n->OnTick(now + 500, &none);
+}
+
+struct Trio {
+  TrustStore trust;
+  std::vector<Node> nodes;
+  Trio() {
+    REQUIRE(InitCrypto().ok());
+    std::vector<std::vector<uint8_t>> classes = {{0, 1}, {2, 3}, {0, 3}};
+    for (uint8_t i = 0; i < 3; ++i) REQUIRE(trust.Add(Key(i + 1).public_key, "n", kT0).ok());
+    for (uint8_t i = 0; i < 3; ++i) {
+      auto n = Node::Create(Options(), Key(i + 1), &trust, MakeData(classes[i], 60, i), 10 + i);
+      REQUIRE(n.ok());
+      nodes.push_back(std::move(*n));
+    }
+  }
+  std::vector<Node*> Ptrs() { return {&nodes[0], &nodes[1], &nodes[2]}; }
+};
+
+TEST_CASE("three nodes exchanging updates converge toward each other; isolated ones drift") {
+  Trio linked, alone;
+  auto lp = linked.Ptrs(), ap = alone.Ptrs();
+  for (int r = 0; r < 60; ++r) {
+    Round(lp, kT0 + r * 1000, true);
+    Round(ap, kT0 + r * 1000, false);
+  }
+  double d_linked = Distance(linked.nodes[0], linked.nodes[1]);
+  double d_alone = Distance(alone.nodes[0], alone.nodes[1]);
+  INFO("linked " << d_linked << " alone " << d_alone);
+  CHECK(d_alone > 0.1);
+  CHECK(d_linked < 0.1 * d_alone);
+  NodeCounters c = linked.nodes[0].counters();
+  CHECK(c.updates_accepted == 2 * 60);
+  CHECK(c.updates_merged > 0);
+  CHECK(c.max_datagram_bytes <= kMaxDatagramBytes);
+  auto peers = linked.nodes[0].Peers(kT0 + 60 * 1000);
+  REQUIRE(peers.size() == 2);
+  for (const auto& p : peers) {
+    CHECK(p.updates_accepted == 60);
+    CHECK_FALSE(p.stale);
+  }
+}
+
+TEST_CASE("datagrams from an untrusted sender are dropped and never merged") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust_a;  // A trusts nobody
+  TrustStore trust_b;
+  REQUIRE(trust_b.Add(Key(1).public_key, "a", kT0).ok());
+  auto a = Node::Create(Options(), Key(1), &trust_a, MakeData({0, 1}, 40, 1), 1);
+  auto b = Node::Create(Options(), Key(2), &trust_b, MakeData({2, 3}, 40, 2), 2);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  std::vector<Bytes> out, none;
+  for (int r = 0; r < 5; ++r) {
+    b->TrainUnit();
+    out.clear();
+    b->OnTick(kT0 + r * 1000, &out);
+    std::vector<float> before(a->model().params().begin(), a->model().params().end());
+    for (const Bytes& d : out) {
+      DatagramOutcome o = a->OnDatagram(d, SourceKey::FromIndex(2), kT0 + r * 1000);
+      CHECK_FALSE(o.accepted);
+      CHECK(o.reason == "untrusted");
+    }
+    a->OnTick(kT0 + r * 1000 + 500, &none);
+    CHECK(std::equal(before.begin(), before.end(), a->model().params().begin()));
+  }
+  NodeCounters c = a->counters();
+  CHECK(c.updates_accepted == 0);
+  bool found = false;
+  for (const auto& [name, n] : c.drops) {
+    if (name == "untrusted") {
+      CHECK(n == 5);
+      found = true;
+    }
+  }
+  CHECK(found);
+  CHECK(a->Peers(kT0).empty());
+}
+
+uint64_t DropCount(const Node& n, const std::string& reason) {
+  for (const auto& [name, count] : n.counters().drops) {
+    if (name == reason) return count;
+  }
+  FAIL("no drop counter named " << reason);
+  return 0;
+}
+
+TEST_CASE("removing trust takes effect at once: updates buffered before it are not merged") {
+  // Two identical clusters; in `with`, node 1 has node 0's last update buffered when node 0
+  // loses its trust, in `without` that update never arrived. Node 1 must end up identical.
+  Trio with, without;
+  const int64_t now = kT0 + 3 * 1000;
+  for (Trio* t : {&with, &without}) {
+    auto p = t->Ptrs();
+    for (int r = 0; r < 3; ++r) Round(p, kT0 + r * 1000, true);  // every peer known and active
+    std::vector<std::vector<Bytes>> out(3);
+    for (Node& n : t->nodes) n.TrainUnit();
+    for (size_t i = 0; i < 3; ++i) t->nodes[i].OnTick(now, &out[i]);
+    REQUIRE_FALSE(out[0].empty());
+    for (size_t i = 0; i < 3; ++i) {
+      if (i == 1 || (i == 0 && t == &without)) continue;
+      for (const Bytes& d : out[i]) {
+        REQUIRE(t->nodes[1].OnDatagram(d, SourceKey::FromIndex(i), now + 1).accepted);
+      }
+    }
+    REQUIRE(t->trust.Remove(Key(1).public_key));  // node 0's key
+    std::vector<Bytes> none;
+    t->nodes[1].OnTick(now + 500, &none);
+  }
+  CHECK(Distance(with.nodes[1], without.nodes[1]) == 0.0);
+  CHECK(DropCount(with.nodes[1], "revoked_before_merge") == 1);  // one update (two parts)
+  CHECK(DropCount(without.nodes[1], "revoked_before_merge") == 0);
+}
+
+TEST_CASE(
+    "a revoked peer no longer counts as an expected sender, so the others' step is not shrunk") {
+  // Same history; in the last round node 0's update does not reach node 1. In `lost` node 0 is
+  // still trusted (a lost datagram shrinks the step: node 0 was expected), in `revoked` its
+  // trust was removed, so the step is the mean of the updates of those still trusted.
+  Trio lost, revoked;
+  const int64_t now = kT0 + 3 * 1000;
+  double step[2] = {0, 0};
+  int which = 0;
+  for (Trio* t : {&lost, &revoked}) {
+    auto p = t->Ptrs();
+    for (int r = 0; r < 3; ++r) Round(p, kT0 + r * 1000, true);
+    std::vector<std::vector<Bytes>> out(3);
+    for (Node& n : t->nodes) n.TrainUnit();
+    for (size_t i = 0; i < 3; ++i) t->nodes[i].OnTick(now, &out[i]);
+    for (const Bytes& d : out[2]) {
+      REQUIRE(t->nodes[1].OnDatagram(d, SourceKey::FromIndex(2), now + 1).accepted);
+    }
+    if (t == &revoked) REQUIRE(t->trust.Remove(Key(1).public_key));
+    std::vector<float> before(t->nodes[1].model().params().begin(),
+                              t->nodes[1].model().params().end());
+    std::vector<Bytes> none;
+    t->nodes[1].OnTick(now + 500, &none);
+    double s2 = 0;
+    auto after = t->nodes[1].model().params();
+    for (size_t i = 0; i < before.size(); ++i)
+      s2 += (after[i] - before[i]) * (after[i] - before[i]);
+    step[which++] = std::sqrt(s2);
+  }
+  INFO("step with node 0 lost " << step[0] << ", with node 0 revoked " << step[1]);
+  CHECK(step[0] > 0.0);
+  CHECK(step[1] > step[0]);
+}
+
+TEST_CASE("garbage datagrams are counted as malformed and change nothing") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;
+  auto a = Node::Create(Options(), Key(1), &trust, MakeData({0}, 10, 1), 1);
+  REQUIRE(a.ok());
+  Rng rng(5);
+  for (size_t len : {0u, 1u, 141u, 142u, 600u, 1452u, 1453u, 4000u}) {
+    Bytes junk(len);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng.Next());
+    CHECK_FALSE(a->OnDatagram(junk, SourceKey::FromIndex(9), kT0).accepted);
+  }
+  CHECK(a->counters().datagrams_received == 8);
+  CHECK(a->counters().updates_accepted == 0);
+}
+
+TEST_CASE("a node restarted from its checkpoint catches up with its peers") {
+  Trio t;
+  auto p = t.Ptrs();
+  // Node 2 persists its counter mark through the hook, as the daemon does.
+  std::optional<Bytes> checkpoint;
+  for (int r = 0; r < 20; ++r) {
+    Round(p, kT0 + r * 1000, true);
+    if (r == 9) checkpoint = t.nodes[2].ExportCheckpoint();
+  }
+  // Restart node 2 from the round-10 checkpoint, 10 rounds behind; its counters continue
+  // above what it used (a fresh allocator from the mark it would have persisted).
+  NodeOptions o = Options();
+  o.counter_mark = 1u << 20;
+  auto restarted = Node::Create(o, Key(3), &t.trust, MakeData({0, 3}, 60, 2), 99);
+  REQUIRE(restarted.ok());
+  REQUIRE(restarted->ImportCheckpoint(*checkpoint).ok());
+  t.nodes[2] = std::move(*restarted);
+  p = t.Ptrs();
+  double behind = Distance(t.nodes[2], t.nodes[0]);
+  for (int r = 20; r < 60; ++r) Round(p, kT0 + r * 1000, true);
+  double after = Distance(t.nodes[2], t.nodes[0]);
+  INFO("behind " << behind << " after " << after);
+  CHECK(after < 0.2 * behind);
+  CHECK(t.nodes[0].counters().updates_accepted > 0);
+}
+
+TEST_CASE("a checkpoint keeps the local progress not yet sent") {
+  Trio t;
+  // Train without sending: all of node 0's progress waits in its error-feedback accumulator.
+  for (int i = 0; i < 5; ++i) t.nodes[0].TrainUnit();
+  const Bytes cp = t.nodes[0].ExportCheckpoint();
+  auto decoded = DecodeCheckpoint(cp);
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->residual.size() == t.nodes[0].model().num_params());
+  CHECK(std::any_of(decoded->residual.begin(), decoded->residual.end(),
+                    [](float v) { return v != 0.0f; }));
+  // A restarted node 0 (same key and options, new process) resumes with it, bit for bit.
+  auto restarted = Node::Create(Options(), Key(1), &t.trust, MakeData({0, 1}, 60, 0), 10);
+  REQUIRE(restarted.ok());
+  REQUIRE(restarted->ImportCheckpoint(cp).ok());
+  CHECK(restarted->ExportCheckpoint() == cp);
+  // ... and sends that progress: its first update is the one the original would have sent,
+  // byte for byte (same key, counters, round and accumulator).
+  std::vector<Bytes> from_restarted, from_original;
+  restarted->OnTick(kT0, &from_restarted);
+  t.nodes[0].OnTick(kT0, &from_original);
+  REQUIRE_FALSE(from_original.empty());
+  CHECK(from_restarted == from_original);
+}
+
+TEST_CASE("checkpoint import refuses corruption and other models") {
+  Trio t;
+  Bytes cp = t.nodes[0].ExportCheckpoint();
+  REQUIRE(t.nodes[1].ImportCheckpoint(cp).ok());
+  CHECK(Distance(t.nodes[0], t.nodes[1]) == 0.0);
+  // A refused import changes nothing: node 2 (trained, with its own state) exports the same
+  // bytes before and after each refusal.
+  auto p = t.Ptrs();
+  Round(p, kT0, true);
+  const Bytes before = t.nodes[2].ExportCheckpoint();
+  Bytes bad = cp;
+  bad[40] ^= 1;
+  CHECK(t.nodes[2].ImportCheckpoint(bad).code() == StatusCode::kCorrupt);
+  CHECK_FALSE(t.nodes[2].ImportCheckpoint(ByteView(cp.data(), cp.size() - 1)).ok());
+  NodeOptions o = Options();
+  o.layers = {kFeatures, 8, kClasses};
+  auto other = Node::Create(o, Key(9), &t.trust, Dataset(), 1);
+  REQUIRE(other.ok());
+  CHECK(other->ImportCheckpoint(cp).code() == StatusCode::kInvalidArgument);
+  CHECK(t.nodes[2].ImportCheckpoint(other->ExportCheckpoint()).code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(t.nodes[2].ExportCheckpoint() == before);
+}
+
+TEST_CASE("a checkpoint in the 0.1.0 layout (DSTN) still imports, so an upgrade keeps the model") {
+  Trio t;
+  auto p = t.Ptrs();
+  for (int r = 0; r < 5; ++r) Round(p, kT0 + r * 1000, true);
+  auto now = DecodeCheckpoint(t.nodes[0].ExportCheckpoint());
+  REQUIRE(now.ok());
+  // The bytes 0.1.0's Node::ExportCheckpoint wrote for the same state (layout in node.cpp).
+  Bytes old;
+  ByteWriter w(&old);
+  for (char c : {'D', 'S', 'T', 'N'}) w.U8(static_cast<uint8_t>(c));
+  w.U8(1);
+  w.U8(0);
+  w.U16(0);
+  w.U32(static_cast<uint32_t>(now->layer_sizes.size()));
+  for (uint32_t l : now->layer_sizes) w.U32(l);
+  w.U64(now->init_seed);
+  w.U64(now->rounds);
+  w.U64(now->samples_seen);
+  w.U64(now->steps);
+  w.U32(static_cast<uint32_t>(now->params.size()));
+  for (float v : now->params) w.F32(v);
+  for (float v : now->momentum) w.F32(v);
+  w.U64(Checksum64(old));
+  REQUIRE(t.nodes[1].ImportCheckpoint(old).ok());
+  auto imported = DecodeCheckpoint(t.nodes[1].ExportCheckpoint());
+  REQUIRE(imported.ok());
+  CHECK(imported->params == now->params);
+  CHECK(imported->momentum == now->momentum);
+  CHECK(imported->steps == now->steps);
+  CHECK(imported->rounds == now->rounds);
+  CHECK(imported->samples_seen == now->samples_seen);
+  CHECK(imported->residual.empty());  // 0.1.0 did not keep it
+  // Damaged old bytes are refused like new ones.
+  Bytes bad = old;
+  bad[old.size() / 2] ^= 1;
+  CHECK(t.nodes[1].ImportCheckpoint(bad).code() == StatusCode::kCorrupt);
+}
+
+TEST_CASE("node creation refuses bad options and mismatched data") {
+  TrustStore trust;
+  NodeOptions o = Options();
+  CHECK_FALSE(Node::Create(o, Key(1), nullptr, Dataset(), 1).ok());
+  o.send_interval_ms = 0;
+  CHECK_FALSE(Node::Create(o, Key(1), &trust, Dataset(), 1).ok());
+  o = Options();
+  Dataset wide(kFeatures + 1, kClasses);
+  wide.AddDense(std::vector<float>(kFeatures + 1, 1.0f), 0);
+  CHECK_FALSE(Node::Create(o, Key(1), &trust, std::move(wide), 1).ok());
+}
+
+}  // namespace
+}  // namespace dust

@@ -1,0 +1,589 @@
+#include "dust/ml/dataset.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dataset_internal.h"
+#include "dust/util/file.h"
+#include "testutil/temp_dir.h"
+
+using namespace dust;
+using dust::testutil::TempDir;
+
+namespace {
+
+const std::string kMnistDir = std::string(DUST_SOURCE_DIR) + "/data/mnist-10k";
+
+void PutBe32(Bytes* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<uint8_t>(v >> shift));
+}
+
+// An IDX images file: magic 00 00 08 ndims, count, dims, then count * prod(dims) pixel bytes
+// with pixel k of the whole file = (k * 37) % 256, so some are zero and most are not.
+Bytes IdxImages(uint32_t count, const std::vector<uint32_t>& dims) {
+  Bytes out = {0, 0, 0x08, static_cast<uint8_t>(1 + dims.size())};
+  PutBe32(&out, count);
+  size_t per = 1;
+  for (uint32_t d : dims) {
+    PutBe32(&out, d);
+    per *= d;
+  }
+  for (size_t k = 0; k < count * per; ++k) out.push_back(static_cast<uint8_t>((k * 37) % 256));
+  return out;
+}
+
+Bytes IdxLabels(const std::vector<uint8_t>& labels) {
+  Bytes out = {0, 0, 0x08, 0x01};
+  PutBe32(&out, static_cast<uint32_t>(labels.size()));
+  out.insert(out.end(), labels.begin(), labels.end());
+  return out;
+}
+
+Bytes ReadAll(const std::string& path) {
+  auto r = ReadFile(path, size_t{1} << 30);
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+Bytes Gunzipped(const std::string& path) {
+  auto r = internal::Gunzip(ReadAll(path), path, size_t{1} << 30);
+  REQUIRE(r.ok());
+  return std::move(r).value();
+}
+
+// The error message of a failed load, failing the test if it succeeded.
+template <typename T>
+std::string ErrorOf(const Result<T>& r) {
+  REQUIRE_FALSE(r.ok());
+  return r.status().message();
+}
+
+bool SameData(const Dataset& a, const Dataset& b) {
+  if (a.size() != b.size() || a.num_features() != b.num_features() ||
+      a.num_classes() != b.num_classes() || a.nonzeros() != b.nonzeros()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    SampleView x = a.sample(i), y = b.sample(i);
+    if (x.label != y.label ||
+        !std::equal(x.index.begin(), x.index.end(), y.index.begin(), y.index.end()) ||
+        !std::equal(x.value.begin(), x.value.end(), y.value.begin(), y.value.end())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<float> Dense(const Dataset& d, size_t i) {
+  std::vector<float> out(d.num_features(), 0.0f);
+  SampleView s = d.sample(i);
+  for (size_t k = 0; k < s.index.size(); ++k) out[s.index[k]] = s.value[k];
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Bundled data
+
+TEST_CASE("bundled mnist-10k loads with the shape, labels and pixels its raw bytes hold") {
+  LoadOptions options;
+  auto train = LoadIdx(kMnistDir + "/train-images-idx3-ubyte.gz",
+                       kMnistDir + "/train-labels-idx1-ubyte.gz", options);
+  REQUIRE(train.ok());
+  auto test = LoadIdx(kMnistDir + "/t10k-images-idx3-ubyte.gz",
+                      kMnistDir + "/t10k-labels-idx1-ubyte.gz", options);
+  REQUIRE(test.ok());
+  CHECK(train->size() == 8000);
+  CHECK(test->size() == 2000);
+  CHECK(train->num_features() == 28 * 28);
+  CHECK(train->num_classes() == 10);
+
+  // Recompute from the raw bytes: every pixel p must appear as p/255 at its position, zeros
+  // must not be stored, and the label must be the label byte.
+  const Bytes pixels = Gunzipped(kMnistDir + "/train-images-idx3-ubyte.gz");
+  const Bytes labels = Gunzipped(kMnistDir + "/train-labels-idx1-ubyte.gz");
+  REQUIRE(pixels.size() == 16 + 8000 * 784);
+  REQUIRE(labels.size() == 8 + 8000);
+  size_t raw_nonzero = 0, mismatches = 0;
+  for (size_t i = 0; i < train->size(); ++i) {
+    CHECK(train->label(i) == labels[8 + i]);
+    const std::vector<float> dense = Dense(*train, i);
+    for (size_t j = 0; j < 784; ++j) {
+      const uint8_t p = pixels[16 + i * 784 + j];
+      raw_nonzero += p != 0;
+      if (dense[j] != static_cast<float>(p) / 255.0f) ++mismatches;
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(train->nonzeros() == raw_nonzero);
+  // MNIST is mostly background: the definition of the data set (centred digits on a 28x28
+  // black field) makes well over half the pixels zero, but not all of them.
+  const double zero_fraction = 1.0 - static_cast<double>(raw_nonzero) / (8000.0 * 784.0);
+  CHECK(zero_fraction > 0.5);
+  CHECK(zero_fraction < 0.95);
+
+  bool every_label_seen[10] = {};
+  for (size_t i = 0; i < test->size(); ++i) {
+    REQUIRE(test->label(i) < 10);
+    every_label_seen[test->label(i)] = true;
+    SampleView s = test->sample(i);
+    for (float v : s.value) {
+      REQUIRE(v > 0.0f);
+      REQUIRE(v <= 1.0f);
+    }
+  }
+  CHECK(std::all_of(std::begin(every_label_seen), std::end(every_label_seen),
+                    [](bool b) { return b; }));
+}
+
+TEST_CASE("raw and gzip IDX files load to identical datasets") {
+  TempDir dir;
+  const std::string images =
+      dir.WriteFile("train-images-idx3-ubyte", Gunzipped(kMnistDir + "/t10k-images-idx3-ubyte.gz"));
+  const std::string labels =
+      dir.WriteFile("train-labels-idx1-ubyte", Gunzipped(kMnistDir + "/t10k-labels-idx1-ubyte.gz"));
+  auto raw = LoadIdx(images, labels, LoadOptions{});
+  auto gz = LoadIdx(kMnistDir + "/t10k-images-idx3-ubyte.gz",
+                    kMnistDir + "/t10k-labels-idx1-ubyte.gz", LoadOptions{});
+  REQUIRE(raw.ok());
+  REQUIRE(gz.ok());
+  CHECK(raw->size() == 2000);
+  CHECK(SameData(*raw, *gz));
+}
+
+TEST_CASE("scanning the bundled data dir finds the train and test sets") {
+  auto r = ScanDataDir(kMnistDir, LoadOptions{}, /*strict=*/true);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 8000);
+  CHECK(r->test.size() == 2000);
+  CHECK(r->used.size() == 4);
+  CHECK(r->skipped.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// IDX: shapes and defects
+
+TEST_CASE("IDX images of any shape load with the product of their dimensions as features") {
+  TempDir dir;
+  const std::string images = dir.WriteFile("x-images-idx4-ubyte", IdxImages(3, {2, 3, 4}));
+  const std::string labels = dir.WriteFile("x-labels-idx1-ubyte", IdxLabels({0, 1, 2}));
+  auto d = LoadIdx(images, labels, LoadOptions{});
+  REQUIRE(d.ok());
+  CHECK(d->size() == 3);
+  CHECK(d->num_features() == 24);
+  CHECK(d->label(2) == 2);
+  // Pixel k of the file is (k * 37) % 256; sample 1 holds pixels 24..47.
+  const std::vector<float> dense = Dense(*d, 1);
+  for (size_t j = 0; j < 24; ++j) {
+    CHECK(dense[j] == static_cast<float>(((24 + j) * 37) % 256) / 255.0f);
+  }
+  auto flat = LoadIdx(dir.WriteFile("f-images-idx2-ubyte", IdxImages(3, {5})), labels, {});
+  REQUIRE(flat.ok());
+  CHECK(flat->num_features() == 5);
+}
+
+TEST_CASE("IDX images file with a bad magic is refused naming the file and the magic") {
+  TempDir dir;
+  Bytes bytes = IdxImages(2, {2, 2});
+  bytes[0] = 0x12;
+  const std::string images = dir.WriteFile("bad-images", bytes);
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains("bad magic 0x12000803"));
+}
+
+TEST_CASE("IDX labels file passed as images is refused for its dimension count") {
+  TempDir dir;
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string msg = ErrorOf(LoadIdx(labels, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(labels));
+  CHECK_THAT(msg, Catch::Contains("images file has 1 dimension"));
+}
+
+TEST_CASE("IDX element types other than unsigned byte are refused as unsupported") {
+  TempDir dir;
+  Bytes bytes = IdxImages(1, {2, 2});
+  bytes[2] = 0x0D;  // float32
+  const std::string images = dir.WriteFile("float-images", bytes);
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0}));
+  auto r = LoadIdx(images, labels, {});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kUnsupported);
+  CHECK_THAT(r.status().message(), Catch::Contains(images));
+  CHECK_THAT(r.status().message(), Catch::Contains("element type 0x0d (float32)"));
+}
+
+TEST_CASE("IDX images file shorter than its header declares is refused as truncated") {
+  TempDir dir;
+  Bytes bytes = IdxImages(3, {2, 2});
+  bytes.resize(bytes.size() - 1);
+  const std::string images = dir.WriteFile("short-images", bytes);
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1, 2}));
+  const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains("truncated"));
+  CHECK_THAT(msg, Catch::Contains("header says 3 images of 2x2"));
+  CHECK_THAT(msg, Catch::Contains("holds only 27"));
+}
+
+TEST_CASE("IDX header cut off inside the dimensions is refused as truncated") {
+  TempDir dir;
+  Bytes bytes = IdxImages(3, {2, 2});
+  bytes.resize(10);
+  const std::string images = dir.WriteFile("cut-images", bytes);
+  const std::string msg = ErrorOf(internal::ParseIdxImages(ReadAll(images), images));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains("truncated header"));
+}
+
+TEST_CASE("IDX images file with trailing bytes is refused") {
+  TempDir dir;
+  Bytes bytes = IdxImages(2, {2, 2});
+  bytes.push_back(0xff);
+  bytes.push_back(0xee);
+  const std::string images = dir.WriteFile("long-images", bytes);
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains("2 trailing bytes"));
+}
+
+TEST_CASE("IDX gzip file with trailing decompressed bytes is refused") {
+  TempDir dir;
+  Bytes bytes = IdxLabels({0, 1});
+  bytes.push_back(7);
+  const std::string labels = dir.WriteFile("labels.gz", internal::Gzip(bytes));
+  const std::string msg = ErrorOf(internal::ParseIdxLabels(ReadAll(labels), labels));
+  CHECK_THAT(msg, Catch::Contains(labels));
+  CHECK_THAT(msg, Catch::Contains("1 trailing byte"));
+  CHECK_THAT(msg, Catch::Contains("decompressed data"));
+}
+
+TEST_CASE("IDX images and labels with different counts are refused naming both files") {
+  TempDir dir;
+  const std::string images = dir.WriteFile("images", IdxImages(3, {2, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains(labels));
+  CHECK_THAT(msg, Catch::Contains("3 images"));
+  CHECK_THAT(msg, Catch::Contains("2 labels"));
+}
+
+TEST_CASE("IDX label out of range is refused with its index, value and the limit") {
+  TempDir dir;
+  const std::string images = dir.WriteFile("images", IdxImages(3, {2, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 9, 10}));
+  const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(labels));
+  CHECK_THAT(msg, Catch::Contains("label 10 at index 2"));
+  CHECK_THAT(msg, Catch::Contains("< 10"));
+  LoadOptions eleven;
+  eleven.num_classes = 11;
+  CHECK(LoadIdx(images, labels, eleven).ok());
+}
+
+TEST_CASE("IDX feature count different from expected_features is refused") {
+  TempDir dir;
+  const std::string images = dir.WriteFile("images", IdxImages(1, {2, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0}));
+  LoadOptions options;
+  options.expected_features = 784;
+  const std::string msg = ErrorOf(LoadIdx(images, labels, options));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains("4 features but 784 were expected"));
+}
+
+TEST_CASE("corrupt gzip IDX file is refused as corrupt naming the file") {
+  TempDir dir;
+  Bytes gz = ReadAll(kMnistDir + "/t10k-labels-idx1-ubyte.gz");
+  gz[gz.size() / 2] ^= 0x55;
+  const std::string labels = dir.WriteFile("labels.gz", gz);
+  auto r = internal::ParseIdxLabels(ReadAll(labels), labels);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kCorrupt);
+  CHECK_THAT(r.status().message(), Catch::Contains(labels));
+  CHECK_THAT(r.status().message(), Catch::Contains("gzip"));
+}
+
+TEST_CASE("gzip IDX file cut short is refused as a truncated gzip stream") {
+  TempDir dir;
+  Bytes gz = ReadAll(kMnistDir + "/t10k-images-idx3-ubyte.gz");
+  gz.resize(gz.size() / 2);
+  const std::string images = dir.WriteFile("images.gz", gz);
+  const std::string labels = dir.WriteFile("labels", IdxLabels({0}));
+  const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
+  CHECK_THAT(msg, Catch::Contains(images));
+  CHECK_THAT(msg, Catch::Contains("gzip stream is truncated"));
+}
+
+TEST_CASE("gzip IDX file followed by extra bytes is refused") {
+  TempDir dir;
+  Bytes gz = internal::Gzip(IdxLabels({1, 2}));
+  gz.push_back(0);
+  const std::string labels = dir.WriteFile("labels.gz", gz);
+  const std::string msg = ErrorOf(internal::ParseIdxLabels(ReadAll(labels), labels));
+  CHECK_THAT(msg, Catch::Contains(labels));
+  CHECK_THAT(msg, Catch::Contains("after the end of the gzip stream"));
+}
+
+TEST_CASE("IDX header declaring more than the size limit is refused before decompressing") {
+  Bytes small = {0, 0, 0x08, 0x03};
+  PutBe32(&small, 4000000);
+  PutBe32(&small, 1000);
+  PutBe32(&small, 1000);  // 4e12 bytes declared
+  const Bytes gz = internal::Gzip(small);
+  auto r = internal::ParseIdxImages(gz, "bomb.gz", size_t{1} << 20);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kResourceExhausted);
+  CHECK_THAT(r.status().message(), Catch::Contains("bomb.gz"));
+  CHECK_THAT(r.status().message(), Catch::Contains("limit"));
+  // Within the limit but absent from the file: truncated, not an allocation of the claim.
+  auto t = internal::ParseIdxImages(gz, "claims.gz", size_t{1} << 50);
+  CHECK_THAT(ErrorOf(t), Catch::Contains("truncated"));
+}
+
+TEST_CASE("gunzip refuses output beyond its cap") {
+  const Bytes gz = internal::Gzip(Bytes(10000, 0));
+  CHECK(internal::Gunzip(gz, "z", 10000).ok());
+  auto r = internal::Gunzip(gz, "z", 9999);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kResourceExhausted);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV
+
+TEST_CASE("CSV with a header, blank lines and CRLF line ends loads every row") {
+  TempDir dir;
+  const std::string path =
+      dir.WriteFile("d.csv", "label,a,b,c\r\n3,0.5,0,1\r\n\r\n  \n7, -2 ,0,0\n0,0,0,0");
+  auto d = LoadCsv(path, LoadOptions{});
+  REQUIRE(d.ok());
+  REQUIRE(d->size() == 3);
+  CHECK(d->num_features() == 3);
+  CHECK(d->label(0) == 3);
+  CHECK(d->label(1) == 7);
+  CHECK(Dense(*d, 0) == std::vector<float>{0.5f, 0.0f, 1.0f});
+  CHECK(Dense(*d, 1) == std::vector<float>{-2.0f, 0.0f, 0.0f});
+  CHECK(d->sample(2).index.empty());
+  CHECK(d->nonzeros() == 3);
+}
+
+TEST_CASE("CSV ragged row is refused with its line number and both counts") {
+  TempDir dir;
+  const std::string path = dir.WriteFile("r.csv", "1,0.1,0.2\n2,0.3\n");
+  const std::string msg = ErrorOf(LoadCsv(path, {}));
+  CHECK_THAT(msg, Catch::Contains(path + ": line 2"));
+  CHECK_THAT(msg, Catch::Contains("1 feature but the rows before have 2"));
+}
+
+TEST_CASE("CSV non-numeric field is refused with its line and column") {
+  TempDir dir;
+  const std::string path = dir.WriteFile("n.csv", "1,0.1,0.2\n2,0.3,abc\n");
+  const std::string msg = ErrorOf(LoadCsv(path, {}));
+  CHECK_THAT(msg, Catch::Contains(path + ": line 2, column 3"));
+  CHECK_THAT(msg, Catch::Contains("\"abc\" is not a number"));
+}
+
+TEST_CASE("CSV NaN and infinite features are refused") {
+  TempDir dir;
+  const std::string nan_path = dir.WriteFile("nan.csv", "1,0.1,nan\n");
+  CHECK_THAT(ErrorOf(LoadCsv(nan_path, {})), Catch::Contains("line 1, column 3"));
+  const std::string inf_path = dir.WriteFile("inf.csv", "1,0.1,0\n1,inf,0\n");
+  const std::string msg = ErrorOf(LoadCsv(inf_path, {}));
+  CHECK_THAT(msg, Catch::Contains(inf_path + ": line 2, column 2"));
+  CHECK_THAT(msg, Catch::Contains("not a finite number"));
+}
+
+TEST_CASE("CSV labels that are not integers in range are refused") {
+  TempDir dir;
+  const std::string frac = dir.WriteFile("frac.csv", "1,0\n2.5,0\n");
+  std::string msg = ErrorOf(LoadCsv(frac, {}));
+  CHECK_THAT(msg, Catch::Contains(frac + ": line 2, column 1"));
+  CHECK_THAT(msg, Catch::Contains("\"2.5\" is not an integer"));
+  const std::string big = dir.WriteFile("big.csv", "1,0\n10,0\n");
+  msg = ErrorOf(LoadCsv(big, {}));
+  CHECK_THAT(msg, Catch::Contains(big + ": line 2"));
+  CHECK_THAT(msg, Catch::Contains("label 10 is out of range"));
+  const std::string neg = dir.WriteFile("neg.csv", "-1,0\n");
+  CHECK_THAT(ErrorOf(LoadCsv(neg, {})), Catch::Contains("label -1 is out of range"));
+}
+
+TEST_CASE("CSV feature count different from expected_features is refused") {
+  TempDir dir;
+  const std::string path = dir.WriteFile("e.csv", "1,0,0\n");
+  LoadOptions options;
+  options.expected_features = 3;
+  CHECK_THAT(ErrorOf(LoadCsv(path, options)), Catch::Contains("2 features but 3 were expected"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data directory
+
+TEST_CASE("lenient scan skips a bad file, names it, and uses the good ones") {
+  TempDir dir;
+  dir.WriteFile("a.csv", "1,0.5,0\n2,0,0.25\n");
+  dir.WriteFile("b.csv", "1,0.5\n2,oops\n");
+  dir.WriteFile("c-test.csv", "4,1,1\n");
+  dir.WriteFile("notes.txt", "ignored");
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/false);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 2);
+  CHECK(r->test.size() == 1);
+  CHECK(r->used == std::vector<std::string>{dir.Path("a.csv"), dir.Path("c-test.csv")});
+  REQUIRE(r->skipped.size() == 1);
+  CHECK_THAT(r->skipped[0].message(), Catch::StartsWith(dir.Path("b.csv")));
+  CHECK_THAT(r->skipped[0].message(), Catch::Contains("not a number"));
+}
+
+TEST_CASE("strict scan fails on the first bad file, naming it") {
+  TempDir dir;
+  dir.WriteFile("a.csv", "1,0.5,0\n");
+  dir.WriteFile("b.csv", "1,0.5\n2,oops\n");
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.status().message(), Catch::Contains(dir.Path("b.csv") + ": line 2, column 2"));
+}
+
+TEST_CASE("scan refuses a file whose feature count disagrees with the first file") {
+  TempDir dir;
+  dir.WriteFile("a.csv", "1,0.5,0\n");
+  dir.WriteFile("b.csv", "1,0.5,0,0\n");
+  auto strict = ScanDataDir(dir.path(), LoadOptions{}, true);
+  REQUIRE_FALSE(strict.ok());
+  CHECK_THAT(strict.status().message(), Catch::Contains(dir.Path("b.csv")));
+  CHECK_THAT(strict.status().message(), Catch::Contains("3 features but 2 are expected"));
+  CHECK_THAT(strict.status().message(), Catch::Contains(dir.Path("a.csv")));
+  auto lenient = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE(lenient.ok());
+  CHECK(lenient->train.size() == 1);
+  CHECK(lenient->skipped.size() == 1);
+}
+
+TEST_CASE("scan pairs IDX files by prefix and reports unpaired ones") {
+  TempDir dir;
+  dir.WriteFile("train-images-idx3-ubyte.gz", internal::Gzip(IdxImages(2, {2, 2})));
+  dir.WriteFile("train-labels-idx1-ubyte", IdxLabels({0, 1}));
+  dir.WriteFile("t10k-images-idx3-ubyte", IdxImages(1, {2, 2}));
+  dir.WriteFile("t10k-labels-idx1-ubyte.gz", internal::Gzip(IdxLabels({5})));
+  dir.WriteFile("extra-images-idx3-ubyte", IdxImages(1, {2, 2}));
+  auto lenient = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE(lenient.ok());
+  CHECK(lenient->train.size() == 2);
+  CHECK(lenient->test.size() == 1);
+  CHECK(lenient->test.label(0) == 5);
+  REQUIRE(lenient->skipped.size() == 1);
+  CHECK_THAT(lenient->skipped[0].message(), Catch::Contains(dir.Path("extra-images-idx3-ubyte")));
+  CHECK_THAT(lenient->skipped[0].message(), Catch::Contains("without a matching labels file"));
+  CHECK_FALSE(ScanDataDir(dir.path(), LoadOptions{}, true).ok());
+}
+
+TEST_CASE("scan of a directory without training data is an error naming it") {
+  TempDir dir;
+  auto empty = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE_FALSE(empty.ok());
+  CHECK_THAT(empty.status().message(), Catch::Contains(dir.path()));
+  CHECK_THAT(empty.status().message(), Catch::Contains("no usable training data"));
+  dir.WriteFile("only-test.csv", "1,0\n");
+  dir.WriteFile("bad.csv", "x\n1,y\n");
+  auto test_only = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE_FALSE(test_only.ok());
+  CHECK_THAT(test_only.status().message(), Catch::Contains("found only test data"));
+  CHECK_THAT(test_only.status().message(), Catch::Contains(dir.Path("bad.csv")));
+  auto missing = ScanDataDir(dir.Path("nope"), LoadOptions{}, false);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == StatusCode::kNotFound);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dataset
+
+TEST_CASE("dataset stores only non-zero features and returns them in order") {
+  Dataset d(4, 3);
+  const float a[] = {0.0f, 2.0f, 0.0f, -1.0f};
+  d.AddDense(a, 2);
+  const uint32_t idx[] = {0, 3};
+  const float val[] = {5.0f, 6.0f};
+  d.AddSparse(idx, val, 1);
+  REQUIRE(d.size() == 2);
+  CHECK(d.nonzeros() == 4);
+  SampleView s0 = d.sample(0);
+  CHECK(std::vector<uint32_t>(s0.index.begin(), s0.index.end()) == std::vector<uint32_t>{1, 3});
+  CHECK(std::vector<float>(s0.value.begin(), s0.value.end()) == std::vector<float>{2.0f, -1.0f});
+  CHECK(s0.label == 2);
+  CHECK(Dense(d, 1) == std::vector<float>{5.0f, 0.0f, 0.0f, 6.0f});
+  CHECK(d.label(1) == 1);
+}
+
+TEST_CASE("dataset subset copies the chosen samples in the given order") {
+  Dataset d(2, 10);
+  for (uint8_t i = 0; i < 5; ++i) {
+    const float f[] = {static_cast<float>(i), 1.0f};
+    d.AddDense(f, i);
+  }
+  const uint32_t pick[] = {4, 0, 4};
+  Dataset s = d.Subset(pick);
+  REQUIRE(s.size() == 3);
+  CHECK(s.label(0) == 4);
+  CHECK(s.label(1) == 0);
+  CHECK(Dense(s, 0) == std::vector<float>{4.0f, 1.0f});
+  CHECK(Dense(s, 1) == std::vector<float>{0.0f, 1.0f});
+  CHECK(s.nonzeros() == 2 + 1 + 2);
+}
+
+TEST_CASE("dataset append joins samples and refuses a different shape unchanged") {
+  Dataset a(2, 10), b(2, 10), wrong(3, 10);
+  const float x[] = {1.0f, 0.0f}, y[] = {0.0f, 2.0f};
+  a.AddDense(x, 1);
+  b.AddDense(y, 2);
+  b.AddDense(x, 3);
+  REQUIRE(a.Append(b).ok());
+  REQUIRE(a.size() == 3);
+  CHECK(Dense(a, 1) == std::vector<float>{0.0f, 2.0f});
+  CHECK(a.label(2) == 3);
+  CHECK(Dense(a, 2) == std::vector<float>{1.0f, 0.0f});
+  const float z[] = {1.0f, 1.0f, 1.0f};
+  wrong.AddDense(z, 0);
+  Status st = a.Append(wrong);
+  CHECK_FALSE(st.ok());
+  CHECK(a.size() == 3);
+  CHECK(a.nonzeros() == 3);
+  Dataset shapeless;
+  REQUIRE(shapeless.Append(a).ok());
+  CHECK(shapeless.num_features() == 2);
+  CHECK(SameData(shapeless, a));
+}
+
+TEST_CASE("scan uses one copy of an IDX set present both raw and gzipped") {
+  TempDir dir;
+  const Bytes images = IdxImages(2, {3});
+  const Bytes labels = IdxLabels({1, 2});
+  dir.WriteFile("train-images-idx2-ubyte", images);
+  dir.WriteFile("train-images-idx2-ubyte.gz", internal::Gzip(images));
+  dir.WriteFile("train-labels-idx1-ubyte", labels);
+  dir.WriteFile("train-labels-idx1-ubyte.gz", internal::Gzip(labels));
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 2);
+  CHECK(r->used == std::vector<std::string>{dir.Path("train-images-idx2-ubyte"),
+                                            dir.Path("train-labels-idx1-ubyte")});
+  REQUIRE(r->skipped.size() == 2);
+  CHECK_THAT(r->skipped[0].message(), Catch::Contains("another copy"));
+}
+
+TEST_CASE("dataset appended to itself doubles") {
+  Dataset d(2, 3);
+  const float x[] = {1.0f, 0.0f};
+  d.AddDense(x, 2);
+  REQUIRE(d.Append(d).ok());
+  REQUIRE(d.size() == 2);
+  CHECK(d.label(1) == 2);
+  CHECK(Dense(d, 1) == std::vector<float>{1.0f, 0.0f});
+}
