@@ -124,7 +124,7 @@ class Trainer {
   std::vector<float> m_momentum;  // [num_params]
   // [num_params]; zero between steps after the first layer's weights. The first layer's
   // weights are updated row by row as their gradient completes, so their part is only scratch
-  // for batches split into chunks (model_internal.h).
+  // for batches split into chunks (kernels.h).
   std::vector<float> m_grad;
   // Per-chunk buffers of the first layer (sizes from internal::PlanBuffers): the chunk's
   // non-zero inputs filed by feature, and each sample's first-layer delta.

@@ -1,24 +1,46 @@
-// Internals of model.cpp exposed for the unit tests: the batch gradient kernel with an explicit
-// instruction-set choice and explicit buffers, so both compiled variants, and batches split
-// into several chunks, can be checked against each other.
+// The fast kernels' interface, private to the ml layer: the batch gradient (with the first
+// layer's SGD update fused in), evaluation and inference over a Dataset, each compiled once per
+// instruction-set variant (kernels.cpp) and chosen by an explicit Isa, so the unit tests can
+// check the variants, and batches split into several chunks, against each other and against the
+// plain reference (reference_mlp.h). The maths they implement: model.h and docs/model.md.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
 
 namespace dust::internal {
 
-// The kernel variants model.cpp carries: SSE2 (x86-64 baseline, always available) and AVX2
-// (used when the CPU has it). Both perform the same float operations in the same order (no
-// FMA), so they produce bit-identical results; AVX2 only does more lanes per instruction.
-enum class Isa : uint8_t { kSse2 = 0, kAvx2 = 1 };
+// The compiled variants of the kernels. All perform the same float operations in the same
+// order (no FMA, no reduction across lanes), so they produce bit-identical results; a wider one
+// only does more lanes per instruction.
+enum class Isa : uint8_t {
+  // 16-byte vectors compiled for the architecture's baseline (SSE2 on x86-64): every build
+  // has it, whatever the CPU.
+  kGeneric = 0,
+  // 32-byte vectors in functions built for AVX2: x86-64 only (elsewhere DetectIsa never
+  // returns it, and asking for it runs kGeneric).
+  kAvx2 = 1,
+};
 
 // The best variant this CPU runs.
 Isa DetectIsa();
+
+// The widest layer after the input (the kernels' activation buffers are this wide).
+inline uint32_t MaxWidth(const std::vector<uint32_t>& sizes) {
+  return *std::max_element(sizes.begin() + 1, sizes.end());
+}
+
+// The dataset's samples must fit the model: same width (feature indices stay in bounds) and
+// labels below the number of outputs. Every kernel assumes it.
+inline bool DataFits(const Mlp& model, const Dataset& data) {
+  return data.num_features() == model.input_size() && data.num_classes() <= model.num_classes();
+}
 
 // A batch is processed in chunks of at most max_chunk samples (one chunk unless the batch is
 // large). Per chunk, the forward pass files every non-zero input x_sk of sample s under its
@@ -81,5 +103,21 @@ struct FirstLayerSgd {
 double AccumulateBatch(Isa isa, const Mlp& model, const Dataset& data,
                        std::span<const uint32_t> indices, float scale, const BatchBuffers& buffers,
                        float* grad, const FirstLayerSgd* sgd);
+
+// Evaluation over every sample of `data` (which fits the model): adds each sample into
+// r->confusion ([true class][predicted class], num_classes^2), the number predicted right into
+// *correct and its cross-entropy into *loss. buf: 2 * width floats, width = MaxWidth.
+void EvaluateSamples(Isa isa, const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                     EvalResult* r, size_t* correct, double* loss);
+
+// The predicted class of the first min(out.size(), data.size()) samples of `data` (which fits
+// the model) into `out`. buf: 2 * width floats, width = MaxWidth.
+void PredictSamples(Isa isa, const Mlp& model, const Dataset& data, float* buf, uint32_t width,
+                    std::span<uint32_t> out);
+
+// Forward pass of one sample (of the model's width) through the kGeneric variant, without
+// dispatch (every variant gives the same logits), in two buffers of MaxWidth floats each;
+// returns the one holding the logits. Predict's kernel.
+float* ForwardLogits(const Mlp& model, const SampleView& x, float* buf_a, float* buf_b);
 
 }  // namespace dust::internal
