@@ -1,12 +1,13 @@
-// Trainer::Step and Trainer::Gradient against a plain reference written here: dense loops over
-// every input (zeros included), one sample at a time, then the SGD-with-momentum update of
-// every parameter. It performs the same float operations in the same order as model.cpp is
-// documented to (docs/model.md, "Training step"): per sample, each pre-activation starts at the
-// bias and adds inputs in ascending order; gradients are summed over the batch in batch order
-// starting from zero; softmax and the update as written below. Adding the zero inputs the
-// kernels skip adds +-0, which changes no value, so the comparison is exact (operator== on
-// floats, which also treats -0 and +0 as equal): any change of summation order, a row updated
-// twice or not at all, a sample filed under the wrong feature shows up as a mismatch.
+// Trainer::Step and Trainer::Gradient against the library's plain reference MLP
+// (libdust/ml/src/reference_mlp.h): dense loops over every input (zeros included), one sample at
+// a time, then the SGD-with-momentum update of every parameter. It performs the same float
+// operations in the same order as the fast kernels are documented to (docs/model.md, "Training
+// step"): per sample, each pre-activation starts at the bias and adds inputs in ascending order;
+// gradients are summed over the batch in batch order starting from zero; the same softmax and
+// update. Adding the zero inputs the kernels skip adds +-0, which changes no value, so the
+// comparison is exact (operator== on floats, which also treats -0 and +0 as equal): any change
+// of summation order, a row updated twice or not at all, a sample filed under the wrong feature
+// shows up as a mismatch.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -17,12 +18,14 @@
 #include "dust/ml/model.h"
 #include "dust/util/rng.h"
 #include "kernels.h"
+#include "reference_mlp.h"
 #include "testutil/model_util.h"
 
 using namespace dust;
 
 namespace {
 
+using internal::ReferenceMlp;
 using testutil::MakeModel;
 
 // Random values in (-1, 1) with about `zero_fraction` zeros, and three features with a fixed
@@ -45,96 +48,6 @@ Dataset PatternData(uint32_t features, uint32_t classes, size_t n, uint64_t seed
   }
   return d;
 }
-
-// The plain reference: parameters in the model's layout, its own momentum buffer.
-class ReferenceSgd {
- public:
-  ReferenceSgd(const Mlp& m, SgdOptions opt)
-      : m_sizes(m.layer_sizes()),
-        m_opt(opt),
-        m_w(m.params().begin(), m.params().end()),
-        m_v(m.num_params(), 0.0f) {}
-
-  // Gradient of the batch's mean loss into m_g; returns the mean loss.
-  float Gradient(const Dataset& data, std::span<const uint32_t> batch) {
-    const size_t layers = m_sizes.size() - 1;
-    m_g.assign(m_w.size(), 0.0f);
-    const float scale = 1.0f / static_cast<float>(batch.size());
-    double loss_sum = 0.0;
-    for (uint32_t i : batch) {
-      // a[l] is the input of layer l (a[0] = x, dense), z = the logits.
-      std::vector<std::vector<float>> a(layers + 1);
-      a[0].assign(m_sizes[0], 0.0f);
-      const SampleView x = data.sample(i);
-      for (size_t n = 0; n < x.index.size(); ++n) a[0][x.index[n]] = x.value[n];
-      for (size_t l = 0; l < layers; ++l) {
-        const size_t in = m_sizes[l], out = m_sizes[l + 1], off = Offset(l);
-        a[l + 1].assign(out, 0.0f);
-        for (size_t j = 0; j < out; ++j) {
-          float s = m_w[off + in * out + j];
-          for (size_t k = 0; k < in; ++k) s += a[l][k] * m_w[off + k * out + j];
-          a[l + 1][j] = (l + 1 < layers && s <= 0.0f) ? 0.0f : s;
-        }
-      }
-      std::vector<float>& z = a[layers];
-      const uint32_t classes = m_sizes.back();
-      const uint32_t label = data.label(i);
-      float m = z[0];
-      for (uint32_t j = 1; j < classes; ++j) m = std::max(m, z[j]);
-      const float z_label = z[label];
-      float sum = 0.0f;
-      for (uint32_t j = 0; j < classes; ++j) {
-        z[j] = std::exp(z[j] - m);
-        sum += z[j];
-      }
-      const float inv = 1.0f / sum;
-      std::vector<float> d(classes);
-      for (uint32_t j = 0; j < classes; ++j) d[j] = (z[j] * inv) * scale;
-      d[label] -= scale;
-      loss_sum += std::log(sum) + m - z_label;
-      for (size_t l = layers; l-- > 0;) {
-        const size_t in = m_sizes[l], out = m_sizes[l + 1], off = Offset(l);
-        for (size_t j = 0; j < out; ++j) m_g[off + in * out + j] += d[j];
-        std::vector<float> d_prev(in, 0.0f);
-        for (size_t k = 0; k < in; ++k) {
-          float dot = 0.0f;
-          for (size_t j = 0; j < out; ++j) {
-            m_g[off + k * out + j] += a[l][k] * d[j];
-            dot += m_w[off + k * out + j] * d[j];
-          }
-          d_prev[k] = a[l][k] > 0.0f ? dot : 0.0f;  // ReLU: no gradient where its output is 0
-        }
-        d = std::move(d_prev);
-      }
-    }
-    return static_cast<float>(loss_sum / static_cast<double>(batch.size()));
-  }
-
-  float Step(const Dataset& data, std::span<const uint32_t> batch) {
-    const float loss = Gradient(data, batch);
-    for (size_t p = 0; p < m_w.size(); ++p) {
-      const float g = m_g[p] + m_opt.weight_decay * m_w[p];
-      m_v[p] = m_opt.momentum * m_v[p] + g;
-      m_w[p] -= m_opt.learning_rate * m_v[p];
-    }
-    return loss;
-  }
-
-  const std::vector<float>& params() const { return m_w; }
-  const std::vector<float>& momentum() const { return m_v; }
-  const std::vector<float>& grad() const { return m_g; }
-
- private:
-  size_t Offset(size_t l) const {
-    size_t off = 0;
-    for (size_t i = 0; i < l; ++i) off += size_t{m_sizes[i]} * m_sizes[i + 1] + m_sizes[i + 1];
-    return off;
-  }
-
-  std::vector<uint32_t> m_sizes;
-  SgdOptions m_opt;
-  std::vector<float> m_w, m_v, m_g;
-};
 
 // Number of positions where a and b differ (operator==), with the first few reported.
 size_t Mismatches(std::span<const float> a, std::span<const float> b) {
@@ -171,7 +84,7 @@ TEST_CASE("step equals the plain reference exactly over steps with momentum and 
     const SgdOptions opt{
         .learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f, .batch_size = 7};
     Trainer t(m, opt);
-    ReferenceSgd ref(m, opt);
+    ReferenceMlp<float> ref(m, opt);
     Dataset data = PatternData(sizes[0], sizes.back(), 28, 7, 0.6);
     for (int epoch = 0; epoch < 2; ++epoch) {
       for (const auto& batch : MixedBatches()) {
@@ -200,7 +113,7 @@ TEST_CASE("gradient equals the plain reference exactly, zero rows included, afte
   std::vector<float> grad(m.num_params(), 123.0f);
   for (const auto& batch : MixedBatches()) {
     CAPTURE(batch);
-    ReferenceSgd ref(m, t.options());
+    ReferenceMlp<float> ref(m, t.options());
     const float loss = t.Gradient(m, data, batch, grad);
     CHECK(loss == ref.Gradient(data, batch));
     REQUIRE(Mismatches(grad, ref.grad()) == 0);
@@ -223,7 +136,7 @@ TEST_CASE("a batch larger than one chunk steps exactly like the plain reference"
   const SgdOptions opt{
       .learning_rate = 0.05f, .momentum = 0.9f, .weight_decay = 0.001f, .batch_size = 300};
   Trainer t(m, opt);
-  ReferenceSgd ref(m, opt);
+  ReferenceMlp<float> ref(m, opt);
   Dataset data = PatternData(1024, 10, 600, 9, 0.97);
   for (uint32_t step = 0; step < 3; ++step) {
     const std::vector<uint32_t> batch = Range(step % 2 == 0 ? 0 : 300, 300);

@@ -10,10 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "dust/ml/dataset.h"
 #include "dust/util/bytes.h"
 #include "dust/util/crypto.h"
-#include "dust/ml/dataset.h"
 #include "dust/util/rng.h"
+#include "reference_mlp.h"
 #include "testutil/model_util.h"
 
 using namespace dust;
@@ -36,34 +37,6 @@ Dataset RandomData(uint32_t features, uint32_t classes, size_t n, uint64_t seed,
     d.AddDense(x, static_cast<uint8_t>(rng.Below(classes)));
   }
   return d;
-}
-
-// Reference mean cross-entropy in double, dense and written independently of model.cpp.
-double ReferenceLoss(const std::vector<uint32_t>& sizes, const std::vector<double>& p,
-                     const Dataset& data, std::span<const uint32_t> indices) {
-  double total = 0;
-  for (uint32_t i : indices) {
-    std::vector<double> a(sizes[0], 0.0);
-    const SampleView x = data.sample(i);
-    for (size_t n = 0; n < x.index.size(); ++n) a[x.index[n]] = x.value[n];
-    size_t off = 0;
-    for (size_t l = 0; l + 1 < sizes.size(); ++l) {
-      const size_t in = sizes[l], out = sizes[l + 1];
-      std::vector<double> z(out);
-      for (size_t j = 0; j < out; ++j) {
-        double s = p[off + in * out + j];
-        for (size_t k = 0; k < in; ++k) s += a[k] * p[off + k * out + j];
-        z[j] = (l + 2 < sizes.size()) ? std::max(s, 0.0) : s;
-      }
-      off += in * out + out;
-      a = std::move(z);
-    }
-    const double m = *std::max_element(a.begin(), a.end());
-    double sum = 0;
-    for (double v : a) sum += std::exp(v - m);
-    total += std::log(sum) + m - a[data.label(i)];
-  }
-  return total / static_cast<double>(indices.size());
 }
 
 std::vector<uint32_t> Iota(size_t n) {
@@ -173,17 +146,20 @@ TEST_CASE("gradient matches double-precision central differences from a fixed se
   std::vector<float> grad(m.num_params());
   const float loss = t.Gradient(m, data, idx, grad);
 
-  std::vector<double> p(m.params().begin(), m.params().end());
-  CHECK(loss == Approx(ReferenceLoss(sizes, p, data, idx)).epsilon(1e-5));
+  // The loss in double: the library's plain reference MLP (reference_mlp.h), dense and written
+  // apart from the fast kernels.
+  internal::ReferenceMlp<double> ref(m);
+  const std::span<double> p = ref.params();
+  CHECK(loss == Approx(ref.Loss(data, idx)).epsilon(1e-5));
   const double h = 1e-6;
   std::vector<double> numeric(p.size());
   size_t nonzero = 0;
   for (size_t i = 0; i < p.size(); ++i) {
     const double saved = p[i];
     p[i] = saved + h;
-    const double up = ReferenceLoss(sizes, p, data, idx);
+    const double up = ref.Loss(data, idx);
     p[i] = saved - h;
-    const double down = ReferenceLoss(sizes, p, data, idx);
+    const double down = ref.Loss(data, idx);
     p[i] = saved;
     numeric[i] = (up - down) / (2 * h);
     nonzero += std::abs(numeric[i]) > 1e-6;
@@ -236,7 +212,7 @@ TEST_CASE("step equals the dense sgd-momentum update applied with the computed g
   // rows no sample in the batch uses without any gradient; this checks against the dense
   // formulation applied with Gradient (every parameter: g' = g + wd*w, v = mu*v + g',
   // w -= lr*v, in double) over steps whose batches leave different rows unused, with weight
-  // decay on. model_step_test.cpp compares exactly against a plain float reference.
+  // decay on. model_step_test.cpp compares exactly against the plain float reference.
   const std::vector<uint32_t> sizes{40, 32, 9, 4};  // a 32-wide first layer: the fast kernels
   Mlp fast = MakeModel(sizes, 5);
   Mlp ref = MakeModel(sizes, 5);
