@@ -31,6 +31,21 @@ std::string Body(const SealedFile& f) {
 
 std::string Message(const Result<SealedFile>& r) { return r.status().message(); }
 
+// Opens `b` as version 1 of `format` and checks that it is refused with `code` and `message`.
+void CheckRefused(ByteView b, const SealedFormat& format, StatusCode code,
+                  const std::string& message) {
+  auto r = OpenSealedFile(b, format, {1});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == code);
+  CHECK(r.status().message() == message);
+}
+
+// Rewrites the checksum, so that only a deliberate edit is wrong.
+void Reseal(Bytes& b) {
+  b.resize(b.size() - kSealChecksumBytes);
+  ByteWriter(&b).U64(Checksum64(b));
+}
+
 }  // namespace
 
 TEST_CASE("sealed files match vectors computed independently (python hashlib)") {
@@ -89,19 +104,15 @@ TEST_CASE("a sealed file with trailing bytes is refused") {
   // Fixed size: one byte more is the wrong size.
   Bytes wide = Seal(kWide, 1, "xy");
   wide.push_back(0);
-  auto w = OpenSealedFile(wide, kWide, {1});
-  CHECK(w.status().code() == StatusCode::kCorrupt);
-  CHECK(Message(w) == "wide file: 21 bytes, expected 20");
+  CheckRefused(wide, kWide, StatusCode::kCorrupt, "wide file: 21 bytes, expected 20");
   // Variable size: a byte after the checksum moves where the checksum is read.
   Bytes small = Seal(kSmall, 1, "body");
   small.push_back(0);
-  auto s = OpenSealedFile(small, kSmall, {1});
-  CHECK(s.status().code() == StatusCode::kCorrupt);
-  CHECK(Message(s) == "test file: checksum mismatch (file altered or damaged)");
+  CheckRefused(small, kSmall, StatusCode::kCorrupt,
+               "test file: checksum mismatch (file altered or damaged)");
   // Beyond the largest body, even with a valid checksum.
-  auto big = OpenSealedFile(Seal(kSmall, 1, std::string(17, 'z')), kSmall, {1});
-  CHECK(big.status().code() == StatusCode::kCorrupt);
-  CHECK(Message(big) == "test file: 33 bytes is too long (at most 32)");
+  CheckRefused(Seal(kSmall, 1, std::string(17, 'z')), kSmall, StatusCode::kCorrupt,
+               "test file: 33 bytes is too long (at most 32)");
 }
 
 TEST_CASE("a sealed file with another magic is refused") {
@@ -127,9 +138,8 @@ TEST_CASE("a sealed file with another magic is refused") {
 
 TEST_CASE("a sealed file of another version is refused as unsupported") {
   REQUIRE(InitCrypto().ok());
-  auto one = OpenSealedFile(Seal(kSmall, 2, "body"), kSmall, {1});
-  CHECK(one.status().code() == StatusCode::kUnsupported);
-  CHECK(Message(one) == "test file: version 2, this build reads version 1");
+  CheckRefused(Seal(kSmall, 2, "body"), kSmall, StatusCode::kUnsupported,
+               "test file: version 2, this build reads version 1");
   auto several = OpenSealedFile(Seal(kWide, 0x0300, "xy"), kWide, {1, 2});
   CHECK(several.status().code() == StatusCode::kUnsupported);
   CHECK(Message(several) == "wide file: version 768, this build reads versions 1, 2");
@@ -142,13 +152,8 @@ TEST_CASE("a sealed file with a reserved byte set is refused") {
   for (size_t i = 5; i < 8; ++i) {
     Bytes b = good;
     b[i] = 1;
-    // Resealed, so only the reserved byte is wrong.
-    const size_t sealed = b.size() - kSealChecksumBytes;
-    b.resize(sealed);
-    ByteWriter(&b).U64(Checksum64(b));
-    auto r = OpenSealedFile(b, kSmall, {1});
-    CHECK(r.status().code() == StatusCode::kCorrupt);
-    CHECK(Message(r) == "test file: reserved bytes set");
+    Reseal(b);
+    CheckRefused(b, kSmall, StatusCode::kCorrupt, "test file: reserved bytes set");
   }
 }
 
@@ -159,9 +164,8 @@ TEST_CASE("a sealed file with any byte of its body or checksum altered is refuse
     for (int bit = 0; bit < 8; ++bit) {
       Bytes b = good;
       b[i] ^= static_cast<uint8_t>(1u << bit);
-      auto r = OpenSealedFile(b, kSmall, {1});
-      CHECK(r.status().code() == StatusCode::kCorrupt);
-      CHECK(Message(r) == "test file: checksum mismatch (file altered or damaged)");
+      CheckRefused(b, kSmall, StatusCode::kCorrupt,
+                   "test file: checksum mismatch (file altered or damaged)");
     }
   }
 }
