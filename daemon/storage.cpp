@@ -10,17 +10,20 @@
 #include <ctime>
 
 #include "dust/ml/checkpoint.h"
-#include "dust/util/file.h"
 #include "dust/net/identity.h"
 #include "dust/net/replay.h"
+#include "dust/util/file.h"
+#include "dust/util/sealed_file.h"
 #include "log.h"
 
 namespace dust::daemon {
 namespace {
 
-constexpr std::array<uint8_t, 4> kCheckpointMagic = {'D', 'S', 'C', 'K'};
 constexpr uint8_t kCheckpointVersion = 1;
-constexpr size_t kCheckpointHeaderBytes = 4 + 4 + 8 + 8 + 8 + 4;
+// steps, rounds, written_ms and the length of the node's checkpoint that follows them
+constexpr size_t kCheckpointFieldsBytes = 8 + 8 + 8 + 4;
+constexpr SealedFormat kCheckpointFormat{
+    .name = "checkpoint", .magic = "DSCK", .min_body = kCheckpointFieldsBytes};
 
 std::string UtcStamp() {
   auto now = std::chrono::system_clock::now();
@@ -40,56 +43,40 @@ bool Exists(const std::string& path) {
 }  // namespace
 
 Bytes EncodeCheckpointFile(const CheckpointData& data) {
-  Bytes out;
-  out.reserve(kCheckpointHeaderBytes + data.node.size() + 8);
-  ByteWriter w(&out);
-  for (uint8_t c : kCheckpointMagic) w.U8(c);  // (Raw here trips a g++ 12 -O3 false positive)
-  w.U8(kCheckpointVersion);
-  w.U8(0);
-  w.U8(0);
-  w.U8(0);
-  w.U64(data.steps);
-  w.U64(data.rounds);
-  w.I64(data.written_ms);
-  w.U32(static_cast<uint32_t>(data.node.size()));
-  w.Raw(data.node);
-  w.U64(Checksum64(out));
-  return out;
+  return SealFile(
+      kCheckpointFormat, kCheckpointVersion,
+      [&](ByteWriter& w) {
+        w.U64(data.steps);
+        w.U64(data.rounds);
+        w.I64(data.written_ms);
+        w.U32(static_cast<uint32_t>(data.node.size()));
+        w.Raw(data.node);
+      },
+      kCheckpointFieldsBytes + data.node.size());
 }
 
 Result<CheckpointData> DecodeCheckpointFile(ByteView bytes) {
-  if (bytes.size() < kCheckpointHeaderBytes + 8) {
-    return Status::Corrupt("checkpoint: " + std::to_string(bytes.size()) +
-                           " bytes is shorter than the header");
-  }
-  ByteReader r(bytes);
-  auto magic = r.Array<4>();
-  if (magic != kCheckpointMagic) return Status::Corrupt("checkpoint: bad magic (not a DSCK file)");
-  uint8_t version = r.U8();
-  if (version != kCheckpointVersion) {
-    return Status::Unsupported("checkpoint: version " + std::to_string(version) +
-                               " (this dustd reads version 1)");
-  }
-  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0)
-    return Status::Corrupt("checkpoint: reserved bytes set");
   CheckpointData d;
-  d.steps = r.U64();
-  d.rounds = r.U64();
-  d.written_ms = r.I64();
-  uint32_t length = r.U32();
-  if (r.remaining() != static_cast<size_t>(length) + 8) {
-    return Status::Corrupt("checkpoint: length field says " + std::to_string(length) +
-                           " bytes of model but the file holds " +
-                           std::to_string(r.remaining() >= 8 ? r.remaining() - 8 : 0) +
-                           " (truncated or extended)");
-  }
-  ByteView body = r.Raw(length);
-  uint64_t stored = r.U64();
-  if (!r.ok()) return Status::Corrupt("checkpoint: truncated");
-  if (Checksum64(bytes.first(bytes.size() - 8)) != stored) {
-    return Status::Corrupt("checkpoint: checksum mismatch (file damaged)");
-  }
-  d.node.assign(body.begin(), body.end());
+  ByteView node;
+  // The length field is checked before the checksum so that a truncated or extended file is
+  // named as such.
+  Result<SealedFile> file =
+      OpenSealedFile(bytes, kCheckpointFormat, {kCheckpointVersion}, [&](ByteView body) {
+        ByteReader r(body);
+        d.steps = r.U64();
+        d.rounds = r.U64();
+        d.written_ms = r.I64();
+        const uint32_t length = r.U32();
+        if (r.remaining() != length) {
+          return Status::Corrupt("checkpoint: length field says " + std::to_string(length) +
+                                 " bytes of model but the file holds " +
+                                 std::to_string(r.remaining()) + " (truncated or extended)");
+        }
+        node = r.Raw(length);
+        return Status::Ok();
+      });
+  if (!file.ok()) return file.status();
+  d.node.assign(node.begin(), node.end());
   return d;
 }
 
@@ -263,7 +250,8 @@ Status StateDir::SaveCounterMark(uint64_t mark) {
 size_t CheckpointReadCap(const std::vector<uint32_t>& layer_sizes) {
   // The envelope around a checkpoint with all three value blocks (parameters, momentum,
   // residual): the largest the daemon writes.
-  const uint64_t bytes = kCheckpointHeaderBytes + EncodedCheckpointSize(layer_sizes, 3) + 8;
+  const uint64_t bytes =
+      kCheckpointFormat.file_bytes(kCheckpointFieldsBytes) + EncodedCheckpointSize(layer_sizes, 3);
   return std::max<size_t>(kMaxCheckpointBytes, static_cast<size_t>(bytes));
 }
 

@@ -3,23 +3,32 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <string>
 
-#include "dust/util/crypto.h"
+#include "dust/util/sealed_file.h"
 
 namespace dust {
 namespace {
 
-constexpr char kMagic[8] = {'D', 'U', 'S', 'T', 'C', 'K', 'P', 'T'};
 constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
 constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
 constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual;
+// The body starts with flags u16 and the layer count u32.
+constexpr SealedFormat kFormat{.name = "checkpoint",
+                               .magic = "DUSTCKPT",
+                               .version_field = SealedVersionField::kU16,
+                               .min_body = 2 + 4};
 // magic, version, flags, layer count
-constexpr size_t kFixedHeader = sizeof(kMagic) + 2 + 2 + 4;
+constexpr size_t kFixedHeader = kFormat.header_bytes() + kFormat.min_body;
 // seed, steps, rounds, samples_seen, param_count after the layer sizes
 constexpr size_t kCountersBytes = 5 * 8;
-constexpr size_t kChecksumBytes = 8;
+
+// What the fields before the values say, and where the values are.
+struct Layout {
+  uint16_t flags = 0;
+  uint64_t param_count = 0;
+  ByteView values;  // the parameter, momentum and residual blocks
+};
 
 void PutFloats(ByteWriter& w, const std::vector<float>& v) {
   for (float f : v) w.F32(f);
@@ -39,54 +48,15 @@ Status GetFloats(ByteReader& r, size_t n, const char* what, std::vector<float>* 
   return Status::Ok();
 }
 
-}  // namespace
-
-uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks) {
-  return kFixedHeader + 4 * uint64_t{layer_sizes.size()} + kCountersBytes +
-         4 * ParamCount(layer_sizes) * static_cast<uint64_t>(value_blocks) + kChecksumBytes;
-}
-
-Bytes EncodeCheckpoint(const Checkpoint& c) {
-  Bytes out;
-  out.reserve(kFixedHeader + 4 * c.layer_sizes.size() + kCountersBytes +
-              4 * (c.params.size() + c.momentum.size() + c.residual.size()) + kChecksumBytes);
-  ByteWriter w(&out);
-  for (char ch : kMagic) w.U8(static_cast<uint8_t>(ch));
-  w.U16(kCheckpointVersion);
-  w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
-                              (c.residual.empty() ? 0 : kFlagResidual)));
-  w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
-  for (uint32_t s : c.layer_sizes) w.U32(s);
-  w.U64(c.init_seed);
-  w.U64(c.steps);
-  w.U64(c.rounds);
-  w.U64(c.samples_seen);
-  w.U64(c.params.size());
-  PutFloats(w, c.params);
-  PutFloats(w, c.momentum);
-  PutFloats(w, c.residual);
-  w.U64(Checksum64(out));
-  return out;
-}
-
-Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
-  if (bytes.size() < kFixedHeader) {
-    return Status::Corrupt("checkpoint: " + std::to_string(bytes.size()) +
-                           " bytes is shorter than the header");
-  }
-  ByteReader r(bytes);
-  ByteView magic = r.Raw(sizeof(kMagic));
-  if (std::memcmp(magic.data(), kMagic, sizeof(kMagic)) != 0) {
-    return Status::Corrupt("checkpoint: bad magic (not a dust checkpoint)");
-  }
-  const uint16_t version = r.U16();
-  if (version != kCheckpointVersion) {
-    return Status::Unsupported("checkpoint: version " + std::to_string(version) +
-                               ", this build reads version " + std::to_string(kCheckpointVersion));
-  }
-  const uint16_t flags = r.U16();
-  if ((flags & ~kKnownFlags) != 0) {
-    return Status::Corrupt("checkpoint: unknown flag bits " + std::to_string(flags));
+// Decodes the fields before the values into `c` and `layout`, checking them against the caps of
+// model.h and the body's length. Runs before the checksum (docs/protocol.md gives the order), so
+// that a truncated or extended file is named as such and nothing is allocated for a size the
+// bytes do not hold.
+Status DecodeLayout(ByteView body, Checkpoint* c, Layout* layout) {
+  ByteReader r(body);
+  layout->flags = r.U16();
+  if ((layout->flags & ~kKnownFlags) != 0) {
+    return Status::Corrupt("checkpoint: unknown flag bits " + std::to_string(layout->flags));
   }
   const uint32_t layer_count = r.U32();
   if (layer_count < 2 || layer_count > kMaxLayers + 1) {
@@ -96,9 +66,8 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
   if (r.remaining() < 4 * size_t{layer_count} + kCountersBytes) {
     return Status::Corrupt("checkpoint: truncated header");
   }
-  Checkpoint c;
-  c.layer_sizes.resize(layer_count);
-  for (uint32_t& s : c.layer_sizes) {
+  c->layer_sizes.resize(layer_count);
+  for (uint32_t& s : c->layer_sizes) {
     s = r.U32();
     if (s == 0 || s > kMaxLayerWidth) {
       return Status::InvalidArgument("checkpoint: layer width " + std::to_string(s) +
@@ -106,39 +75,80 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
     }
   }
   // Widths <= 2^16 and at most 16 layers: the count fits easily in 64 bits.
-  const uint64_t expected_params = ParamCount(c.layer_sizes);
+  const uint64_t expected_params = ParamCount(c->layer_sizes);
   if (expected_params > kMaxParams) {
     return Status::InvalidArgument(
         "checkpoint: architecture has " + std::to_string(expected_params) +
         " parameters, more than the cap of " + std::to_string(kMaxParams));
   }
-  c.init_seed = r.U64();
-  c.steps = r.U64();
-  c.rounds = r.U64();
-  c.samples_seen = r.U64();
-  const uint64_t param_count = r.U64();
-  if (param_count != expected_params) {
-    return Status::Corrupt("checkpoint: says " + std::to_string(param_count) +
+  c->init_seed = r.U64();
+  c->steps = r.U64();
+  c->rounds = r.U64();
+  c->samples_seen = r.U64();
+  layout->param_count = r.U64();
+  if (layout->param_count != expected_params) {
+    return Status::Corrupt("checkpoint: says " + std::to_string(layout->param_count) +
                            " parameters but its layer sizes need " +
                            std::to_string(expected_params));
   }
-  const bool has_momentum = (flags & kFlagMomentum) != 0;
-  const bool has_residual = (flags & kFlagResidual) != 0;
-  const uint64_t float_bytes = 4 * param_count * (1 + has_momentum + has_residual);
-  const uint64_t expected_size = r.position() + float_bytes + kChecksumBytes;
-  if (bytes.size() != expected_size) {
-    return Status::Corrupt("checkpoint: " + std::to_string(bytes.size()) + " bytes, expected " +
-                           std::to_string(expected_size) + " (truncated or extended)");
+  const int blocks =
+      1 + ((layout->flags & kFlagMomentum) != 0) + ((layout->flags & kFlagResidual) != 0);
+  const uint64_t float_bytes = 4 * layout->param_count * static_cast<uint64_t>(blocks);
+  if (r.remaining() != float_bytes) {
+    return Status::Corrupt("checkpoint: " + std::to_string(kFormat.file_bytes(body.size())) +
+                           " bytes, expected " +
+                           std::to_string(kFormat.file_bytes(r.position()) + float_bytes) +
+                           " (truncated or extended)");
   }
-  const size_t body = bytes.size() - kChecksumBytes;
-  ByteReader tail(bytes.subspan(body));
-  if (Checksum64(bytes.first(body)) != tail.U64()) {
-    return Status::Corrupt("checkpoint: checksum mismatch (file altered or damaged)");
+  layout->values = r.rest();
+  return Status::Ok();
+}
+
+}  // namespace
+
+uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks) {
+  return kFixedHeader + 4 * uint64_t{layer_sizes.size()} + kCountersBytes +
+         4 * ParamCount(layer_sizes) * static_cast<uint64_t>(value_blocks) + kSealChecksumBytes;
+}
+
+Bytes EncodeCheckpoint(const Checkpoint& c) {
+  const size_t body_bytes = kFormat.min_body + 4 * c.layer_sizes.size() + kCountersBytes +
+                            4 * (c.params.size() + c.momentum.size() + c.residual.size());
+  return SealFile(
+      kFormat, kCheckpointVersion,
+      [&](ByteWriter& w) {
+        w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
+                                    (c.residual.empty() ? 0 : kFlagResidual)));
+        w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
+        for (uint32_t s : c.layer_sizes) w.U32(s);
+        w.U64(c.init_seed);
+        w.U64(c.steps);
+        w.U64(c.rounds);
+        w.U64(c.samples_seen);
+        w.U64(c.params.size());
+        PutFloats(w, c.params);
+        PutFloats(w, c.momentum);
+        PutFloats(w, c.residual);
+      },
+      body_bytes);
+}
+
+Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
+  Checkpoint c;
+  Layout layout;
+  Result<SealedFile> file =
+      OpenSealedFile(bytes, kFormat, {kCheckpointVersion},
+                     [&](ByteView body) { return DecodeLayout(body, &c, &layout); });
+  if (!file.ok()) return file.status();
+  ByteReader r(layout.values);
+  DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "parameter", &c.params));
+  if (layout.flags & kFlagMomentum) {
+    DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "momentum", &c.momentum));
   }
-  DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "parameter", &c.params));
-  if (has_momentum) DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "momentum", &c.momentum));
-  if (has_residual) DUST_RETURN_IF_ERROR(GetFloats(r, param_count, "residual", &c.residual));
-  if (!r.ok() || r.remaining() != kChecksumBytes) {
+  if (layout.flags & kFlagResidual) {
+    DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "residual", &c.residual));
+  }
+  if (!r.ok() || r.remaining() != 0) {
     return Status::Corrupt("checkpoint: internal length mismatch");  // unreachable by the checks
   }
   return c;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "dust/util/file.h"
+#include "dust/util/sealed_file.h"
 
 namespace dust {
 namespace {
@@ -17,8 +18,11 @@ namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 constexpr size_t kBase32Chars = 52;  // ceil(256 / 5)
 constexpr size_t kChunkChars = 13;   // 4 chunks of 13, each + 1 Luhn check character
-constexpr std::array<uint8_t, 4> kKeyMagic = {'D', 'S', 'T', 'K'};
 constexpr uint8_t kKeyVersion = 1;
+constexpr size_t kKeyBodyBytes = kSeedBytes + kPublicKeyBytes;
+constexpr SealedFormat kKeyFormat{
+    .name = "key file", .magic = "DSTK", .min_body = kKeyBodyBytes, .max_body = kKeyBodyBytes};
+static_assert(kKeyFormat.file_bytes(kKeyBodyBytes) == kKeyFileBytes);
 constexpr std::string_view kPairPrefix = "dust://v1/";
 constexpr std::string_view kPairDomain = "dust-pair-v1";
 
@@ -311,40 +315,21 @@ Result<PairingInfo> ParsePairingUri(std::string_view uri) {
 }
 
 Bytes EncodeKeyFile(const KeyPair& key) {
-  Bytes out;
-  out.reserve(kKeyFileBytes);
-  ByteWriter w(&out);
-  for (uint8_t m : kKeyMagic) w.U8(m);
-  w.U8(kKeyVersion);
-  w.U8(0);
-  w.U8(0);
-  w.U8(0);
-  w.Raw(ByteView(key.secret_key.data(), kSeedBytes));
-  w.Raw(key.public_key);
-  w.U64(Checksum64(out));
-  return out;
+  return SealFile(
+      kKeyFormat, kKeyVersion,
+      [&](ByteWriter& w) {
+        w.Raw(ByteView(key.secret_key.data(), kSeedBytes));
+        w.Raw(key.public_key);
+      },
+      kKeyBodyBytes);
 }
 
 Result<KeyPair> DecodeKeyFile(ByteView bytes) {
-  if (bytes.size() != kKeyFileBytes) {
-    return Status::Corrupt("key file is " + std::to_string(bytes.size()) + " bytes, expected " +
-                           std::to_string(kKeyFileBytes));
-  }
-  ByteReader r(bytes);
-  auto magic = r.Array<4>();
-  if (magic != kKeyMagic) return Status::Corrupt("key file: bad magic (not a dust key file)");
-  uint8_t version = r.U8();
-  if (version != kKeyVersion) {
-    return Status::Unsupported("key file: version " + std::to_string(version) + " not supported");
-  }
-  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0) return Status::Corrupt("key file: reserved bytes");
+  Result<SealedFile> file = OpenSealedFile(bytes, kKeyFormat, {kKeyVersion});
+  if (!file.ok()) return file.status();
+  ByteReader r(file->body);
   auto seed = r.Array<kSeedBytes>();
   auto pub = r.Array<kPublicKeyBytes>();
-  uint64_t sum = r.U64();
-  if (sum != Checksum64(bytes.subspan(0, kKeyFileBytes - 8))) {
-    sodium_memzero(seed.data(), seed.size());
-    return Status::Corrupt("key file: checksum mismatch");
-  }
   KeyPair kp = KeyPairFromSeed(seed);
   sodium_memzero(seed.data(), seed.size());
   if (kp.public_key != pub) {

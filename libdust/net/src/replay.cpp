@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
-#include "dust/util/crypto.h"
+#include "dust/util/sealed_file.h"
 
 namespace dust {
 namespace {
 
-constexpr std::array<uint8_t, 4> kMarkMagic = {'D', 'S', 'T', 'C'};
 constexpr uint8_t kMarkVersion = 1;
-constexpr size_t kMarkBytes = 24;
+constexpr SealedFormat kMarkFormat{
+    .name = "counter file", .magic = "DSTC", .min_body = 8, .max_body = 8};
 
 }  // namespace
 
@@ -69,33 +69,14 @@ Result<uint64_t> CounterAllocator::Next() {
 }
 
 Bytes EncodeCounterMark(uint64_t mark) {
-  Bytes out;
-  out.reserve(kMarkBytes);
-  ByteWriter w(&out);
-  for (uint8_t m : kMarkMagic) w.U8(m);
-  w.U8(kMarkVersion);
-  w.U8(0);
-  w.U8(0);
-  w.U8(0);
-  w.U64(mark);
-  w.U64(Checksum64(out));
-  return out;
+  return SealFile(
+      kMarkFormat, kMarkVersion, [&](ByteWriter& w) { w.U64(mark); }, kMarkFormat.min_body);
 }
 
 Result<uint64_t> DecodeCounterMark(ByteView bytes) {
-  if (bytes.size() != kMarkBytes) return Status::Corrupt("counter file: wrong size");
-  ByteReader r(bytes);
-  if (r.Array<4>() != kMarkMagic) return Status::Corrupt("counter file: bad magic");
-  uint8_t version = r.U8();
-  if (version != kMarkVersion) {
-    return Status::Unsupported("counter file: version " + std::to_string(version));
-  }
-  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0) return Status::Corrupt("counter file: reserved");
-  uint64_t mark = r.U64();
-  if (r.U64() != Checksum64(bytes.subspan(0, 16))) {
-    return Status::Corrupt("counter file: checksum mismatch");
-  }
-  return mark;
+  Result<SealedFile> file = OpenSealedFile(bytes, kMarkFormat, {kMarkVersion});
+  if (!file.ok()) return file.status();
+  return ByteReader(file->body).U64();
 }
 
 }  // namespace dust

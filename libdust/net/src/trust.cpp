@@ -3,14 +3,18 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dust/util/file.h"
 #include "dust/net/identity.h"
+#include "dust/util/file.h"
+#include "dust/util/sealed_file.h"
 
 namespace dust {
 namespace {
 
-constexpr std::array<uint8_t, 4> kTrustMagic = {'D', 'S', 'T', 'T'};
 constexpr uint8_t kTrustVersion = 1;
+// The body is the count (u32) and the entries; kMaxTrustFileBytes caps the whole file.
+constexpr SealedFormat kTrustFormat{
+    .name = "trust store", .magic = "DSTT", .min_body = 4, .max_body = kMaxTrustFileBytes - 16};
+static_assert(kTrustFormat.file_bytes(kTrustFormat.max_body) == kMaxTrustFileBytes);
 
 }  // namespace
 
@@ -67,39 +71,22 @@ std::vector<TrustedPeer> TrustStore::List() const {
 }
 
 Bytes EncodeTrustStore(const TrustStore& store) {
-  Bytes out;
-  ByteWriter w(&out);
-  for (uint8_t m : kTrustMagic) w.U8(m);
-  w.U8(kTrustVersion);
-  w.U8(0);
-  w.U8(0);
-  w.U8(0);
-  std::vector<TrustedPeer> peers = store.List();
-  w.U32(static_cast<uint32_t>(peers.size()));
-  for (const TrustedPeer& p : peers) {
-    w.Raw(p.key);
-    w.I64(p.added_at_ms);
-    w.U8(static_cast<uint8_t>(p.display_name.size()));
-    w.Raw(AsBytes(p.display_name));
-  }
-  w.U64(Checksum64(out));
-  return out;
+  const std::vector<TrustedPeer> peers = store.List();
+  return SealFile(kTrustFormat, kTrustVersion, [&](ByteWriter& w) {
+    w.U32(static_cast<uint32_t>(peers.size()));
+    for (const TrustedPeer& p : peers) {
+      w.Raw(p.key);
+      w.I64(p.added_at_ms);
+      w.U8(static_cast<uint8_t>(p.display_name.size()));
+      w.Raw(AsBytes(p.display_name));
+    }
+  });
 }
 
 Result<TrustStore> DecodeTrustStore(ByteView bytes) {
-  if (bytes.size() < 20) return Status::Corrupt("trust store: too short");
-  if (bytes.size() > kMaxTrustFileBytes) return Status::Corrupt("trust store: too long");
-  ByteView body = bytes.subspan(0, bytes.size() - 8);
-  ByteReader tail(bytes.subspan(bytes.size() - 8));
-  ByteReader r(body);
-  auto magic = r.Array<4>();
-  if (magic != kTrustMagic) return Status::Corrupt("trust store: bad magic (not a trust store)");
-  uint8_t version = r.U8();
-  if (version != kTrustVersion) {
-    return Status::Unsupported("trust store: version " + std::to_string(version));
-  }
-  if (r.U8() != 0 || r.U8() != 0 || r.U8() != 0) return Status::Corrupt("trust store: reserved");
-  if (tail.U64() != Checksum64(body)) return Status::Corrupt("trust store: checksum mismatch");
+  Result<SealedFile> file = OpenSealedFile(bytes, kTrustFormat, {kTrustVersion});
+  if (!file.ok()) return file.status();
+  ByteReader r(file->body);
   uint32_t count = r.U32();
   if (count > kMaxTrustedPeers) {
     return Status::ResourceExhausted("trust store: " + std::to_string(count) + " peers, limit " +

@@ -205,6 +205,22 @@ TEST_CASE("key file round-trips and detects corruption", "[identity]") {
   CHECK(!DecodeKeyFile(ByteView(file.data(), file.size() - 1)).ok());
 }
 
+TEST_CASE("key file matches a vector computed independently", "[identity]") {
+  // /usr/bin/python3: b = b"DSTK" + bytes([1, 0, 0, 0]) + bytes(range(1, 33)) + public key;
+  // (b + hashlib.blake2b(b, digest_size=32).digest()[:8]).hex()
+  const std::string kKeyFileHex =
+      "4453544b01000000"
+      "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+      "79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664"
+      "304627fc41dbad28";
+  CHECK(ToHex(EncodeKeyFile(VectorKey())) == kKeyFileHex);
+  Bytes b;
+  REQUIRE(FromHex(kKeyFileHex, &b));
+  Result<KeyPair> back = DecodeKeyFile(b);
+  REQUIRE(back.ok());
+  CHECK(back->secret_key == VectorKey().secret_key);
+}
+
 TEST_CASE("key file with group or world access is refused with the chmod fix", "[identity]") {
   CHECK(CheckKeyFileMode("/k", S_IFREG | 0600).ok());
   CHECK(CheckKeyFileMode("/k", S_IFREG | 0400).ok());

@@ -197,5 +197,17 @@ TEST_CASE("counter mark file round-trips and detects corruption", "[replay]") {
   CHECK(!DecodeCounterMark(ByteView(b.data(), b.size() - 1)).ok());
 }
 
+TEST_CASE("counter mark file matches a vector computed independently", "[replay]") {
+  // /usr/bin/python3: b = b"DSTC" + bytes([1, 0, 0, 0]) + struct.pack("<Q", 0x0123456789abcdef);
+  // (b + hashlib.blake2b(b, digest_size=32).digest()[:8]).hex()
+  const char* kMarkHex = "4453544301000000efcdab8967452301deda7ec7bf31a2dd";
+  CHECK(ToHex(EncodeCounterMark(0x0123456789abcdefULL)) == kMarkHex);
+  Bytes b;
+  REQUIRE(FromHex(kMarkHex, &b));
+  Result<uint64_t> m = DecodeCounterMark(b);
+  REQUIRE(m.ok());
+  CHECK(*m == 0x0123456789abcdefULL);
+}
+
 }  // namespace
 }  // namespace dust
