@@ -447,14 +447,11 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
 }
 
 void Daemon::RescanAsync(bool force, const Responder* reply) {
-  std::optional<Responder> responder;
-  if (reply) responder = *reply;
-  if (m_scanning) {
-    if (responder) responder->Error(errc::kFailed, "a rescan is already running; retry shortly");
-    return;
-  }
+  if (m_scanning) return;
   if (!force && !reply && DataSignature(m_options.data_dir) == m_data.signature) return;
   m_scanning = true;
+  std::optional<Responder> responder;
+  if (reply) responder = *reply;
   Options options = m_options;
   asio::post(m_workers, [this, options, responder] {
     ScanResult result = ScanData(options, options.layers.front(), options.layers.back());
@@ -462,9 +459,7 @@ void Daemon::RescanAsync(bool force, const Responder* reply) {
       m_scanning = false;
       if (m_stopping) return;
       Status st = result.status;
-      Json skipped = Json::array();
-      for (const auto& [path, why] : result.data.skipped)
-        skipped.push_back({{"path", path}, {"reason", why}});
+      Json skipped = SkippedFilesJson(result.data.skipped);
       size_t used = result.data.used.size();
       ApplyScan(std::move(result));
       if (!responder) return;

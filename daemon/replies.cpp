@@ -47,9 +47,6 @@ Json Daemon::StatusJson() {
     if (count > 0) drops[reason] = count;
   }
   drops["own"] = m_own_datagrams;
-  Json skipped = Json::array();
-  for (const auto& [path, why] : m_data.skipped)
-    skipped.push_back({{"path", path}, {"reason", why}});
   const GossipCounters& g = m_gossip->counters();
   uint64_t rejected = 0;
   for (const PeerInfo& p : peers) rejected += p.updates_rejected;
@@ -107,7 +104,7 @@ Json Daemon::StatusJson() {
       {"data",
        {{"dir", m_options.data_dir},
         {"files_used", m_data.used.size()},
-        {"files_skipped", skipped},
+        {"files_skipped", SkippedFilesJson(m_data.skipped)},
         {"last_scan_ms", m_data.scanned_ms ? Json(m_data.scanned_ms) : Json(nullptr)}}},
       {"checkpoint",
        {{"last_ms", m_checkpoint_ms ? Json(m_checkpoint_ms) : Json(nullptr)},
@@ -115,6 +112,12 @@ Json Daemon::StatusJson() {
         {"recoveries", m_state.recoveries()}}},
       {"memory", {{"rss_bytes", ResidentBytes()}}},
   };
+}
+
+Json Daemon::SkippedFilesJson(const std::vector<std::pair<std::string, std::string>>& skipped) {
+  Json list = Json::array();
+  for (const auto& [path, why] : skipped) list.push_back({{"path", path}, {"reason", why}});
+  return list;
 }
 
 Json Daemon::PeersJson() {
