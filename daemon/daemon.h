@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "control.h"
-#include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
+#include "dust/engine/node.h"
 #include "dust/net/trust.h"
 #include "gossip.h"
 #include "metrics.h"
