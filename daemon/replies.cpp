@@ -14,8 +14,10 @@
 namespace dust::daemon {
 namespace {
 
+// An accuracy not measured yet is null in the replies (control-protocol.md, Conventions).
 Json NullableDouble(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
 
+// The process's resident set size (0 if /proc cannot say).
 uint64_t ResidentBytes() {
   std::ifstream in("/proc/self/statm");
   uint64_t size = 0, resident = 0;
@@ -23,6 +25,7 @@ uint64_t ResidentBytes() {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+// The parameters as fp32 little-endian: what content_hash hashes and params_b64 carries.
 Bytes ParamBytes(const Mlp& model) {
   Bytes out;
   out.reserve(model.num_params() * 4);
