@@ -219,6 +219,25 @@ std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
   return std::nullopt;
 }
 
+int RequestAndPrint(Context& ctx, const nlohmann::json& request, const PrintResult& print) {
+  int rc = kExitOk;
+  auto result = ctx.Request(request, &rc);
+  if (!result) return rc;
+  if (ctx.json) {
+    ctx.PrintJson(*result);
+  } else {
+    print(*result);
+  }
+  return kExitOk;
+}
+
+int RunPlainCommand(Context& ctx, std::span<const std::string> args, const CommandHelp& help,
+                    const char* cmd, const PrintResult& print) {
+  ParsedArgs a;
+  if (auto rc = ParseCommandArgs(ctx, help, args, &a)) return *rc;
+  return RequestAndPrint(ctx, {{"cmd", cmd}}, print);
+}
+
 int RunDustctl(Context& ctx, std::span<const Command> table, std::span<const std::string> args) {
   size_t i = 0;
   // Global options before the command word.

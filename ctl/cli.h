@@ -1,6 +1,7 @@
 // The command-line framework of dustctl: exit codes, the per-invocation context, the table
-// of subcommands and a small option parser every subcommand uses (so each has its own
-// --help and they all accept the common options --json, --socket and --timeout).
+// of subcommands, a small option parser every subcommand uses (so each has its own --help and
+// they all accept the common options --json, --socket and --timeout) and the request-and-print
+// sequence most of them end with.
 #pragma once
 
 #include <functional>
@@ -82,6 +83,19 @@ struct CommandHelp {
 std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
                                     std::span<const std::string> args, ParsedArgs* parsed);
 std::string FormatCommandHelp(const CommandHelp& help);
+
+// Prints a daemon result for people (the output without --json) to ctx.out.
+using PrintResult = std::function<void(const nlohmann::json& result)>;
+
+// The tail most commands share: sends `request` and prints the daemon's result, as JSON with
+// --json, else through `print`. Returns kExitOk, or Context::Request's exit code after it has
+// printed why the request failed (then `print` is not called).
+int RequestAndPrint(Context& ctx, const nlohmann::json& request, const PrintResult& print);
+
+// A whole command that takes only the common options: parses `args` against `help` (so --help
+// and usage errors behave as everywhere), then RequestAndPrint of {"cmd": cmd}.
+int RunPlainCommand(Context& ctx, std::span<const std::string> args, const CommandHelp& help,
+                    const char* cmd, const PrintResult& print);
 
 using CommandFn = int (*)(Context& ctx, std::span<const std::string> args);
 

@@ -340,44 +340,32 @@ void Daemon::Reload() {
     LogError("reload: configuration rejected, keeping the running one: {}", parsed.message);
   } else {
     const Options& n = parsed.options;
-    auto restart_needed = [&](const char* what, bool changed) {
-      if (changed) LogWarn("reload: {} changed; takes effect after a restart", what);
+    // What needs a restart: each group is named in the log if any of its options changed.
+    auto restart_needed = [&](const char* what, auto... fields) {
+      if (((n.*fields != m_options.*fields) || ...)) {
+        LogWarn("reload: {} changed; takes effect after a restart", what);
+      }
     };
-    restart_needed("state-dir", n.state_dir != m_options.state_dir);
-    restart_needed("port/bind-address",
-                   n.port != m_options.port || n.bind_address != m_options.bind_address);
+    using O = Options;
+    restart_needed("state-dir", &O::state_dir);
+    restart_needed("port/bind-address", &O::port, &O::bind_address);
     restart_needed(
         "the model (layers, init-seed, momentum, batch-size, batches-per-round, aggregator)",
-        n.layers != m_options.layers || n.init_seed != m_options.init_seed ||
-            n.momentum != m_options.momentum || n.batch_size != m_options.batch_size ||
-            n.batches_per_round != m_options.batches_per_round ||
-            n.aggregator != m_options.aggregator);
-    restart_needed("control-socket/control-group", n.control_socket != m_options.control_socket ||
-                                                       n.control_group != m_options.control_group);
-    restart_needed("send/announce interval, display-name",
-                   n.send_interval != m_options.send_interval ||
-                       n.announce_interval != m_options.announce_interval ||
-                       n.display_name != m_options.display_name);
-    restart_needed("metrics-listen, multicast-group, multicast-interface",
-                   n.metrics_listen != m_options.metrics_listen ||
-                       n.multicast_group != m_options.multicast_group ||
-                       n.multicast_interface != m_options.multicast_interface);
-    // What applies at once.
+        &O::layers, &O::init_seed, &O::momentum, &O::batch_size, &O::batches_per_round,
+        &O::aggregator);
+    restart_needed("control-socket/control-group", &O::control_socket, &O::control_group);
+    restart_needed("send/announce interval, display-name", &O::send_interval, &O::announce_interval,
+                   &O::display_name);
+    restart_needed("metrics-listen, multicast-group, multicast-interface", &O::metrics_listen,
+                   &O::multicast_group, &O::multicast_interface);
+    // What applies at once. (The learning-rate schedule is evaluated before every unit, so a
+    // new one applies from the next step.)
     Options keep = m_options;
-    m_options.data_dir = n.data_dir;
-    m_options.broadcast = n.broadcast;
-    m_options.peers = n.peers;
-    m_options.cpu_budget = n.cpu_budget;
-    // The schedule is evaluated before every unit, so a new one applies from the next step.
-    m_options.learning_rate = n.learning_rate;
-    m_options.learning_rate_floor = n.learning_rate_floor;
-    m_options.learning_rate_decay_steps = n.learning_rate_decay_steps;
-    m_options.holdout_fraction = n.holdout_fraction;
-    m_options.holdout_seed = n.holdout_seed;
-    m_options.checkpoint_interval = n.checkpoint_interval;
-    m_options.rescan_interval = n.rescan_interval;
-    m_options.eval_interval = n.eval_interval;
-    m_options.log_level = n.log_level;
+    auto apply = [&](auto... fields) { ((m_options.*fields = n.*fields), ...); };
+    apply(&O::data_dir, &O::broadcast, &O::peers, &O::cpu_budget, &O::learning_rate,
+          &O::learning_rate_floor, &O::learning_rate_decay_steps, &O::holdout_fraction,
+          &O::holdout_seed, &O::checkpoint_interval, &O::rescan_interval, &O::eval_interval,
+          &O::log_level);
     SetLogLevel(m_options.log_level);
     if (m_gossip) m_gossip->RefreshDestinations(m_options);
     if (keep.checkpoint_interval != m_options.checkpoint_interval) {
@@ -447,14 +435,11 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
 }
 
 void Daemon::RescanAsync(bool force, const Responder* reply) {
-  std::optional<Responder> responder;
-  if (reply) responder = *reply;
-  if (m_scanning) {
-    if (responder) responder->Error(errc::kFailed, "a rescan is already running; retry shortly");
-    return;
-  }
+  if (m_scanning) return;
   if (!force && !reply && DataSignature(m_options.data_dir) == m_data.signature) return;
   m_scanning = true;
+  std::optional<Responder> responder;
+  if (reply) responder = *reply;
   Options options = m_options;
   asio::post(m_workers, [this, options, responder] {
     ScanResult result = ScanData(options, options.layers.front(), options.layers.back());
@@ -462,9 +447,7 @@ void Daemon::RescanAsync(bool force, const Responder* reply) {
       m_scanning = false;
       if (m_stopping) return;
       Status st = result.status;
-      Json skipped = Json::array();
-      for (const auto& [path, why] : result.data.skipped)
-        skipped.push_back({{"path", path}, {"reason", why}});
+      Json skipped = SkippedFilesJson(result.data.skipped);
       size_t used = result.data.used.size();
       ApplyScan(std::move(result));
       if (!responder) return;

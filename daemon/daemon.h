@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "control.h"
@@ -87,13 +88,48 @@ class Daemon {
 
   Status Start();
   void Stop(const std::string& why);
-  void RegisterCommands();
   NodeOptions MakeNodeOptions();
   LearningRateSchedule Schedule() const;
+
+  // Control commands (commands.cpp): a table of the commands of docs/control-protocol.md,
+  // each with its handler. A handler that answers at once returns its result or the error to
+  // reply with (ErrorCodeFor gives the code). One that answers later, because its work runs
+  // off the loop, returns an error at once, or Ok after it has taken `reply` to answer
+  // through when the work is done.
+  using AnswerNow = Result<Json> (Daemon::*)(const Json& request);
+  using AnswerLater = Status (Daemon::*)(const Json& request, const Responder& reply);
+  struct Command {
+    const char* name;
+    std::variant<AnswerNow, AnswerLater> handler;
+  };
+
+  // Registers the table of commands with m_dispatcher.
+  void RegisterCommands();
+  Result<Json> CmdStatus(const Json& request);
+  Result<Json> CmdPeers(const Json& request);
+  Result<Json> CmdTrustShow(const Json& request);
+  Result<Json> CmdTrustList(const Json& request);
+  Result<Json> CmdTrustAdd(const Json& request);
+  Result<Json> CmdTrustRemove(const Json& request);
+  Result<Json> CmdModelExport(const Json& request);
+  Status CmdEvaluate(const Json& request, const Responder& reply);
+  Result<Json> CmdPause(const Json& request);
+  Result<Json> CmdResume(const Json& request);
+  Result<Json> CmdMetrics(const Json& request);
+  Result<Json> CmdCheckpoint(const Json& request);
+  Status CmdRescan(const Json& request, const Responder& reply);
+  // evaluate's work, on the worker (reads files, touches no daemon state): `model` evaluated on
+  // the `split` of the IDX/CSV files in `dir` (empty split: test if there are test files, else
+  // all), as the command's result.
+  static Result<Json> EvaluateDir(const Mlp& model, const std::string& dir,
+                                  const std::string& split, const LoadOptions& lo);
 
   // Data directory.
   static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes);
   static std::string DataSignature(const std::string& dir);
+  // Scans on the worker, then applies the result on the loop and answers `reply` (if not null)
+  // with the rescan command's result. Does nothing while a scan runs (CmdRescan refuses first),
+  // nor, unless `force` or `reply`, when the directory looks unchanged.
   void RescanAsync(bool force, const Responder* reply);
   void ApplyScan(ScanResult result);
 
@@ -109,12 +145,14 @@ class Daemon {
   template <typename Fn>
   void Every(boost::asio::steady_timer& timer, double seconds, Fn fn);
 
-  // Reports.
+  // Reports (replies.cpp).
   Json StatusJson();
   Json PeersJson();
   Json ModelJson(bool with_params, bool checkpoint);
   std::string MetricsTextNow();
   std::string StatusLine();
+  // The files_skipped list of status, rescan and evaluate: [{"path", "reason"}, ...].
+  static Json SkippedFilesJson(const std::vector<std::pair<std::string, std::string>>& skipped);
   uint64_t Steps() const { return m_steps_base + m_units; }
   uint64_t Rounds() const;
   Status SaveTrust();

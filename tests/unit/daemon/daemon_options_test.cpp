@@ -11,57 +11,61 @@ using dust::daemon::ParseOptions;
 using dust::daemon::ParseOutcome;
 
 namespace {
-std::string ErrorOf(const std::string& text) {
+
+// Checks that the config `text` (read as test.conf) is refused with a message that contains
+// each of `parts`.
+void CheckErrorMentions(const std::string& text, std::initializer_list<std::string> parts) {
   auto r = ParseConfigText(text, "test.conf");
   REQUIRE_FALSE(r.ok());
-  return r.status().message();
+  const std::string msg = r.status().message();
+  for (const std::string& part : parts) CHECK_THAT(msg, Catch::Matchers::Contains(part));
 }
+
+// The config file shipped in config/dustd.conf.
+std::string ShippedConfig() {
+  std::ifstream in(std::string(DUST_SOURCE_DIR) + "/config/dustd.conf");
+  REQUIRE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 }  // namespace
 
 TEST_CASE("config: an unknown key is rejected with its file and line", "[daemon][options]") {
-  std::string msg = ErrorOf("# comment\nport = 5000\n\nfrobnicate = 3\n");
-  CHECK(msg.find("test.conf:4:") != std::string::npos);
-  CHECK(msg.find("frobnicate") != std::string::npos);
+  CheckErrorMentions("# comment\nport = 5000\n\nfrobnicate = 3\n", {"test.conf:4:", "frobnicate"});
 }
 
 TEST_CASE("config: a line without '=' is rejected with its line", "[daemon][options]") {
-  std::string msg = ErrorOf("port = 5000\nthis is not an option\n");
-  CHECK(msg.find("test.conf:2:") != std::string::npos);
+  CheckErrorMentions("port = 5000\nthis is not an option\n", {"test.conf:2:"});
 }
 
 TEST_CASE("config: a section header is rejected with its line", "[daemon][options]") {
-  CHECK(ErrorOf("\n[network]\nport = 1\n").find("test.conf:2:") != std::string::npos);
+  CheckErrorMentions("\n[network]\nport = 1\n", {"test.conf:2:"});
 }
 
 TEST_CASE("config: a repeated key names both lines", "[daemon][options]") {
-  std::string msg = ErrorOf("port = 5000\nlog-level = debug\nport = 6000\n");
-  CHECK(msg.find("test.conf:3:") != std::string::npos);
-  CHECK(msg.find("line 1") != std::string::npos);
+  CheckErrorMentions("port = 5000\nlog-level = debug\nport = 6000\n", {"test.conf:3:", "line 1"});
 }
 
 TEST_CASE("config: a value of the wrong type is rejected with its line", "[daemon][options]") {
-  std::string msg = ErrorOf("\n\nport = fast\n");
-  CHECK(msg.find("test.conf:3:") != std::string::npos);
-  CHECK(msg.find("port") != std::string::npos);
+  CheckErrorMentions("\n\nport = fast\n", {"test.conf:3:", "port"});
 }
 
 TEST_CASE("config: an out-of-range value is rejected with its line and the range",
           "[daemon][options]") {
-  std::string msg = ErrorOf("log-level = info\ncpu-budget = 1.5\n");
-  CHECK(msg.find("test.conf:2: cpu-budget") != std::string::npos);
-  CHECK(msg.find("(0, 1]") != std::string::npos);
-  CHECK(ErrorOf("port = 70000\n").find("test.conf:1: port") != std::string::npos);
-  CHECK(ErrorOf("layers = 784,0,10\n").find("test.conf:1: layers") != std::string::npos);
+  CheckErrorMentions("log-level = info\ncpu-budget = 1.5\n", {"test.conf:2: cpu-budget", "(0, 1]"});
+  CheckErrorMentions("port = 70000\n", {"test.conf:1: port"});
+  CheckErrorMentions("layers = 784,0,10\n", {"test.conf:1: layers"});
   // No hidden layer: the engine could not start with it, so the config check refuses it.
-  CHECK(ErrorOf("layers = 784,10\n").find("hidden layer") != std::string::npos);
-  CHECK(ErrorOf("aggregator = vote\n").find("test.conf:1: aggregator") != std::string::npos);
-  CHECK(ErrorOf("broadcast = 10.0.0.255, auto\n").find("test.conf:1: broadcast") !=
-        std::string::npos);
-  CHECK(ErrorOf("peer = nohost\n").find("test.conf:1: peer") != std::string::npos);
+  CheckErrorMentions("layers = 784,10\n", {"hidden layer"});
+  CheckErrorMentions("aggregator = vote\n", {"test.conf:1: aggregator"});
+  CheckErrorMentions("broadcast = 10.0.0.255, auto\n", {"test.conf:1: broadcast"});
+  CheckErrorMentions("peer = nohost\n", {"test.conf:1: peer"});
 }
 
 TEST_CASE("config: metrics are refused on a non-loopback address", "[daemon][options]") {
-  CHECK(ErrorOf("metrics-listen = 0.0.0.0:9617\n").find("loopback") != std::string::npos);
+  CheckErrorMentions("metrics-listen = 0.0.0.0:9617\n", {"loopback"});
   CHECK(ParseConfigText("metrics-listen = 127.0.0.1:9617\n", "t").ok());
 }
 
@@ -111,11 +115,7 @@ TEST_CASE("config: a bad file is reported by ParseOptions with file and line",
 }
 
 TEST_CASE("config: the shipped dustd.conf parses and lists every option", "[daemon][options]") {
-  std::ifstream in(std::string(DUST_SOURCE_DIR) + "/config/dustd.conf");
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  const std::string text = ShippedConfig();
   auto r = ParseConfigText(text, "dustd.conf");
   REQUIRE(r.ok());
   for (const std::string& key : dust::daemon::ConfigKeys()) {
@@ -126,8 +126,7 @@ TEST_CASE("config: the shipped dustd.conf parses and lists every option", "[daem
 
 TEST_CASE("config: the defaults written in dustd.conf are the built-in defaults",
           "[daemon][options]") {
-  std::ifstream in(std::string(DUST_SOURCE_DIR) + "/config/dustd.conf");
-  REQUIRE(in);
+  std::istringstream in(ShippedConfig());
   std::string line, uncommented;
   while (std::getline(in, line)) {
     // "#key = value" lines are the options; "# text" lines are prose.

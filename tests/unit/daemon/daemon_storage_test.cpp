@@ -6,10 +6,10 @@
 #include <filesystem>
 
 #include "dust/ml/checkpoint.h"
-#include "dust/util/crypto.h"
-#include "dust/util/file.h"
 #include "dust/net/identity.h"
 #include "dust/net/replay.h"
+#include "dust/util/crypto.h"
+#include "dust/util/file.h"
 #include "storage.h"
 #include "testutil/model_util.h"
 #include "testutil/temp_dir.h"
@@ -49,12 +49,20 @@ size_t CountCorrupt(const std::string& dir, const std::string& prefix) {
 
 dust::Status AcceptAll(const CheckpointData&) { return dust::Status::Ok(); }
 
-// A state directory in a fresh temporary directory, prepared as dustd prepares it at start.
-struct PreparedState {
-  PreparedState() {
-    REQUIRE(dust::InitCrypto().ok());
-    REQUIRE(state.Prepare().ok());
+// A fresh temporary directory for a state directory, and crypto initialised.
+struct EmptyStateDir {
+  EmptyStateDir() { REQUIRE(dust::InitCrypto().ok()); }
+  // The identity a daemon (re)started on this directory loads, or creates (then *created).
+  dust::Result<dust::KeyPair> LoadIdentity(bool* created) const {
+    return StateDir(dir.path()).LoadOrCreateIdentity(created);
   }
+
+  dust::testutil::TempDir dir;
+};
+
+// A state directory in a fresh temporary directory, prepared as dustd prepares it at start.
+struct PreparedState : EmptyStateDir {
+  PreparedState() { REQUIRE(state.Prepare().ok()); }
   // Saves Sample(s) for each of `steps` in turn: the last is the checkpoint, the one before
   // it checkpoint.prev.
   void SaveCheckpoints(std::initializer_list<uint64_t> steps) {
@@ -63,7 +71,6 @@ struct PreparedState {
   // Another StateDir over the same directory, as a restarted daemon opens it.
   StateDir Reopen() const { return StateDir(dir.path()); }
 
-  dust::testutil::TempDir dir;
   StateDir state{dir.path()};
 };
 
@@ -190,32 +197,29 @@ TEST_CASE_METHOD(PreparedState, "storage: a corrupt trust store falls back to th
   CHECK(CountCorrupt(dir.path(), "trust") == 1);
 }
 
-TEST_CASE("storage: the identity is created once and kept across restarts", "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
+TEST_CASE_METHOD(EmptyStateDir, "storage: the identity is created once and kept across restarts",
+                 "[daemon][storage]") {
   bool created = false;
-  auto first = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  auto first = LoadIdentity(&created);
   REQUIRE(first.ok());
   CHECK(created);
   struct stat st {};
   REQUIRE(::stat(dir.Path("identity.key").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  auto second = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  auto second = LoadIdentity(&created);
   REQUIRE(second.ok());
   CHECK_FALSE(created);
   CHECK(second->public_key == first->public_key);
 }
 
-TEST_CASE("storage: a corrupt identity is restored from its backup, never regenerated",
-          "[daemon][storage]") {
-  REQUIRE(dust::InitCrypto().ok());
-  dust::testutil::TempDir dir;
+TEST_CASE_METHOD(EmptyStateDir,
+                 "storage: a corrupt identity is restored from its backup, never regenerated",
+                 "[daemon][storage]") {
   bool created = false;
-  auto original = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  auto original = LoadIdentity(&created);
   REQUIRE(original.ok());
   Damage(dir.Path("identity.key"));
-  StateDir reopened(dir.path());
-  auto restored = reopened.LoadOrCreateIdentity(&created);
+  auto restored = LoadIdentity(&created);
   REQUIRE(restored.ok());
   CHECK_FALSE(created);
   CHECK(restored->public_key == original->public_key);
@@ -224,7 +228,7 @@ TEST_CASE("storage: a corrupt identity is restored from its backup, never regene
   // Both copies damaged: refuse rather than silently become a new node.
   Damage(dir.Path("identity.key"));
   Damage(dir.Path("identity.key.backup"));
-  auto refused = StateDir(dir.path()).LoadOrCreateIdentity(&created);
+  auto refused = LoadIdentity(&created);
   CHECK_FALSE(refused.ok());
   CHECK_FALSE(created);
 }

@@ -1,0 +1,285 @@
+// What the daemon reports about itself: the results of the status, peers and model.export
+// control commands, the metrics text (control `metrics` and the HTTP endpoint) and the systemd
+// status line. All read the daemon's state on the loop and change nothing.
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "daemon.h"
+#include "dust/net/identity.h"
+#include "dust/util/crypto.h"
+
+namespace dust::daemon {
+namespace {
+
+// An accuracy not measured yet is null in the replies (control-protocol.md, Conventions).
+Json NullableDouble(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+
+// The process's resident set size (0 if /proc cannot say).
+uint64_t ResidentBytes() {
+  std::ifstream in("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (!(in >> size >> resident)) return 0;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// The parameters as fp32 little-endian: what content_hash hashes and params_b64 carries.
+Bytes ParamBytes(const Mlp& model) {
+  Bytes out;
+  out.reserve(model.num_params() * 4);
+  ByteWriter w(&out);
+  for (float v : model.params()) w.F32(v);
+  return out;
+}
+
+}  // namespace
+
+Json Daemon::StatusJson() {
+  const Mlp& model = m_node->model();
+  NodeCounters c = m_node->counters();
+  int64_t now = NowMs();
+  auto peers = m_node->Peers(now);
+  size_t live = 0;
+  for (const PeerInfo& p : peers) {
+    if (!p.stale && m_trust.Contains(p.key)) ++live;
+  }
+  Json drops = Json::object();
+  for (const auto& [reason, count] : c.drops) {
+    if (count > 0) drops[reason] = count;
+  }
+  drops["own"] = m_own_datagrams;
+  const GossipCounters& g = m_gossip->counters();
+  uint64_t rejected = 0;
+  for (const PeerInfo& p : peers) rejected += p.updates_rejected;
+  std::string state = m_paused ? "paused" : (m_node->train_size() == 0 ? "no_data" : "running");
+  float loss = m_node->last_loss();
+  return {
+      {"node_id", FormatNodeId(m_identity.public_key)},
+      {"display_name", m_node->options().display_name},
+#ifdef DUST_VERSION
+      {"version", DUST_VERSION},
+#else
+      {"version", "0.1.0"},
+#endif
+      {"pid", ::getpid()},
+      {"uptime_s",
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count()},
+      {"training",
+       {{"state", state},
+        {"cpu_budget", m_options.cpu_budget},
+        {"train_samples", m_node->train_size()},
+        {"holdout_samples", m_data.holdout ? m_data.holdout->size() : 0},
+        {"steps_per_s", m_steps_per_s},
+        {"samples_trained", m_samples_trained},
+        {"batches_per_round", m_options.batches_per_round},
+        {"learning_rate", ScheduledLearningRate(Schedule(), Steps())},
+        {"learning_rate_schedule",
+         {{"start", m_options.learning_rate},
+          {"floor", m_options.learning_rate_floor},
+          {"decay_steps", m_options.learning_rate_decay_steps}}},
+        {"rounds_skipped_for_budget", m_rounds_skipped},
+        {"last_loss", m_units > 0 && std::isfinite(loss) ? Json(loss) : Json(nullptr)}}},
+      {"model",
+       {{"architecture", model.layer_sizes()},
+        {"params", model.num_params()},
+        {"fingerprint", ToHex(m_node->fingerprint())},
+        {"steps", Steps()},
+        {"rounds", Rounds()},
+        {"accuracy", NullableDouble(m_accuracy)},
+        {"test_accuracy", NullableDouble(m_test_accuracy)},
+        {"accuracy_at_ms", m_accuracy_ms ? Json(m_accuracy_ms) : Json(nullptr)},
+        {"content_hash", ToHex(Blake2b256(ParamBytes(model)))}}},
+      {"peers", {{"seen", peers.size()}, {"live", live}, {"trusted", m_trust.size()}}},
+      {"network",
+       {{"port", m_gossip->port()},
+        {"datagrams_in", g.datagrams_in},
+        {"datagrams_out", g.datagrams_out},
+        {"bytes_in", g.bytes_in},
+        {"bytes_out", g.bytes_out},
+        {"send_errors", g.send_errors},
+        {"updates_sent", c.datagrams_sent},
+        {"updates_accepted", c.updates_accepted},
+        {"updates_rejected", rejected},
+        {"updates_merged", c.updates_merged},
+        {"drops", drops}}},
+      {"data",
+       {{"dir", m_options.data_dir},
+        {"files_used", m_data.used.size()},
+        {"files_skipped", SkippedFilesJson(m_data.skipped)},
+        {"last_scan_ms", m_data.scanned_ms ? Json(m_data.scanned_ms) : Json(nullptr)}}},
+      {"checkpoint",
+       {{"last_ms", m_checkpoint_ms ? Json(m_checkpoint_ms) : Json(nullptr)},
+        {"steps", m_checkpoint_steps},
+        {"recoveries", m_state.recoveries()}}},
+      {"memory", {{"rss_bytes", ResidentBytes()}}},
+  };
+}
+
+Json Daemon::SkippedFilesJson(const std::vector<std::pair<std::string, std::string>>& skipped) {
+  Json list = Json::array();
+  for (const auto& [path, why] : skipped) list.push_back({{"path", path}, {"reason", why}});
+  return list;
+}
+
+Json Daemon::PeersJson() {
+  int64_t now = NowMs();
+  Json list = Json::array();
+  std::set<PublicKey> listed;
+  for (const PeerInfo& p : m_node->Peers(now)) {
+    listed.insert(p.key);
+    const TrustedPeer* t = m_trust.Find(p.key);
+    auto addr = m_peer_address.find(p.key);
+    std::string name = !p.display_name.empty() ? p.display_name : (t ? t->display_name : "");
+    list.push_back(
+        {{"node_id", FormatNodeId(p.key)},
+         {"display_name", name.empty() ? Json(nullptr) : Json(name)},
+         {"trusted", t != nullptr},
+         {"live", !p.stale},
+         {"address", addr != m_peer_address.end() ? Json(addr->second) : Json(nullptr)},
+         {"last_seen_ms", p.last_seen_ms ? Json(p.last_seen_ms) : Json(nullptr)},
+         {"updates_accepted", p.updates_accepted},
+         {"updates_rejected", p.updates_rejected},
+         {"datagrams", p.announces + p.updates_accepted + p.updates_rejected},
+         {"accuracy", p.accuracy_bp <= 10000 ? Json(p.accuracy_bp / 10000.0) : Json(nullptr)},
+         {"steps", nullptr},  // the announce carries no step count (control-protocol.md)
+         {"samples", p.sample_weight},
+         {"round", p.last_round}});
+  }
+  for (const TrustedPeer& t : m_trust.List()) {
+    if (listed.count(t.key)) continue;
+    list.push_back({{"node_id", FormatNodeId(t.key)},
+                    {"display_name", t.display_name},
+                    {"trusted", true},
+                    {"live", false},
+                    {"address", nullptr},
+                    {"last_seen_ms", nullptr},
+                    {"updates_accepted", 0},
+                    {"updates_rejected", 0},
+                    {"datagrams", 0},
+                    {"accuracy", nullptr},
+                    {"steps", nullptr},
+                    {"samples", nullptr},
+                    {"round", nullptr}});
+  }
+  return {{"peers", list}};
+}
+
+Json Daemon::ModelJson(bool with_params, bool checkpoint) {
+  const Mlp& model = m_node->model();
+  Bytes params = ParamBytes(model);
+  Json j = {
+      {"format", "dust-mlp-v1"},
+      {"architecture",
+       {{"layers", model.layer_sizes()}, {"hidden_activation", "relu"}, {"output", "logits"}}},
+      {"layout", "per layer: weight [in][out] input-major, then bias [out]; fp32 little-endian"},
+      {"init_seed", m_options.init_seed},
+      {"fingerprint", ToHex(m_node->fingerprint())},
+      {"steps", Steps()},
+      {"rounds", Rounds()},
+      {"node_id", FormatNodeId(m_identity.public_key)},
+      {"display_name", m_node->options().display_name},
+      {"accuracy", NullableDouble(m_accuracy)},
+      {"exported_ms", NowMs()},
+      {"num_params", model.num_params()},
+      {"content_hash", ToHex(Blake2b256(params))}};
+  if (with_params) j["params_b64"] = Base64(params);
+  if (checkpoint) {
+    CheckpointData d;
+    d.steps = Steps();
+    d.rounds = Rounds();
+    d.written_ms = NowMs();
+    d.node = m_node->ExportCheckpoint();
+    j["checkpoint_b64"] = Base64(EncodeCheckpointFile(d));
+  }
+  return j;
+}
+
+std::string Daemon::StatusLine() {
+  std::string acc =
+      m_accuracy ? std::to_string(static_cast<int>(std::lround(*m_accuracy * 1000)) / 10.0) : "?";
+  acc = acc.substr(0, acc.find('.') + 2);
+  size_t live = 0;
+  for (const PeerInfo& p : m_node->Peers(NowMs()))
+    live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
+  return std::string(m_paused ? "paused" : "training") + ", holdout accuracy " + acc + "%, " +
+         std::to_string(live) + "/" + std::to_string(m_trust.size()) + " peers live, " +
+         std::to_string(Steps()) + " steps";
+}
+
+std::string Daemon::MetricsTextNow() {
+  MetricsText m;
+  const GossipCounters& g = m_gossip->counters();
+  NodeCounters c = m_node->counters();
+  m.Counter("dust_datagrams_in_total", "UDP datagrams received.",
+            static_cast<double>(g.datagrams_in));
+  m.Counter("dust_bytes_in_total", "UDP payload bytes received.", static_cast<double>(g.bytes_in));
+  m.Counter("dust_datagrams_out_total", "UDP datagrams sent (one per destination).",
+            static_cast<double>(g.datagrams_out));
+  m.Counter("dust_bytes_out_total", "UDP payload bytes sent.", static_cast<double>(g.bytes_out));
+  m.Counter("dust_send_errors_total", "Datagrams the kernel refused to send.",
+            static_cast<double>(g.send_errors));
+  for (const auto& [reason, count] : c.drops) {
+    m.Counter("dust_drops_total", "Received datagrams dropped, by reason.",
+              static_cast<double>(count), {{"reason", reason}});
+  }
+  m.Counter("dust_drops_total", "Received datagrams dropped, by reason.",
+            static_cast<double>(m_own_datagrams), {{"reason", "own"}});
+  m.Counter("dust_updates_accepted_total", "Authenticated model updates accepted.",
+            static_cast<double>(c.updates_accepted));
+  m.Counter("dust_updates_merged_total", "Peer updates merged into the model.",
+            static_cast<double>(c.updates_merged));
+  m.Counter("dust_merges_total", "Merge operations since start.", static_cast<double>(c.merges));
+  m.Counter("dust_announces_accepted_total", "Authenticated announces accepted.",
+            static_cast<double>(c.announces_accepted));
+  m.Counter("dust_gossip_datagrams_built_total", "Datagrams built by the engine to broadcast.",
+            static_cast<double>(c.datagrams_sent));
+  m.Counter("dust_training_steps_total", "Local SGD steps (since this process started).",
+            static_cast<double>(m_units));
+  m.Counter("dust_training_samples_total", "Local samples trained on (since start).",
+            static_cast<double>(m_samples_trained));
+  m.Counter("dust_training_seconds_total", "Wall time spent in training units.", m_train_seconds);
+  m.Gauge("dust_training_paused", "1 if training is paused.", m_paused ? 1 : 0);
+  m.Gauge("dust_training_learning_rate",
+          "Learning rate of the next local SGD step (schedule over the model's steps).",
+          ScheduledLearningRate(Schedule(), Steps()));
+  m.Gauge("dust_model_steps", "Local SGD steps of the model, ever (checkpointed).",
+          static_cast<double>(Steps()));
+  m.Gauge("dust_model_rounds", "Merge rounds of the model, ever (checkpointed).",
+          static_cast<double>(Rounds()));
+  if (m_accuracy)
+    m.Gauge("dust_model_accuracy", "Accuracy on the local holdout slice.", *m_accuracy);
+  if (m_test_accuracy)
+    m.Gauge("dust_model_test_accuracy", "Accuracy on the data dir's test files.", *m_test_accuracy);
+  float loss = m_node->last_loss();
+  if (m_units > 0 && std::isfinite(loss))
+    m.Gauge("dust_training_loss", "Mean loss of the last training unit.", loss);
+  auto peers = m_node->Peers(NowMs());
+  size_t live = 0;
+  for (const PeerInfo& p : peers) live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(peers.size()), {{"state", "seen"}});
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(live), {{"state", "live"}});
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
+          {{"state", "trusted"}});
+  m.Counter("dust_control_requests_total", "Control socket requests.",
+            static_cast<double>(m_control ? m_control->requests() : 0));
+  m.Gauge("dust_control_sessions", "Open control socket connections.",
+          static_cast<double>(m_control ? m_control->sessions() : 0));
+  m.Counter("dust_checkpoints_total", "Checkpoints written.",
+            static_cast<double>(m_checkpoints_written));
+  m.Counter("dust_checkpoint_errors_total", "Checkpoints that failed to write.",
+            static_cast<double>(m_checkpoint_errors));
+  if (m_checkpoint_ms)
+    m.Gauge("dust_checkpoint_timestamp_seconds", "When the last checkpoint was written.",
+            m_checkpoint_ms / 1000.0);
+  m.Gauge("dust_train_samples", "Local training samples.",
+          static_cast<double>(m_node->train_size()));
+  m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+          static_cast<double>(ResidentBytes()));
+  m.Gauge("dust_uptime_seconds", "Seconds since the daemon started.",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count());
+  return m.str();
+}
+
+}  // namespace dust::daemon
