@@ -6,14 +6,13 @@
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <numeric>
 
+#include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
 #include "dust/net/ingress.h"
 #include "dust/net/replay.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
-#include "dust/util/rng.h"
 #include "legacy_checkpoint.h"
 
 namespace dust {
@@ -91,7 +90,7 @@ struct Node::Impl {
   KeyPair identity;
   const TrustStore* trust;
   Dataset train;
-  Rng rng;
+  internal::BatchSampler sampler;
   Mlp model;
   Trainer trainer;
   Mlp work;               // kHybrid: training copy, reset to the model every unit
@@ -111,8 +110,6 @@ struct Node::Impl {
   uint64_t revoked_before_merge = 0;  // buffered updates whose sender lost our trust meanwhile
   std::array<uint64_t, 3> quarantine{};
 
-  std::vector<uint32_t> order;  // shuffled sample order for the current epoch
-  size_t cursor = 0;
   uint64_t round = 0;
   bool sent_any = false;
   int64_t next_send_ms = 0;
@@ -127,7 +124,7 @@ struct Node::Impl {
         identity(id),
         trust(t),
         train(std::move(d)),
-        rng(seed),
+        sampler(seed),
         model(std::move(m)),
         trainer(model, options.sgd),
         work(model),
@@ -259,20 +256,6 @@ struct Node::Impl {
     pending_delta.clear();
     pending_from.clear();
     pending_delta_from.clear();
-  }
-
-  void NextBatch(std::vector<uint32_t>* batch) {
-    batch->clear();
-    size_t bs = std::min<size_t>(options.sgd.batch_size, train.size());
-    while (batch->size() < bs) {
-      if (cursor >= order.size()) {
-        order.resize(train.size());
-        std::iota(order.begin(), order.end(), 0u);
-        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
-        cursor = 0;
-      }
-      batch->push_back(order[cursor++]);
-    }
   }
 
   PeerInfo& Peer(const PublicKey& key, int64_t now_ms) {
@@ -631,7 +614,7 @@ TrainUnitResult Node::TrainUnit() {
   Mlp& target = hybrid ? s.work : s.model;
   if (hybrid) std::copy(s.model.params().begin(), s.model.params().end(), s.work.params().begin());
   for (uint32_t b = 0; b < s.options.batches_per_unit; ++b) {
-    s.NextBatch(&batch);
+    s.sampler.Next(s.train.size(), s.options.sgd.batch_size, &batch);
     loss += s.trainer.Step(target, s.train, batch);
     r.samples += static_cast<uint32_t>(batch.size());
   }
@@ -654,8 +637,7 @@ Status Node::SetDataset(Dataset train) {
     return Status::InvalidArgument("node: new training data does not match the model");
   }
   s.train = std::move(train);
-  s.order.clear();
-  s.cursor = 0;
+  s.sampler.Reset();
   return Status::Ok();
 }
 
