@@ -5,7 +5,6 @@
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <map>
 
 #include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
@@ -14,6 +13,7 @@
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
 #include "legacy_checkpoint.h"
+#include "peer_table.h"
 
 namespace dust {
 namespace {
@@ -26,10 +26,6 @@ constexpr const char* kDropCounterExhausted = "counter_unavailable";
 // Splits a strictly increasing index list into dense runs and quantizes each run as one
 // segment. Runs shorter than this are merged into one sparse segment instead.
 constexpr size_t kMinDenseRun = 16;
-
-// A peer whose last update is at most this many send intervals old counts as a sender of the
-// current round when normalising deltas.
-constexpr int64_t kActiveRounds = 4;
 
 // Robust rules: a sender whose absolute block is this many times the median distance from
 // the aggregate is an outlier for the round; above this outlier score its deltas are ignored.
@@ -104,7 +100,7 @@ struct Node::Impl {
   std::vector<MergeInput> pending_delta;  // delta updates since the last merge (own included)
   std::vector<PublicKey> pending_from, pending_delta_from;  // their senders
   uint64_t ignored_outlier = 0;
-  std::map<PublicKey, PeerInfo> peers;
+  internal::PeerTable peers;
   NodeCounters counters;
   uint64_t pending_full = 0, counter_unavailable = 0;
   uint64_t revoked_before_merge = 0;  // buffered updates whose sender lost our trust meanwhile
@@ -131,7 +127,8 @@ struct Node::Impl {
         ef(model.num_params(), 0.0f),
         merger(model.num_params(), options.aggregator),
         ingress(IngressOptions{}, t),
-        counter_alloc(options.counter_mark) {
+        counter_alloc(options.counter_mark),
+        peers(options.max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
     IngressOptions io;
     io.model = fingerprint;
@@ -139,22 +136,6 @@ struct Node::Impl {
     io.not_before_ms = options.not_before_ms;
     io.rate = options.rate_limit;
     ingress = Ingress(io, t);
-  }
-
-  // The weight of this round's delta senders: ourselves and every peer whose update arrived
-  // within the last few rounds (a peer whose datagram was lost still counts, so a loss only
-  // shrinks the step, it never makes the others' deltas count more). A peer no longer trusted
-  // is no longer expected.
-  double ExpectedDeltaWeight() const {
-    const bool robust = options.aggregator.kind != AggregatorKind::kMean;
-    double w = robust ? 1.0 : OwnWeight();
-    for (const auto& [key, p] : peers) {
-      if (p.updates_accepted == 0 || !trust->Contains(key) ||
-          last_tick_ms - p.last_update_ms > kActiveRounds * options.send_interval_ms)
-        continue;
-      w += robust ? 1.0 : std::max<double>(p.sample_weight, 1.0);
-    }
-    return w;
   }
 
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }
@@ -226,21 +207,21 @@ struct Node::Impl {
       std::nth_element(tmp.begin(), tmp.begin() + static_cast<long>(tmp.size() / 2), tmp.end());
       const double median = tmp[tmp.size() / 2];
       for (size_t j = 0; j < pending.size(); ++j) {
-        auto it = peers.find(pending_from[j]);
-        if (it == peers.end()) continue;
+        PeerInfo* peer = peers.Find(pending_from[j]);
+        if (peer == nullptr) continue;
         // Floor: honest peers in near-perfect agreement differ by quantization noise only,
         // so a multiple of a tiny median would flag them; a quarter of the values' own RMS
         // is far below what sign flips (2x), scaling or noise produce.
         double limit = std::max(kOutlierFactor * median, kOutlierFloor * scale[j]) + 1e-6;
         float out = dist[j] > limit ? 1.0f : 0.0f;
-        it->second.outlier_score = 0.7f * it->second.outlier_score + 0.3f * out;
+        peer->outlier_score = 0.7f * peer->outlier_score + 0.3f * out;
       }
     }
     if (robust) {
       size_t keep = 0;
       for (size_t j = 0; j < pending_delta.size(); ++j) {
-        auto it = peers.find(pending_delta_from[j]);
-        if (it != peers.end() && it->second.outlier_score > kOutlierScore) {
+        const PeerInfo* peer = peers.Find(pending_delta_from[j]);
+        if (peer != nullptr && peer->outlier_score > kOutlierScore) {
           ++ignored_outlier;
           continue;
         }
@@ -249,32 +230,16 @@ struct Node::Impl {
       }
       pending_delta.resize(keep);
     }
-    MergeStats d = merger.MergeDeltas(model.params(), pending_delta, ExpectedDeltaWeight());
+    MergeStats d =
+        merger.MergeDeltas(model.params(), pending_delta,
+                           peers.ExpectedDeltaWeight(OwnWeight(), robust, *trust, last_tick_ms,
+                                                     options.send_interval_ms));
     counters.updates_merged += a.updates + d.updates;
     counters.merges += 1;
     pending.clear();
     pending_delta.clear();
     pending_from.clear();
     pending_delta_from.clear();
-  }
-
-  PeerInfo& Peer(const PublicKey& key, int64_t now_ms) {
-    auto it = peers.find(key);
-    if (it == peers.end()) {
-      if (peers.size() >= options.max_peers) {
-        auto oldest =
-            std::min_element(peers.begin(), peers.end(), [](const auto& a, const auto& b) {
-              return a.second.last_seen_ms < b.second.last_seen_ms;
-            });
-        peers.erase(oldest);
-      }
-      PeerInfo p;
-      p.key = key;
-      p.first_seen_ms = now_ms;
-      it = peers.emplace(key, p).first;
-    }
-    it->second.last_seen_ms = now_ms;
-    return it->second;
   }
 
   // The coordinates of round `r`'s update: the parameters after the first layer's weights
@@ -517,7 +482,7 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
   const DatagramHeader& h = in.datagram.header;
   if (h.type == MessageType::kAnnounce) {
     Result<Announce> a = DecodeAnnounce(in.datagram.payload);
-    PeerInfo& p = s.Peer(h.sender, now_ms);
+    PeerInfo& p = s.peers.Touch(h.sender, now_ms);
     if (!a.ok()) {
       s.ingress.CountDrop(DropReason::kBadPayload);
       p.updates_rejected += 1;
@@ -531,7 +496,7 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
     s.counters.announces_accepted += 1;
     return {true, "announce"};
   }
-  PeerInfo& p = s.Peer(h.sender, now_ms);
+  PeerInfo& p = s.peers.Touch(h.sender, now_ms);
   p.last_round = h.round;
   Result<UpdatePayload> u = DecodeUpdate(in.datagram.payload, (h.flags & kFlagPayloadLz4) != 0,
                                          static_cast<uint32_t>(s.model.num_params()));
@@ -693,13 +658,7 @@ void Node::set_learning_rate(float lr) { m_impl->trainer.set_learning_rate(lr); 
 const NodeOptions& Node::options() const { return m_impl->options; }
 
 std::vector<PeerInfo> Node::Peers(int64_t now_ms) const {
-  std::vector<PeerInfo> out;
-  for (const auto& [k, p] : m_impl->peers) {
-    PeerInfo q = p;
-    q.stale = now_ms - p.last_seen_ms > m_impl->options.peer_stale_ms;
-    out.push_back(q);
-  }
-  return out;
+  return m_impl->peers.Snapshot(now_ms, m_impl->options.peer_stale_ms);
 }
 
 NodeCounters Node::counters() const {
