@@ -14,6 +14,7 @@
 #include "dust/net/wire.h"
 #include "legacy_checkpoint.h"
 #include "peer_table.h"
+#include "update_planner.h"
 
 namespace dust {
 namespace {
@@ -23,61 +24,11 @@ constexpr const char* kDropPendingFull = "pending_full";
 constexpr const char* kDropRevoked = "revoked_before_merge";
 constexpr const char* kDropCounterExhausted = "counter_unavailable";
 
-// Splits a strictly increasing index list into dense runs and quantizes each run as one
-// segment. Runs shorter than this are merged into one sparse segment instead.
-constexpr size_t kMinDenseRun = 16;
-
 // Robust rules: a sender whose absolute block is this many times the median distance from
 // the aggregate is an outlier for the round; above this outlier score its deltas are ignored.
 constexpr double kOutlierFactor = 4.0;
 constexpr float kOutlierScore = 0.5f;
 constexpr double kOutlierFloor = 0.25;
-
-UpdatePayload BuildPayload(const std::vector<uint32_t>& index, const std::vector<float>& value,
-                           ValueCoding coding) {
-  UpdatePayload p;
-  std::vector<uint32_t> sparse_i;
-  std::vector<float> sparse_v;
-  size_t k = 0;
-  while (k < index.size()) {
-    size_t e = k + 1;
-    while (e < index.size() && index[e] == index[e - 1] + 1 && e - k < 0xFFFF) ++e;
-    if (e - k >= kMinDenseRun) {
-      p.segments.push_back(
-          MakeDenseSegment(index[k], std::span<const float>(value.data() + k, e - k), coding));
-    } else {
-      for (size_t j = k; j < e; ++j) {
-        sparse_i.push_back(index[j]);
-        sparse_v.push_back(value[j]);
-      }
-    }
-    k = e;
-  }
-  if (!sparse_i.empty()) {
-    // Keep segments in index order: insert the sparse one where its first index belongs only
-    // if it does not interleave with dense runs; otherwise split it per gap between runs.
-    std::vector<UpdateSegment> merged;
-    size_t si = 0;
-    for (auto& seg : p.segments) {
-      std::vector<uint32_t> ri;
-      std::vector<float> rv;
-      while (si < sparse_i.size() && sparse_i[si] < seg.first) {
-        ri.push_back(sparse_i[si]);
-        rv.push_back(sparse_v[si]);
-        ++si;
-      }
-      if (!ri.empty()) merged.push_back(MakeSparseSegment(ri, rv, coding));
-      merged.push_back(std::move(seg));
-    }
-    if (si < sparse_i.size()) {
-      std::vector<uint32_t> ri(sparse_i.begin() + static_cast<long>(si), sparse_i.end());
-      std::vector<float> rv(sparse_v.begin() + static_cast<long>(si), sparse_v.end());
-      merged.push_back(MakeSparseSegment(ri, rv, coding));
-    }
-    p.segments = std::move(merged);
-  }
-  return p;
-}
 
 }  // namespace
 
@@ -242,34 +193,6 @@ struct Node::Impl {
     pending_delta_from.clear();
   }
 
-  // The coordinates of round `r`'s update: the parameters after the first layer's weights
-  // ("head", small, every round) and a block of the first layer's weights, blocks visited
-  // round-robin so every coordinate is sent every ceil(L1 / block) rounds.
-  void PlanUpdate(uint64_t r, std::vector<uint32_t>* index) const {
-    index->clear();
-    const size_t np = model.num_params();
-    const size_t cb = CodingBytes(options.coding);
-    const size_t ov = SegmentOverheadBytes(options.coding);
-    size_t budget = kMaxPayloadBytes - kUpdatePreambleBytes;
-    size_t l1 = size_t{options.layers[0]} * options.layers[1];
-    size_t head = np - l1;
-    bool send_head = options.send_head_every_round && (head + ov) * cb <= budget / 2;
-    size_t sweep_begin = 0, sweep_end = np;
-    if (send_head) {
-      budget -= ov + head * cb;
-      sweep_end = l1;
-    }
-    size_t block = std::min((budget - ov) / cb, sweep_end - sweep_begin);
-    size_t nblocks = (sweep_end - sweep_begin + block - 1) / block;
-    size_t b = static_cast<size_t>(r % nblocks);
-    size_t start = sweep_begin + b * block;
-    size_t end = std::min(start + block, sweep_end);
-    for (size_t i = start; i < end; ++i) index->push_back(static_cast<uint32_t>(i));
-    if (send_head) {
-      for (size_t i = l1; i < np; ++i) index->push_back(static_cast<uint32_t>(i));
-    }
-  }
-
   bool NextCounter(uint64_t* c) {
     if (auto mark = counter_alloc.MarkToPersist()) {
       Status st = options.persist_counter_mark ? options.persist_counter_mark(*mark) : Status::Ok();
@@ -291,129 +214,29 @@ struct Node::Impl {
     out->push_back(std::move(d));
   }
 
-  // kHybrid plan: an absolute block of `block` coordinates chosen by round, and the top-k of
-  // |ef| outside it, k as large as fits in the rest of the payload.
-  Result<UpdatePayload> PlanHybrid(uint64_t r, Bytes* body, bool* lz4) {
-    const size_t np = model.num_params();
-    const size_t budget = kMaxPayloadBytes - kUpdatePreambleBytes;
-    const size_t cb = CodingBytes(options.coding), ov = SegmentOverheadBytes(options.coding);
-    size_t abs_bytes = static_cast<size_t>(budget * (1.0f - options.delta_fraction));
-    size_t block = abs_bytes > ov + cb ? std::min((abs_bytes - ov) / cb, np) : 0;
-    size_t start = 0, end = 0;
-    if (block > 0) {
-      size_t nblocks = (np + block - 1) / block;
-      start = static_cast<size_t>(r % nblocks) * block;
-      end = std::min(start + block, np);
-    }
-    auto p = model.params();
-    std::vector<uint32_t> abs_index;
-    std::vector<float> abs_value;
-    for (size_t i = start; i < end; ++i) {
-      abs_index.push_back(static_cast<uint32_t>(i));
-      abs_value.push_back(p[i]);
-    }
-    // Candidates for the deltas: every coordinate outside the block, by |ef|.
-    size_t delta_bytes = budget - (block > 0 ? ov + block * cb : 0);
-    size_t k = delta_bytes > ov ? (delta_bytes - ov) / (cb + 1) : 0;
-    std::vector<uint32_t> cand;
-    cand.reserve(np);
-    for (size_t i = 0; i < np; ++i) {
-      if ((i < start || i >= end) && ef[i] != 0.0f) cand.push_back(static_cast<uint32_t>(i));
-    }
-    auto by_mag = [&](uint32_t a, uint32_t b) {
-      float fa = std::fabs(ef[a]), fb = std::fabs(ef[b]);
-      return fa != fb ? fa > fb : a < b;
-    };
-    for (int attempt = 0; attempt < 8; ++attempt) {
-      k = std::min(k, cand.size());
-      std::vector<uint32_t> top(cand);
-      if (k < top.size()) {
-        std::nth_element(top.begin(), top.begin() + static_cast<long>(k), top.end(), by_mag);
-        top.resize(k);
-      }
-      std::sort(top.begin(), top.end());
-      std::vector<float> dv(top.size());
-      for (size_t j = 0; j < top.size(); ++j) dv[j] = ef[top[j]];
-      std::vector<float> sent_dv = dv;
-      std::vector<float> sent_abs = abs_value;
-      std::vector<uint32_t> sent_top = top, sent_abs_index = abs_index;
-      if (options.tamper_outgoing) {
-        options.tamper_outgoing(r, sent_abs_index, sent_abs);
-        options.tamper_outgoing(r, sent_top, sent_dv);
-        for (float& v : sent_abs) v = std::isfinite(v) ? v : 0.0f;
-        for (float& v : sent_dv) v = std::isfinite(v) ? v : 0.0f;
-      }
-      UpdatePayload payload;
-      // Segments in index order: deltas below the block, the block, deltas above it.
-      auto lower = std::lower_bound(sent_top.begin(), sent_top.end(), static_cast<uint32_t>(start));
-      size_t nlo = static_cast<size_t>(lower - sent_top.begin());
-      if (nlo > 0) {
-        payload.segments.push_back(
-            MakeSparseSegment(std::span<const uint32_t>(sent_top.data(), nlo),
-                              std::span<const float>(sent_dv.data(), nlo), options.coding, true));
-      }
-      if (!sent_abs_index.empty()) {
-        payload.segments.push_back(
-            MakeDenseSegment(static_cast<uint32_t>(start), sent_abs, options.coding, false));
-      }
-      if (nlo < sent_top.size()) {
-        payload.segments.push_back(MakeSparseSegment(
-            std::span<const uint32_t>(sent_top.data() + nlo, sent_top.size() - nlo),
-            std::span<const float>(sent_dv.data() + nlo, sent_dv.size() - nlo), options.coding,
-            true));
-      }
-      if (payload.segments.empty()) return Status::NotFound("nothing to send");
-      if (!EncodeUpdate(payload, body, lz4).ok()) {
-        k = k * 9 / 10;  // index gaps were larger than planned: fewer deltas
-        continue;
-      }
-      // Our own delta joins this round's merge exactly as peers will apply it (honest values),
-      // and leaves the accumulator: what quantization lost stays there.
-      if (!top.empty()) {
-        UpdateSegment q = MakeSparseSegment(top, dv, options.coding, true);
-        MergeInput own;
-        own.weight = OwnWeight();
-        own.index = top;
-        own.value.reserve(top.size());
-        for (size_t j = 0; j < top.size(); ++j) {
-          own.value.push_back(q.value(j));
-          ef[top[j]] -= own.value.back();
-        }
-        pending_delta.push_back(std::move(own));
-        pending_delta_from.push_back(identity.public_key);
-      }
-      return payload;
-    }
-    return Status::ResourceExhausted("update does not fit");
-  }
-
   void SendUpdate(uint64_t r, int64_t now_ms, std::vector<Bytes>* out) {
-    Bytes body;
-    bool lz4 = false;
-    if (options.gossip == GossipMode::kHybrid) {
-      if (!PlanHybrid(r, &body, &lz4).ok()) return;
-    } else {
-      std::vector<uint32_t> index;
-      PlanUpdate(r, &index);
-      std::vector<float> value(index.size());
-      auto p = model.params();
-      for (size_t k = 0; k < index.size(); ++k) value[k] = p[index[k]];
-      if (options.tamper_outgoing) options.tamper_outgoing(r, index, value);
-      for (float& v : value) {
-        if (!std::isfinite(v)) v = 0;  // an attack hook may produce anything; the codec refuses
-      }
-      UpdatePayload payload = BuildPayload(index, value, options.coding);
-      if (!EncodeUpdate(payload, &body, &lz4).ok()) return;
+    Result<internal::PlannedUpdate> plan =
+        options.gossip == GossipMode::kHybrid
+            ? internal::PlanHybridUpdate(r, model.params(), ef, OwnWeight(), options)
+            : internal::PlanAbsoluteUpdate(r, model.params(), options);
+    if (!plan.ok()) return;
+    // Our own delta leaves the accumulator (what quantization lost stays there) and joins this
+    // round's merge as peers will apply it.
+    MergeInput& own = plan->own_delta;
+    if (!own.index.empty()) {
+      for (size_t j = 0; j < own.index.size(); ++j) ef[own.index[j]] -= own.value[j];
+      pending_delta.push_back(std::move(own));
+      pending_delta_from.push_back(identity.public_key);
     }
     DatagramHeader h;
     h.type = MessageType::kUpdate;
-    h.flags = lz4 ? kFlagPayloadLz4 : 0;
+    h.flags = plan->lz4 ? kFlagPayloadLz4 : 0;
     h.timestamp_ms = now_ms;
     h.model = fingerprint;
     h.sample_weight = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
     h.round = r;
     if (!NextCounter(&h.counter)) return;
-    Result<Bytes> d = EncodeDatagram(h, body, identity);
+    Result<Bytes> d = EncodeDatagram(h, plan->body, identity);
     if (d.ok()) Emit(std::move(*d), out);
   }
 
