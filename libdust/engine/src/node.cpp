@@ -14,6 +14,7 @@
 #include "dust/net/wire.h"
 #include "legacy_checkpoint.h"
 #include "peer_table.h"
+#include "round_buffer.h"
 #include "update_planner.h"
 
 namespace dust {
@@ -23,12 +24,6 @@ namespace {
 constexpr const char* kDropPendingFull = "pending_full";
 constexpr const char* kDropRevoked = "revoked_before_merge";
 constexpr const char* kDropCounterExhausted = "counter_unavailable";
-
-// Robust rules: a sender whose absolute block is this many times the median distance from
-// the aggregate is an outlier for the round; above this outlier score its deltas are ignored.
-constexpr double kOutlierFactor = 4.0;
-constexpr float kOutlierScore = 0.5f;
-constexpr double kOutlierFloor = 0.25;
 
 }  // namespace
 
@@ -47,9 +42,7 @@ struct Node::Impl {
   CounterAllocator counter_alloc;
   ModelFingerprint fingerprint{};
 
-  std::vector<MergeInput> pending;        // absolute-value updates since the last merge
-  std::vector<MergeInput> pending_delta;  // delta updates since the last merge (own included)
-  std::vector<PublicKey> pending_from, pending_delta_from;  // their senders
+  internal::RoundBuffer round_buffer;
   uint64_t ignored_outlier = 0;
   internal::PeerTable peers;
   NodeCounters counters;
@@ -79,6 +72,7 @@ struct Node::Impl {
         merger(model.num_params(), options.aggregator),
         ingress(IngressOptions{}, t),
         counter_alloc(options.counter_mark),
+        round_buffer(options.max_pending_updates),
         peers(options.max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
     IngressOptions io;
@@ -91,106 +85,26 @@ struct Node::Impl {
 
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }
 
-  // Absolute values first: they were all taken before this round's deltas, like our own
-  // model, so averaging them and then adding the round's mean delta keeps every node on the
-  // same trajectory.
-  //
-  // With a robust rule, the absolute block doubles as a check on each sender: honest nodes hold
-  // (nearly) the same model, so a sender whose block lies far from the robust aggregate (more
-  // than kOutlierFactor times the median distance) is an outlier this round; its outlier score
-  // (an exponential average) above kOutlierScore makes us ignore its deltas, which no
-  // coordinate-wise rule can judge (they are sparse and differ honestly between peers).
-  // Drops buffered update parts (and their senders) whose sender is no longer trusted:
-  // trust.remove takes effect at once, even for what arrived before it. Our own delta is always
-  // kept. The senders of dropped parts are appended to `dropped`.
-  void DropRevoked(std::vector<MergeInput>& updates, std::vector<PublicKey>& from,
-                   std::vector<PublicKey>* dropped) {
-    size_t keep = 0;
-    for (size_t j = 0; j < updates.size(); ++j) {
-      if (from[j] != identity.public_key && !trust->Contains(from[j])) {
-        dropped->push_back(from[j]);
-        continue;
-      }
-      if (keep != j) {
-        updates[keep] = std::move(updates[j]);
-        from[keep] = from[j];
-      }
-      ++keep;
-    }
-    updates.resize(keep);
-    from.resize(keep);
-  }
-
+  // Merges the round buffer into the model. Absolute values first: they were all taken before
+  // this round's deltas, like our own model, so averaging them and then adding the round's
+  // mean delta keeps every node on the same trajectory. With a robust rule the absolute values
+  // also score their senders, and the deltas of outliers are left out (round_buffer.h).
   void MergePending() {
-    std::vector<PublicKey> dropped_absolute, dropped_delta;
-    DropRevoked(pending, pending_from, &dropped_absolute);
-    DropRevoked(pending_delta, pending_delta_from, &dropped_delta);
-    // One accepted update buffers at most one absolute and one delta part: count updates, not
-    // parts, by pairing each dropped delta with a dropped absolute part of the same sender.
-    revoked_before_merge += dropped_absolute.size();
-    for (const PublicKey& k : dropped_delta) {
-      auto pair = std::find(dropped_absolute.begin(), dropped_absolute.end(), k);
-      if (pair == dropped_absolute.end()) {
-        ++revoked_before_merge;
-      } else {
-        dropped_absolute.erase(pair);
-      }
-    }
-    if (pending.empty() && pending_delta.empty()) return;
-    MergeStats a = merger.Merge(model.params(), OwnWeight(), pending);
+    revoked_before_merge += round_buffer.DropRevoked(*trust, identity.public_key);
+    if (round_buffer.empty()) return;
+    MergeStats a = merger.Merge(model.params(), OwnWeight(), round_buffer.absolute());
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
-    if (robust && pending.size() >= 3) {
-      auto x = model.params();
-      std::vector<double> dist(pending.size()), scale(pending.size());
-      for (size_t j = 0; j < pending.size(); ++j) {
-        double s2 = 0, x2 = 0;
-        for (size_t k = 0; k < pending[j].index.size(); ++k) {
-          double xv = x[pending[j].index[k]];
-          double dv = double{pending[j].value[k]} - xv;
-          s2 += dv * dv;
-          x2 += xv * xv;
-        }
-        double n = static_cast<double>(pending[j].index.size());
-        dist[j] = std::sqrt(s2 / n);
-        scale[j] = std::sqrt(x2 / n);
-      }
-      std::vector<double> tmp = dist;
-      std::nth_element(tmp.begin(), tmp.begin() + static_cast<long>(tmp.size() / 2), tmp.end());
-      const double median = tmp[tmp.size() / 2];
-      for (size_t j = 0; j < pending.size(); ++j) {
-        PeerInfo* peer = peers.Find(pending_from[j]);
-        if (peer == nullptr) continue;
-        // Floor: honest peers in near-perfect agreement differ by quantization noise only,
-        // so a multiple of a tiny median would flag them; a quarter of the values' own RMS
-        // is far below what sign flips (2x), scaling or noise produce.
-        double limit = std::max(kOutlierFactor * median, kOutlierFloor * scale[j]) + 1e-6;
-        float out = dist[j] > limit ? 1.0f : 0.0f;
-        peer->outlier_score = 0.7f * peer->outlier_score + 0.3f * out;
-      }
-    }
     if (robust) {
-      size_t keep = 0;
-      for (size_t j = 0; j < pending_delta.size(); ++j) {
-        const PeerInfo* peer = peers.Find(pending_delta_from[j]);
-        if (peer != nullptr && peer->outlier_score > kOutlierScore) {
-          ++ignored_outlier;
-          continue;
-        }
-        if (keep != j) pending_delta[keep] = std::move(pending_delta[j]);
-        ++keep;
-      }
-      pending_delta.resize(keep);
+      round_buffer.ScoreOutliers(model.params(), peers);
+      ignored_outlier += round_buffer.DropOutlierDeltas(peers);
     }
     MergeStats d =
-        merger.MergeDeltas(model.params(), pending_delta,
+        merger.MergeDeltas(model.params(), round_buffer.deltas(),
                            peers.ExpectedDeltaWeight(OwnWeight(), robust, *trust, last_tick_ms,
                                                      options.send_interval_ms));
     counters.updates_merged += a.updates + d.updates;
     counters.merges += 1;
-    pending.clear();
-    pending_delta.clear();
-    pending_from.clear();
-    pending_delta_from.clear();
+    round_buffer.Clear();
   }
 
   bool NextCounter(uint64_t* c) {
@@ -225,8 +139,7 @@ struct Node::Impl {
     MergeInput& own = plan->own_delta;
     if (!own.index.empty()) {
       for (size_t j = 0; j < own.index.size(); ++j) ef[own.index[j]] -= own.value[j];
-      pending_delta.push_back(std::move(own));
-      pending_delta_from.push_back(identity.public_key);
+      round_buffer.AddOwnDelta(std::move(own), identity.public_key);
     }
     DatagramHeader h;
     h.type = MessageType::kUpdate;
@@ -346,19 +259,12 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
       return {false, QuarantineReasonName(*q)};
     }
   }
-  if (s.pending.size() + s.pending_delta.size() >= 2 * s.options.max_pending_updates) {
+  if (s.round_buffer.Full()) {
     s.pending_full += 1;
     p.updates_rejected += 1;
     return {false, kDropPendingFull};
   }
-  if (!m.index.empty()) {
-    s.pending.push_back(std::move(m));
-    s.pending_from.push_back(h.sender);
-  }
-  if (!md.index.empty()) {
-    s.pending_delta.push_back(std::move(md));
-    s.pending_delta_from.push_back(h.sender);
-  }
+  s.round_buffer.Add(std::move(m), std::move(md), h.sender);
   p.last_update_ms = now_ms;
   p.sample_weight = h.sample_weight;
   p.updates_accepted += 1;
@@ -461,10 +367,7 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   }
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
-  s.pending.clear();
-  s.pending_delta.clear();
-  s.pending_from.clear();
-  s.pending_delta_from.clear();
+  s.round_buffer.Clear();
   return Status::Ok();
 }
 
