@@ -2,9 +2,9 @@
 #include "dust/engine/node.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
@@ -20,10 +20,18 @@
 namespace dust {
 namespace {
 
-// Extra drop reasons the engine counts beside ingress.h's.
-constexpr const char* kDropPendingFull = "pending_full";
-constexpr const char* kDropRevoked = "revoked_before_merge";
-constexpr const char* kDropCounterExhausted = "counter_unavailable";
+// The counter that breaks kQuarantined down by the check that refused the update.
+DropReason QuarantineDrop(QuarantineReason reason) {
+  switch (reason) {
+    case QuarantineReason::kNonFinite:
+      return DropReason::kQuarantinedNonFinite;
+    case QuarantineReason::kAbsurdNorm:
+      return DropReason::kQuarantinedAbsurdNorm;
+    case QuarantineReason::kIncompatible:
+      return DropReason::kQuarantinedIncompatible;
+  }
+  return DropReason::kQuarantinedIncompatible;
+}
 
 }  // namespace
 
@@ -43,12 +51,8 @@ struct Node::Impl {
   ModelFingerprint fingerprint{};
 
   internal::RoundBuffer round_buffer;
-  uint64_t ignored_outlier = 0;
   internal::PeerTable peers;
-  NodeCounters counters;
-  uint64_t pending_full = 0, counter_unavailable = 0;
-  uint64_t revoked_before_merge = 0;  // buffered updates whose sender lost our trust meanwhile
-  std::array<uint64_t, 3> quarantine{};
+  NodeCounters counters;  // all but drops, which are ingress.drops()
 
   uint64_t round = 0;
   bool sent_any = false;
@@ -90,13 +94,14 @@ struct Node::Impl {
   // mean delta keeps every node on the same trajectory. With a robust rule the absolute values
   // also score their senders, and the deltas of outliers are left out (round_buffer.h).
   void MergePending() {
-    revoked_before_merge += round_buffer.DropRevoked(*trust, identity.public_key);
+    ingress.CountDrop(DropReason::kRevokedBeforeMerge,
+                      round_buffer.DropRevoked(*trust, identity.public_key));
     if (round_buffer.empty()) return;
     MergeStats a = merger.Merge(model.params(), OwnWeight(), round_buffer.absolute());
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
     if (robust) {
       round_buffer.ScoreOutliers(model.params(), peers);
-      ignored_outlier += round_buffer.DropOutlierDeltas(peers);
+      ingress.CountDrop(DropReason::kIgnoredOutlierDelta, round_buffer.DropOutlierDeltas(peers));
     }
     MergeStats d =
         merger.MergeDeltas(model.params(), round_buffer.deltas(),
@@ -107,6 +112,55 @@ struct Node::Impl {
     round_buffer.Clear();
   }
 
+  // An authenticated announce of peer `p`: its name, accuracy and sample count. The drop
+  // reason when the payload does not decode.
+  std::optional<DropReason> AcceptAnnounce(const DatagramHeader& h, ByteView payload, PeerInfo& p) {
+    Result<Announce> a = DecodeAnnounce(payload);
+    if (!a.ok()) return DropReason::kBadPayload;
+    p.display_name = a->display_name;
+    p.accuracy_bp = a->accuracy_bp;
+    p.sample_weight = a->local_samples;
+    p.last_round = h.round;
+    p.announces += 1;
+    counters.announces_accepted += 1;
+    return std::nullopt;
+  }
+
+  // An authenticated update of peer `p`: decoded, split into its absolute and delta parts,
+  // each checked by quarantine (merge.h CheckUpdate), then buffered for the next merge. The
+  // drop reason when any of that refuses it (a quarantined update is also counted under
+  // kQuarantined here; the caller counts the reason returned).
+  std::optional<DropReason> AcceptUpdate(const DatagramHeader& h, ByteView payload, PeerInfo& p,
+                                         int64_t now_ms) {
+    p.last_round = h.round;
+    Result<UpdatePayload> u = DecodeUpdate(payload, (h.flags & kFlagPayloadLz4) != 0,
+                                           static_cast<uint32_t>(model.num_params()));
+    if (!u.ok()) return DropReason::kBadPayload;
+    MergeInput m, md;
+    m.weight = md.weight = static_cast<float>(std::max<uint32_t>(h.sample_weight, 1));
+    for (const auto& seg : u->segments) {
+      MergeInput& dst = seg.delta ? md : m;
+      for (size_t k = 0; k < seg.size(); ++k) {
+        dst.index.push_back(seg.index(k));
+        dst.value.push_back(seg.value(k));
+      }
+    }
+    for (const MergeInput* part : {&m, &md}) {
+      if (part->index.empty()) continue;
+      if (auto q = CheckUpdate(model.params(), *part, options.max_norm_ratio)) {
+        ingress.CountDrop(DropReason::kQuarantined);
+        return QuarantineDrop(*q);
+      }
+    }
+    if (round_buffer.Full()) return DropReason::kPendingFull;
+    round_buffer.Add(std::move(m), std::move(md), h.sender);
+    p.last_update_ms = now_ms;
+    p.sample_weight = h.sample_weight;
+    p.updates_accepted += 1;
+    counters.updates_accepted += 1;
+    return std::nullopt;
+  }
+
   bool NextCounter(uint64_t* c) {
     if (auto mark = counter_alloc.MarkToPersist()) {
       Status st = options.persist_counter_mark ? options.persist_counter_mark(*mark) : Status::Ok();
@@ -114,7 +168,7 @@ struct Node::Impl {
     }
     Result<uint64_t> n = counter_alloc.Next();
     if (!n.ok()) {
-      ++counter_unavailable;
+      ingress.CountDrop(DropReason::kCounterUnavailable);
       return false;
     }
     *c = *n;
@@ -214,62 +268,24 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
   Impl& s = *m_impl;
   s.counters.datagrams_received += 1;
   IngressResult in = s.ingress.Receive(bytes, source, now_ms);
-  if (!in.accepted()) return {false, DropReasonName(*in.drop)};
+  DatagramOutcome outcome;
+  if (!in.accepted()) {
+    outcome.drop = in.drop;
+    return outcome;
+  }
   const DatagramHeader& h = in.datagram.header;
-  if (h.type == MessageType::kAnnounce) {
-    Result<Announce> a = DecodeAnnounce(in.datagram.payload);
-    PeerInfo& p = s.peers.Touch(h.sender, now_ms);
-    if (!a.ok()) {
-      s.ingress.CountDrop(DropReason::kBadPayload);
-      p.updates_rejected += 1;
-      return {false, DropReasonName(DropReason::kBadPayload)};
-    }
-    p.display_name = a->display_name;
-    p.accuracy_bp = a->accuracy_bp;
-    p.sample_weight = a->local_samples;
-    p.last_round = h.round;
-    p.announces += 1;
-    s.counters.announces_accepted += 1;
-    return {true, "announce"};
-  }
+  outcome.sender = h.sender;
+  outcome.type = h.type;
   PeerInfo& p = s.peers.Touch(h.sender, now_ms);
-  p.last_round = h.round;
-  Result<UpdatePayload> u = DecodeUpdate(in.datagram.payload, (h.flags & kFlagPayloadLz4) != 0,
-                                         static_cast<uint32_t>(s.model.num_params()));
-  if (!u.ok()) {
-    s.ingress.CountDrop(DropReason::kBadPayload);
+  outcome.drop = h.type == MessageType::kAnnounce
+                     ? s.AcceptAnnounce(h, in.datagram.payload, p)
+                     : s.AcceptUpdate(h, in.datagram.payload, p, now_ms);
+  if (outcome.drop) {
+    s.ingress.CountDrop(*outcome.drop);
     p.updates_rejected += 1;
-    return {false, DropReasonName(DropReason::kBadPayload)};
   }
-  MergeInput m, md;
-  m.weight = md.weight = static_cast<float>(std::max<uint32_t>(h.sample_weight, 1));
-  for (const auto& seg : u->segments) {
-    MergeInput& dst = seg.delta ? md : m;
-    for (size_t k = 0; k < seg.size(); ++k) {
-      dst.index.push_back(seg.index(k));
-      dst.value.push_back(seg.value(k));
-    }
-  }
-  for (const MergeInput* part : {&m, &md}) {
-    if (part->index.empty()) continue;
-    if (auto q = CheckUpdate(s.model.params(), *part, s.options.max_norm_ratio)) {
-      s.ingress.CountDrop(DropReason::kQuarantined);
-      s.quarantine[static_cast<size_t>(*q)] += 1;
-      p.updates_rejected += 1;
-      return {false, QuarantineReasonName(*q)};
-    }
-  }
-  if (s.round_buffer.Full()) {
-    s.pending_full += 1;
-    p.updates_rejected += 1;
-    return {false, kDropPendingFull};
-  }
-  s.round_buffer.Add(std::move(m), std::move(md), h.sender);
-  p.last_update_ms = now_ms;
-  p.sample_weight = h.sample_weight;
-  p.updates_accepted += 1;
-  s.counters.updates_accepted += 1;
-  return {true, "update"};
+  outcome.accepted = !outcome.drop;
+  return outcome;
 }
 
 void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
@@ -388,21 +404,8 @@ std::vector<PeerInfo> Node::Peers(int64_t now_ms) const {
 }
 
 NodeCounters Node::counters() const {
-  const Impl& s = *m_impl;
-  NodeCounters c = s.counters;
-  for (size_t i = 0; i < kDropReasonCount; ++i) {
-    auto r = static_cast<DropReason>(i);
-    c.drops.emplace_back(DropReasonName(r), s.ingress.drops().Get(r));
-  }
-  for (size_t i = 0; i < s.quarantine.size(); ++i) {
-    c.drops.emplace_back(
-        std::string("quarantined_") + QuarantineReasonName(static_cast<QuarantineReason>(i)),
-        s.quarantine[i]);
-  }
-  c.drops.emplace_back(kDropPendingFull, s.pending_full);
-  c.drops.emplace_back("ignored_outlier_delta", s.ignored_outlier);
-  c.drops.emplace_back(kDropRevoked, s.revoked_before_merge);
-  c.drops.emplace_back(kDropCounterExhausted, s.counter_unavailable);
+  NodeCounters c = m_impl->counters;
+  c.drops = m_impl->ingress.drops();
   return c;
 }
 

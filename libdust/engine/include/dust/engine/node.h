@@ -27,18 +27,20 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "dust/util/bytes.h"
-#include "dust/net/codec.h"
-#include "dust/util/crypto.h"
-#include "dust/ml/dataset.h"
 #include "dust/engine/merge.h"
+#include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
+#include "dust/net/codec.h"
+#include "dust/net/ingress.h"
 #include "dust/net/ratelimit.h"
+#include "dust/util/bytes.h"
+#include "dust/util/crypto.h"
 #include "dust/util/status.h"
 
 namespace dust {
@@ -108,8 +110,14 @@ struct TrainUnitResult {
 
 // What happened to one datagram.
 struct DatagramOutcome {
-  bool accepted = false;
-  std::string_view reason;  // "update", "announce", or the drop reason (static string)
+  bool accepted = false;  // an update buffered for the next merge, or an announce
+  // Why it was not accepted (nullopt when it was). A quarantined update reports the check that
+  // refused it (kQuarantinedNonFinite, ...); the counters count it under kQuarantined too.
+  std::optional<DropReason> drop;
+  // Set when the signature verified, whether or not the engine then accepted it (a payload can
+  // still fail to decode, be quarantined or find the round buffer full): who sent it.
+  std::optional<PublicKey> sender;
+  MessageType type = MessageType::kUpdate;  // with `sender`: what it was
 };
 
 struct PeerInfo {
@@ -138,7 +146,9 @@ struct NodeCounters {
   uint64_t datagrams_sent = 0;
   uint64_t bytes_sent = 0;
   uint64_t max_datagram_bytes = 0;
-  std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> count, every reason listed
+  // Every drop by reason (ingress.h DropReason: the receive checks' and the engine's), in one
+  // array; iterating it lists every reason as (name, count).
+  DropCounters drops;
 };
 
 class Node {
