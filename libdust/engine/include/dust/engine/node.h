@@ -9,15 +9,24 @@
 //   - checkpoints (ExportCheckpoint / ImportCheckpoint) and the counter mark (persist hook).
 //
 // Rounds: round = now_ms / send_interval_ms, so peers whose clocks agree roughly send the same
-// block of coordinates in the same round (coherent averages; see docs/engine.md). An update
-// datagram carries the sender's current ABSOLUTE values for that round's block (and the small
-// output layers), int8-quantized; receivers replace their values by an aggregate (merge.h) of
-// their own and the received ones. A lost datagram only delays mixing.
+// block of coordinates in the same round (coherent averages; see docs/engine.md). With the
+// default gossip (GossipMode::kHybrid) an update datagram carries, quantized (options.coding):
+//   - DELTAS: the top-k of the sender's local progress not yet sent (error feedback: what is
+//     not sent, or lost to quantization, stays in its accumulator), which receivers add in as
+//     the mean over the round's expected senders, so a lost delta only shrinks a step;
+//   - the sender's ABSOLUTE values for that round's block of coordinates (round-robin), which
+//     receivers average with their own (merge.h): anti-entropy that repairs whatever lost
+//     deltas, restarts or partitions made the models disagree on.
+// The model then moves only by merges (training fills the accumulator), so without loss every
+// node holds the same model. GossipMode::kAbsolute sends absolute values only, the small layers
+// every round and a round-robin block of the first layer (loss-proof but slow; kept for
+// comparison).
 //
-// Receive path (cheapest check first, every drop counted by reason): structure (wire.h),
-// rate limit per source, sender trusted, model fingerprint, signature, replay window and
-// timestamp, payload decode with caps (codec.h), quarantine (merge.h). Only updates from keys
-// in the TrustStore are ever merged.
+// Receive path (cheapest check first, every drop counted by reason: ingress.h DropReason):
+// ingress.h's checks (structure, sender trusted, model fingerprint, timestamp, replay window,
+// rate limit per source, signature), then payload decode with caps (codec.h), quarantine of
+// each part (merge.h CheckUpdate) and the bounded round buffer. Only updates from keys in the
+// TrustStore are ever merged, and a key removed from it loses what it had buffered.
 //
 // Thread-safety: none; one owner (the daemon's event loop or the simulator) calls everything.
 // The TrustStore passed to Create must outlive the Node; changes to it (trust/revoke) take
@@ -29,8 +38,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
 #include "dust/engine/merge.h"
@@ -163,7 +170,9 @@ class Node {
   ~Node();
 
   // Network input. Never throws; any bytes are fine. `source` is what the datagram came from
-  // (IP address, or a node index in the simulator) for rate limiting.
+  // (IP address, or a node index in the simulator) for rate limiting. Every datagram ends
+  // accepted or counted under exactly one reason that RefusesDatagram (ingress.h), so
+  // datagrams_received == updates_accepted + announces_accepted + counters().drops.Total().
   DatagramOutcome OnDatagram(ByteView bytes, const SourceKey& source, int64_t now_ms);
 
   // Timers: merges buffered updates, then appends the datagrams to send now (each at most
@@ -173,7 +182,9 @@ class Node {
   int64_t NextTickMs() const;
 
   // One unit of local training (options.batches_per_unit batches). Merges buffered updates
-  // first so training continues from the mixed model.
+  // first so training starts from the mixed model. kHybrid trains a copy of the model and adds
+  // its change to the accumulator of unsent progress (the model moves only by merges);
+  // kAbsolute trains the model itself.
   TrainUnitResult TrainUnit();
 
   // Replaces the training data (data directory changed). Keeps the model.
