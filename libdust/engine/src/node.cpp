@@ -2,8 +2,6 @@
 #include "dust/engine/node.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <optional>
 
 #include "batch_sampler.h"
@@ -175,11 +173,18 @@ struct Node::Impl {
     return true;
   }
 
-  void Emit(Bytes d, std::vector<Bytes>* out) {
+  // Stamps `h` (time, model, the next counter), signs it with `body` and appends the datagram
+  // to *out. Sends nothing when no counter is available (counted) or encoding fails.
+  void Send(DatagramHeader h, ByteView body, int64_t now_ms, std::vector<Bytes>* out) {
+    h.timestamp_ms = now_ms;
+    h.model = fingerprint;
+    if (!NextCounter(&h.counter)) return;
+    Result<Bytes> d = EncodeDatagram(h, body, identity);
+    if (!d.ok()) return;
     counters.datagrams_sent += 1;
-    counters.bytes_sent += d.size();
-    counters.max_datagram_bytes = std::max<uint64_t>(counters.max_datagram_bytes, d.size());
-    out->push_back(std::move(d));
+    counters.bytes_sent += d->size();
+    counters.max_datagram_bytes = std::max<uint64_t>(counters.max_datagram_bytes, d->size());
+    out->push_back(std::move(*d));
   }
 
   void SendUpdate(uint64_t r, int64_t now_ms, std::vector<Bytes>* out) {
@@ -198,13 +203,9 @@ struct Node::Impl {
     DatagramHeader h;
     h.type = MessageType::kUpdate;
     h.flags = plan->lz4 ? kFlagPayloadLz4 : 0;
-    h.timestamp_ms = now_ms;
-    h.model = fingerprint;
     h.sample_weight = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
     h.round = r;
-    if (!NextCounter(&h.counter)) return;
-    Result<Bytes> d = EncodeDatagram(h, plan->body, identity);
-    if (d.ok()) Emit(std::move(*d), out);
+    Send(h, plan->body, now_ms, out);
   }
 
   void SendAnnounce(int64_t now_ms, std::vector<Bytes>* out) {
@@ -217,12 +218,8 @@ struct Node::Impl {
     if (!body.ok()) return;
     DatagramHeader h;
     h.type = MessageType::kAnnounce;
-    h.timestamp_ms = now_ms;
-    h.model = fingerprint;
     h.round = round;
-    if (!NextCounter(&h.counter)) return;
-    Result<Bytes> d = EncodeDatagram(h, *body, identity);
-    if (d.ok()) Emit(std::move(*d), out);
+    Send(h, *body, now_ms, out);
   }
 };
 
