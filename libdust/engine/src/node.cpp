@@ -194,7 +194,7 @@ struct Node::Impl {
             : internal::PlanAbsoluteUpdate(r, model.params(), options);
     if (!plan.ok()) return;
     // Our own delta leaves the accumulator (what quantization lost stays there) and joins this
-    // round's merge as peers will apply it.
+    // round's merge beside the peers' deltas.
     MergeInput& own = plan->own_delta;
     if (!own.index.empty()) {
       for (size_t j = 0; j < own.index.size(); ++j) ef[own.index[j]] -= own.value[j];

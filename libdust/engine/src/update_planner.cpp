@@ -172,7 +172,7 @@ Result<PlannedUpdate> PlanHybridUpdate(uint64_t round, std::span<const float> pa
       k = k * 9 / 10;  // index gaps were larger than planned: fewer deltas
       continue;
     }
-    // Our own delta joins this round's merge with the honest values, quantized as sent.
+    // Our own delta: the honest values, quantized (PlannedUpdate::own_delta says how).
     if (!top.empty()) {
       UpdateSegment q = MakeSparseSegment(top, dv, options.coding, true);
       plan.own_delta.weight = own_weight;

@@ -18,10 +18,12 @@ namespace dust::internal {
 struct PlannedUpdate {
   Bytes body;        // the encoded payload (codec.h), at most kMaxPayloadBytes
   bool lz4 = false;  // EncodeUpdate compressed it: set wire.h kFlagPayloadLz4
-  // kHybrid: the deltas sent, with the values receivers will decode (quantized, and honest
-  // even when options.tamper_outgoing changed what was sent), weighted by the node's own
-  // sample weight. The node removes them from its accumulator (what quantization lost stays
-  // there) and merges them with this round's updates. Empty for kAbsolute or no deltas.
+  // kHybrid: the deltas sent, coded (options.coding) as the payload carries them but with
+  // one scale over all of them (the payload's delta segments below and above the block have a
+  // scale each, so a receiver's value may differ by a rounding step), and honest even when
+  // options.tamper_outgoing changed what was sent; weighted by the node's own sample weight.
+  // The node removes them from its accumulator (what quantization lost stays there) and
+  // merges them with this round's updates. Empty for kAbsolute or no deltas.
   MergeInput own_delta;
 };
 
