@@ -261,7 +261,7 @@ int RunIngest(int argc, char** argv) {
       if (out.accepted) {
         ++accepted;
       } else if (node_drop.empty()) {
-        node_drop = std::string(out.reason);
+        node_drop = DropReasonName(*out.drop);
       }
       if ((k + 1) % opt.senders == 0) node->TrainUnit();
     }

@@ -489,11 +489,9 @@ void Daemon::ApplyScan(ScanResult result) {
 
 void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
   if (m_stopping) return;
-  // Our own broadcasts come back: recognise them by the sender key (offset 10, wire.h) before
-  // any other work, and count them apart from real drops.
-  if (bytes.size() >= kMinDatagramBytes &&
-      std::equal(kWireMagic.begin(), kWireMagic.end(), bytes.begin()) &&
-      std::equal(m_identity.public_key.begin(), m_identity.public_key.end(), bytes.begin() + 10)) {
+  // Our own broadcasts come back: recognise them by the sender key before any other work, and
+  // count them apart from real drops.
+  if (PeekSender(bytes) == m_identity.public_key) {
     ++m_own_datagrams;
     return;
   }
@@ -506,10 +504,8 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
     source = SourceKey::FromBytes(ByteView(a.data(), a.size()));
   }
   DatagramOutcome outcome = m_node->OnDatagram(bytes, source, NowMs());
-  if (outcome.accepted) {
-    PublicKey sender;
-    std::copy_n(bytes.begin() + 10, sender.size(), sender.begin());
-    if (m_trust.Contains(sender)) m_peer_address[sender] = EndpointText(from);
+  if (outcome.accepted && m_trust.Contains(*outcome.sender)) {
+    m_peer_address[*outcome.sender] = EndpointText(from);
   }
 }
 

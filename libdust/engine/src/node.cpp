@@ -2,85 +2,33 @@
 #include "dust/engine/node.h"
 
 #include <algorithm>
-#include <array>
-#include <cmath>
-#include <cstring>
-#include <map>
-#include <numeric>
+#include <optional>
 
+#include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
 #include "dust/net/ingress.h"
 #include "dust/net/replay.h"
-#include "dust/util/rng.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
+#include "legacy_checkpoint.h"
+#include "peer_table.h"
+#include "round_buffer.h"
+#include "update_planner.h"
 
 namespace dust {
 namespace {
 
-// Extra drop reasons the engine counts beside ingress.h's.
-constexpr const char* kDropPendingFull = "pending_full";
-constexpr const char* kDropRevoked = "revoked_before_merge";
-constexpr const char* kDropCounterExhausted = "counter_unavailable";
-
-// Splits a strictly increasing index list into dense runs and quantizes each run as one
-// segment. Runs shorter than this are merged into one sparse segment instead.
-constexpr size_t kMinDenseRun = 16;
-
-// A peer whose last update is at most this many send intervals old counts as a sender of the
-// current round when normalising deltas.
-constexpr int64_t kActiveRounds = 4;
-
-// Robust rules: a sender whose absolute block is this many times the median distance from
-// the aggregate is an outlier for the round; above this outlier score its deltas are ignored.
-constexpr double kOutlierFactor = 4.0;
-constexpr float kOutlierScore = 0.5f;
-constexpr double kOutlierFloor = 0.25;
-
-UpdatePayload BuildPayload(const std::vector<uint32_t>& index, const std::vector<float>& value,
-                           ValueCoding coding) {
-  UpdatePayload p;
-  std::vector<uint32_t> sparse_i;
-  std::vector<float> sparse_v;
-  size_t k = 0;
-  while (k < index.size()) {
-    size_t e = k + 1;
-    while (e < index.size() && index[e] == index[e - 1] + 1 && e - k < 0xFFFF) ++e;
-    if (e - k >= kMinDenseRun) {
-      p.segments.push_back(
-          MakeDenseSegment(index[k], std::span<const float>(value.data() + k, e - k), coding));
-    } else {
-      for (size_t j = k; j < e; ++j) {
-        sparse_i.push_back(index[j]);
-        sparse_v.push_back(value[j]);
-      }
-    }
-    k = e;
+// The counter that breaks kQuarantined down by the check that refused the update.
+DropReason QuarantineDrop(QuarantineReason reason) {
+  switch (reason) {
+    case QuarantineReason::kNonFinite:
+      return DropReason::kQuarantinedNonFinite;
+    case QuarantineReason::kAbsurdNorm:
+      return DropReason::kQuarantinedAbsurdNorm;
+    case QuarantineReason::kIncompatible:
+      return DropReason::kQuarantinedIncompatible;
   }
-  if (!sparse_i.empty()) {
-    // Keep segments in index order: insert the sparse one where its first index belongs only
-    // if it does not interleave with dense runs; otherwise split it per gap between runs.
-    std::vector<UpdateSegment> merged;
-    size_t si = 0;
-    for (auto& seg : p.segments) {
-      std::vector<uint32_t> ri;
-      std::vector<float> rv;
-      while (si < sparse_i.size() && sparse_i[si] < seg.first) {
-        ri.push_back(sparse_i[si]);
-        rv.push_back(sparse_v[si]);
-        ++si;
-      }
-      if (!ri.empty()) merged.push_back(MakeSparseSegment(ri, rv, coding));
-      merged.push_back(std::move(seg));
-    }
-    if (si < sparse_i.size()) {
-      std::vector<uint32_t> ri(sparse_i.begin() + static_cast<long>(si), sparse_i.end());
-      std::vector<float> rv(sparse_v.begin() + static_cast<long>(si), sparse_v.end());
-      merged.push_back(MakeSparseSegment(ri, rv, coding));
-    }
-    p.segments = std::move(merged);
-  }
-  return p;
+  return DropReason::kQuarantinedIncompatible;
 }
 
 }  // namespace
@@ -90,7 +38,7 @@ struct Node::Impl {
   KeyPair identity;
   const TrustStore* trust;
   Dataset train;
-  Rng rng;
+  internal::BatchSampler sampler;
   Mlp model;
   Trainer trainer;
   Mlp work;               // kHybrid: training copy, reset to the model every unit
@@ -100,18 +48,10 @@ struct Node::Impl {
   CounterAllocator counter_alloc;
   ModelFingerprint fingerprint{};
 
-  std::vector<MergeInput> pending;        // absolute-value updates since the last merge
-  std::vector<MergeInput> pending_delta;  // delta updates since the last merge (own included)
-  std::vector<PublicKey> pending_from, pending_delta_from;  // their senders
-  uint64_t ignored_outlier = 0;
-  std::map<PublicKey, PeerInfo> peers;
-  NodeCounters counters;
-  uint64_t pending_full = 0, counter_unavailable = 0;
-  uint64_t revoked_before_merge = 0;  // buffered updates whose sender lost our trust meanwhile
-  std::array<uint64_t, 3> quarantine{};
+  internal::RoundBuffer round_buffer;
+  internal::PeerTable peers;
+  NodeCounters counters;  // all but drops, which are ingress.drops()
 
-  std::vector<uint32_t> order;  // shuffled sample order for the current epoch
-  size_t cursor = 0;
   uint64_t round = 0;
   bool sent_any = false;
   int64_t next_send_ms = 0;
@@ -126,14 +66,16 @@ struct Node::Impl {
         identity(id),
         trust(t),
         train(std::move(d)),
-        rng(seed),
+        sampler(seed),
         model(std::move(m)),
         trainer(model, options.sgd),
         work(model),
         ef(model.num_params(), 0.0f),
         merger(model.num_params(), options.aggregator),
         ingress(IngressOptions{}, t),
-        counter_alloc(options.counter_mark) {
+        counter_alloc(options.counter_mark),
+        round_buffer(options.max_pending_updates),
+        peers(options.max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
     IngressOptions io;
     io.model = fingerprint;
@@ -143,182 +85,78 @@ struct Node::Impl {
     ingress = Ingress(io, t);
   }
 
-  // The weight of this round's delta senders: ourselves and every peer whose update arrived
-  // within the last few rounds (a peer whose datagram was lost still counts, so a loss only
-  // shrinks the step, it never makes the others' deltas count more). A peer no longer trusted
-  // is no longer expected.
-  double ExpectedDeltaWeight() const {
-    const bool robust = options.aggregator.kind != AggregatorKind::kMean;
-    double w = robust ? 1.0 : OwnWeight();
-    for (const auto& [key, p] : peers) {
-      if (p.updates_accepted == 0 || !trust->Contains(key) ||
-          last_tick_ms - p.last_update_ms > kActiveRounds * options.send_interval_ms)
-        continue;
-      w += robust ? 1.0 : std::max<double>(p.sample_weight, 1.0);
-    }
-    return w;
-  }
-
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }
 
-  // Absolute values first: they were all taken before this round's deltas, like our own
-  // model, so averaging them and then adding the round's mean delta keeps every node on the
-  // same trajectory.
-  //
-  // With a robust rule, the absolute block doubles as a check on each sender: honest nodes hold
-  // (nearly) the same model, so a sender whose block lies far from the robust aggregate (more
-  // than kOutlierFactor times the median distance) is an outlier this round; its outlier score
-  // (an exponential average) above kOutlierScore makes us ignore its deltas, which no
-  // coordinate-wise rule can judge (they are sparse and differ honestly between peers).
-  // Drops buffered update parts (and their senders) whose sender is no longer trusted:
-  // trust.remove takes effect at once, even for what arrived before it. Our own delta is always
-  // kept. The senders of dropped parts are appended to `dropped`.
-  void DropRevoked(std::vector<MergeInput>& updates, std::vector<PublicKey>& from,
-                   std::vector<PublicKey>* dropped) {
-    size_t keep = 0;
-    for (size_t j = 0; j < updates.size(); ++j) {
-      if (from[j] != identity.public_key && !trust->Contains(from[j])) {
-        dropped->push_back(from[j]);
-        continue;
-      }
-      if (keep != j) {
-        updates[keep] = std::move(updates[j]);
-        from[keep] = from[j];
-      }
-      ++keep;
-    }
-    updates.resize(keep);
-    from.resize(keep);
-  }
-
+  // Merges the round buffer into the model. Absolute values first: they were all taken before
+  // this round's deltas, like our own model, so averaging them and then adding the round's
+  // mean delta keeps every node on the same trajectory. With a robust rule the absolute values
+  // also score their senders, and the deltas of outliers are left out (round_buffer.h).
   void MergePending() {
-    std::vector<PublicKey> dropped_absolute, dropped_delta;
-    DropRevoked(pending, pending_from, &dropped_absolute);
-    DropRevoked(pending_delta, pending_delta_from, &dropped_delta);
-    // One accepted update buffers at most one absolute and one delta part: count updates, not
-    // parts, by pairing each dropped delta with a dropped absolute part of the same sender.
-    revoked_before_merge += dropped_absolute.size();
-    for (const PublicKey& k : dropped_delta) {
-      auto pair = std::find(dropped_absolute.begin(), dropped_absolute.end(), k);
-      if (pair == dropped_absolute.end()) {
-        ++revoked_before_merge;
-      } else {
-        dropped_absolute.erase(pair);
-      }
-    }
-    if (pending.empty() && pending_delta.empty()) return;
-    MergeStats a = merger.Merge(model.params(), OwnWeight(), pending);
+    ingress.CountDrop(DropReason::kRevokedBeforeMerge,
+                      round_buffer.DropRevoked(*trust, identity.public_key));
+    if (round_buffer.empty()) return;
+    MergeStats a = merger.Merge(model.params(), OwnWeight(), round_buffer.absolute());
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
-    if (robust && pending.size() >= 3) {
-      auto x = model.params();
-      std::vector<double> dist(pending.size()), scale(pending.size());
-      for (size_t j = 0; j < pending.size(); ++j) {
-        double s2 = 0, x2 = 0;
-        for (size_t k = 0; k < pending[j].index.size(); ++k) {
-          double xv = x[pending[j].index[k]];
-          double dv = double{pending[j].value[k]} - xv;
-          s2 += dv * dv;
-          x2 += xv * xv;
-        }
-        double n = static_cast<double>(pending[j].index.size());
-        dist[j] = std::sqrt(s2 / n);
-        scale[j] = std::sqrt(x2 / n);
-      }
-      std::vector<double> tmp = dist;
-      std::nth_element(tmp.begin(), tmp.begin() + static_cast<long>(tmp.size() / 2), tmp.end());
-      const double median = tmp[tmp.size() / 2];
-      for (size_t j = 0; j < pending.size(); ++j) {
-        auto it = peers.find(pending_from[j]);
-        if (it == peers.end()) continue;
-        // Floor: honest peers in near-perfect agreement differ by quantization noise only,
-        // so a multiple of a tiny median would flag them; a quarter of the values' own RMS
-        // is far below what sign flips (2x), scaling or noise produce.
-        double limit = std::max(kOutlierFactor * median, kOutlierFloor * scale[j]) + 1e-6;
-        float out = dist[j] > limit ? 1.0f : 0.0f;
-        it->second.outlier_score = 0.7f * it->second.outlier_score + 0.3f * out;
-      }
-    }
     if (robust) {
-      size_t keep = 0;
-      for (size_t j = 0; j < pending_delta.size(); ++j) {
-        auto it = peers.find(pending_delta_from[j]);
-        if (it != peers.end() && it->second.outlier_score > kOutlierScore) {
-          ++ignored_outlier;
-          continue;
-        }
-        if (keep != j) pending_delta[keep] = std::move(pending_delta[j]);
-        ++keep;
-      }
-      pending_delta.resize(keep);
+      round_buffer.ScoreOutliers(model.params(), peers);
+      ingress.CountDrop(DropReason::kIgnoredOutlierDelta, round_buffer.DropOutlierDeltas(peers));
     }
-    MergeStats d = merger.MergeDeltas(model.params(), pending_delta, ExpectedDeltaWeight());
+    MergeStats d =
+        merger.MergeDeltas(model.params(), round_buffer.deltas(),
+                           peers.ExpectedDeltaWeight(OwnWeight(), robust, *trust, last_tick_ms,
+                                                     options.send_interval_ms));
     counters.updates_merged += a.updates + d.updates;
     counters.merges += 1;
-    pending.clear();
-    pending_delta.clear();
-    pending_from.clear();
-    pending_delta_from.clear();
+    round_buffer.Clear();
   }
 
-  void NextBatch(std::vector<uint32_t>* batch) {
-    batch->clear();
-    size_t bs = std::min<size_t>(options.sgd.batch_size, train.size());
-    while (batch->size() < bs) {
-      if (cursor >= order.size()) {
-        order.resize(train.size());
-        std::iota(order.begin(), order.end(), 0u);
-        for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
-        cursor = 0;
+  // An authenticated announce of peer `p`: its name, accuracy and sample count. The drop
+  // reason when the payload does not decode.
+  std::optional<DropReason> AcceptAnnounce(const DatagramHeader& h, ByteView payload, PeerInfo& p) {
+    Result<Announce> a = DecodeAnnounce(payload);
+    if (!a.ok()) return DropReason::kBadPayload;
+    p.display_name = a->display_name;
+    p.accuracy_bp = a->accuracy_bp;
+    p.sample_weight = a->local_samples;
+    p.last_round = h.round;
+    p.announces += 1;
+    counters.announces_accepted += 1;
+    return std::nullopt;
+  }
+
+  // An authenticated update of peer `p`: decoded, split into its absolute and delta parts,
+  // each checked by quarantine (merge.h CheckUpdate), then buffered for the next merge. The
+  // drop reason when any of that refuses it (a quarantined update is also counted under
+  // kQuarantined here; the caller counts the reason returned).
+  std::optional<DropReason> AcceptUpdate(const DatagramHeader& h, ByteView payload, PeerInfo& p,
+                                         int64_t now_ms) {
+    p.last_round = h.round;
+    Result<UpdatePayload> u = DecodeUpdate(payload, (h.flags & kFlagPayloadLz4) != 0,
+                                           static_cast<uint32_t>(model.num_params()));
+    if (!u.ok()) return DropReason::kBadPayload;
+    MergeInput m, md;
+    m.weight = md.weight = static_cast<float>(std::max<uint32_t>(h.sample_weight, 1));
+    for (const auto& seg : u->segments) {
+      MergeInput& dst = seg.delta ? md : m;
+      for (size_t k = 0; k < seg.size(); ++k) {
+        dst.index.push_back(seg.index(k));
+        dst.value.push_back(seg.value(k));
       }
-      batch->push_back(order[cursor++]);
     }
-  }
-
-  PeerInfo& Peer(const PublicKey& key, int64_t now_ms) {
-    auto it = peers.find(key);
-    if (it == peers.end()) {
-      if (peers.size() >= options.max_peers) {
-        auto oldest =
-            std::min_element(peers.begin(), peers.end(), [](const auto& a, const auto& b) {
-              return a.second.last_seen_ms < b.second.last_seen_ms;
-            });
-        peers.erase(oldest);
+    for (const MergeInput* part : {&m, &md}) {
+      if (part->index.empty()) continue;
+      if (auto q = CheckUpdate(model.params(), *part, options.max_norm_ratio)) {
+        ingress.CountDrop(DropReason::kQuarantined);
+        return QuarantineDrop(*q);
       }
-      PeerInfo p;
-      p.key = key;
-      p.first_seen_ms = now_ms;
-      it = peers.emplace(key, p).first;
     }
-    it->second.last_seen_ms = now_ms;
-    return it->second;
-  }
-
-  // The coordinates of round `r`'s update: the parameters after the first layer's weights
-  // ("head", small, every round) and a block of the first layer's weights, blocks visited
-  // round-robin so every coordinate is sent every ceil(L1 / block) rounds.
-  void PlanUpdate(uint64_t r, std::vector<uint32_t>* index) const {
-    index->clear();
-    const size_t np = model.num_params();
-    const size_t cb = CodingBytes(options.coding);
-    const size_t ov = SegmentOverheadBytes(options.coding);
-    size_t budget = kMaxPayloadBytes - kUpdatePreambleBytes;
-    size_t l1 = size_t{options.layers[0]} * options.layers[1];
-    size_t head = np - l1;
-    bool send_head = options.send_head_every_round && (head + ov) * cb <= budget / 2;
-    size_t sweep_begin = 0, sweep_end = np;
-    if (send_head) {
-      budget -= ov + head * cb;
-      sweep_end = l1;
-    }
-    size_t block = std::min((budget - ov) / cb, sweep_end - sweep_begin);
-    size_t nblocks = (sweep_end - sweep_begin + block - 1) / block;
-    size_t b = static_cast<size_t>(r % nblocks);
-    size_t start = sweep_begin + b * block;
-    size_t end = std::min(start + block, sweep_end);
-    for (size_t i = start; i < end; ++i) index->push_back(static_cast<uint32_t>(i));
-    if (send_head) {
-      for (size_t i = l1; i < np; ++i) index->push_back(static_cast<uint32_t>(i));
-    }
+    if (round_buffer.Full()) return DropReason::kPendingFull;
+    round_buffer.Add(std::move(m), std::move(md), h.sender);
+    p.last_update_ms = now_ms;
+    p.sample_weight = h.sample_weight;
+    p.updates_accepted += 1;
+    counters.updates_accepted += 1;
+    return std::nullopt;
   }
 
   bool NextCounter(uint64_t* c) {
@@ -328,144 +166,46 @@ struct Node::Impl {
     }
     Result<uint64_t> n = counter_alloc.Next();
     if (!n.ok()) {
-      ++counter_unavailable;
+      ingress.CountDrop(DropReason::kCounterUnavailable);
       return false;
     }
     *c = *n;
     return true;
   }
 
-  void Emit(Bytes d, std::vector<Bytes>* out) {
+  // Stamps `h` (time, model, the next counter), signs it with `body` and appends the datagram
+  // to *out. Sends nothing when no counter is available (counted) or encoding fails.
+  void Send(DatagramHeader h, ByteView body, int64_t now_ms, std::vector<Bytes>* out) {
+    h.timestamp_ms = now_ms;
+    h.model = fingerprint;
+    if (!NextCounter(&h.counter)) return;
+    Result<Bytes> d = EncodeDatagram(h, body, identity);
+    if (!d.ok()) return;
     counters.datagrams_sent += 1;
-    counters.bytes_sent += d.size();
-    counters.max_datagram_bytes = std::max<uint64_t>(counters.max_datagram_bytes, d.size());
-    out->push_back(std::move(d));
-  }
-
-  // kHybrid plan: an absolute block of `block` coordinates chosen by round, and the top-k of
-  // |ef| outside it, k as large as fits in the rest of the payload.
-  Result<UpdatePayload> PlanHybrid(uint64_t r, Bytes* body, bool* lz4) {
-    const size_t np = model.num_params();
-    const size_t budget = kMaxPayloadBytes - kUpdatePreambleBytes;
-    const size_t cb = CodingBytes(options.coding), ov = SegmentOverheadBytes(options.coding);
-    size_t abs_bytes = static_cast<size_t>(budget * (1.0f - options.delta_fraction));
-    size_t block = abs_bytes > ov + cb ? std::min((abs_bytes - ov) / cb, np) : 0;
-    size_t start = 0, end = 0;
-    if (block > 0) {
-      size_t nblocks = (np + block - 1) / block;
-      start = static_cast<size_t>(r % nblocks) * block;
-      end = std::min(start + block, np);
-    }
-    auto p = model.params();
-    std::vector<uint32_t> abs_index;
-    std::vector<float> abs_value;
-    for (size_t i = start; i < end; ++i) {
-      abs_index.push_back(static_cast<uint32_t>(i));
-      abs_value.push_back(p[i]);
-    }
-    // Candidates for the deltas: every coordinate outside the block, by |ef|.
-    size_t delta_bytes = budget - (block > 0 ? ov + block * cb : 0);
-    size_t k = delta_bytes > ov ? (delta_bytes - ov) / (cb + 1) : 0;
-    std::vector<uint32_t> cand;
-    cand.reserve(np);
-    for (size_t i = 0; i < np; ++i) {
-      if ((i < start || i >= end) && ef[i] != 0.0f) cand.push_back(static_cast<uint32_t>(i));
-    }
-    auto by_mag = [&](uint32_t a, uint32_t b) {
-      float fa = std::fabs(ef[a]), fb = std::fabs(ef[b]);
-      return fa != fb ? fa > fb : a < b;
-    };
-    for (int attempt = 0; attempt < 8; ++attempt) {
-      k = std::min(k, cand.size());
-      std::vector<uint32_t> top(cand);
-      if (k < top.size()) {
-        std::nth_element(top.begin(), top.begin() + static_cast<long>(k), top.end(), by_mag);
-        top.resize(k);
-      }
-      std::sort(top.begin(), top.end());
-      std::vector<float> dv(top.size());
-      for (size_t j = 0; j < top.size(); ++j) dv[j] = ef[top[j]];
-      std::vector<float> sent_dv = dv;
-      std::vector<float> sent_abs = abs_value;
-      std::vector<uint32_t> sent_top = top, sent_abs_index = abs_index;
-      if (options.tamper_outgoing) {
-        options.tamper_outgoing(r, sent_abs_index, sent_abs);
-        options.tamper_outgoing(r, sent_top, sent_dv);
-        for (float& v : sent_abs) v = std::isfinite(v) ? v : 0.0f;
-        for (float& v : sent_dv) v = std::isfinite(v) ? v : 0.0f;
-      }
-      UpdatePayload payload;
-      // Segments in index order: deltas below the block, the block, deltas above it.
-      auto lower = std::lower_bound(sent_top.begin(), sent_top.end(), static_cast<uint32_t>(start));
-      size_t nlo = static_cast<size_t>(lower - sent_top.begin());
-      if (nlo > 0) {
-        payload.segments.push_back(
-            MakeSparseSegment(std::span<const uint32_t>(sent_top.data(), nlo),
-                              std::span<const float>(sent_dv.data(), nlo), options.coding, true));
-      }
-      if (!sent_abs_index.empty()) {
-        payload.segments.push_back(
-            MakeDenseSegment(static_cast<uint32_t>(start), sent_abs, options.coding, false));
-      }
-      if (nlo < sent_top.size()) {
-        payload.segments.push_back(MakeSparseSegment(
-            std::span<const uint32_t>(sent_top.data() + nlo, sent_top.size() - nlo),
-            std::span<const float>(sent_dv.data() + nlo, sent_dv.size() - nlo), options.coding,
-            true));
-      }
-      if (payload.segments.empty()) return Status::NotFound("nothing to send");
-      if (!EncodeUpdate(payload, body, lz4).ok()) {
-        k = k * 9 / 10;  // index gaps were larger than planned: fewer deltas
-        continue;
-      }
-      // Our own delta joins this round's merge exactly as peers will apply it (honest values),
-      // and leaves the accumulator: what quantization lost stays there.
-      if (!top.empty()) {
-        UpdateSegment q = MakeSparseSegment(top, dv, options.coding, true);
-        MergeInput own;
-        own.weight = OwnWeight();
-        own.index = top;
-        own.value.reserve(top.size());
-        for (size_t j = 0; j < top.size(); ++j) {
-          own.value.push_back(q.value(j));
-          ef[top[j]] -= own.value.back();
-        }
-        pending_delta.push_back(std::move(own));
-        pending_delta_from.push_back(identity.public_key);
-      }
-      return payload;
-    }
-    return Status::ResourceExhausted("update does not fit");
+    counters.bytes_sent += d->size();
+    counters.max_datagram_bytes = std::max<uint64_t>(counters.max_datagram_bytes, d->size());
+    out->push_back(std::move(*d));
   }
 
   void SendUpdate(uint64_t r, int64_t now_ms, std::vector<Bytes>* out) {
-    Bytes body;
-    bool lz4 = false;
-    if (options.gossip == GossipMode::kHybrid) {
-      if (!PlanHybrid(r, &body, &lz4).ok()) return;
-    } else {
-      std::vector<uint32_t> index;
-      PlanUpdate(r, &index);
-      std::vector<float> value(index.size());
-      auto p = model.params();
-      for (size_t k = 0; k < index.size(); ++k) value[k] = p[index[k]];
-      if (options.tamper_outgoing) options.tamper_outgoing(r, index, value);
-      for (float& v : value) {
-        if (!std::isfinite(v)) v = 0;  // an attack hook may produce anything; the codec refuses
-      }
-      UpdatePayload payload = BuildPayload(index, value, options.coding);
-      if (!EncodeUpdate(payload, &body, &lz4).ok()) return;
+    Result<internal::PlannedUpdate> plan =
+        options.gossip == GossipMode::kHybrid
+            ? internal::PlanHybridUpdate(r, model.params(), ef, OwnWeight(), options)
+            : internal::PlanAbsoluteUpdate(r, model.params(), options);
+    if (!plan.ok()) return;
+    // Our own delta leaves the accumulator (what quantization lost stays there) and joins this
+    // round's merge beside the peers' deltas.
+    MergeInput& own = plan->own_delta;
+    if (!own.index.empty()) {
+      for (size_t j = 0; j < own.index.size(); ++j) ef[own.index[j]] -= own.value[j];
+      round_buffer.AddOwnDelta(std::move(own), identity.public_key);
     }
     DatagramHeader h;
     h.type = MessageType::kUpdate;
-    h.flags = lz4 ? kFlagPayloadLz4 : 0;
-    h.timestamp_ms = now_ms;
-    h.model = fingerprint;
+    h.flags = plan->lz4 ? kFlagPayloadLz4 : 0;
     h.sample_weight = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
     h.round = r;
-    if (!NextCounter(&h.counter)) return;
-    Result<Bytes> d = EncodeDatagram(h, body, identity);
-    if (d.ok()) Emit(std::move(*d), out);
+    Send(h, plan->body, now_ms, out);
   }
 
   void SendAnnounce(int64_t now_ms, std::vector<Bytes>* out) {
@@ -478,12 +218,8 @@ struct Node::Impl {
     if (!body.ok()) return;
     DatagramHeader h;
     h.type = MessageType::kAnnounce;
-    h.timestamp_ms = now_ms;
-    h.model = fingerprint;
     h.round = round;
-    if (!NextCounter(&h.counter)) return;
-    Result<Bytes> d = EncodeDatagram(h, *body, identity);
-    if (d.ok()) Emit(std::move(*d), out);
+    Send(h, *body, now_ms, out);
   }
 };
 
@@ -529,69 +265,24 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
   Impl& s = *m_impl;
   s.counters.datagrams_received += 1;
   IngressResult in = s.ingress.Receive(bytes, source, now_ms);
-  if (!in.accepted()) return {false, DropReasonName(*in.drop)};
+  DatagramOutcome outcome;
+  if (!in.accepted()) {
+    outcome.drop = in.drop;
+    return outcome;
+  }
   const DatagramHeader& h = in.datagram.header;
-  if (h.type == MessageType::kAnnounce) {
-    Result<Announce> a = DecodeAnnounce(in.datagram.payload);
-    PeerInfo& p = s.Peer(h.sender, now_ms);
-    if (!a.ok()) {
-      s.ingress.CountDrop(DropReason::kBadPayload);
-      p.updates_rejected += 1;
-      return {false, DropReasonName(DropReason::kBadPayload)};
-    }
-    p.display_name = a->display_name;
-    p.accuracy_bp = a->accuracy_bp;
-    p.sample_weight = a->local_samples;
-    p.last_round = h.round;
-    p.announces += 1;
-    s.counters.announces_accepted += 1;
-    return {true, "announce"};
-  }
-  PeerInfo& p = s.Peer(h.sender, now_ms);
-  p.last_round = h.round;
-  Result<UpdatePayload> u = DecodeUpdate(in.datagram.payload, (h.flags & kFlagPayloadLz4) != 0,
-                                         static_cast<uint32_t>(s.model.num_params()));
-  if (!u.ok()) {
-    s.ingress.CountDrop(DropReason::kBadPayload);
+  outcome.sender = h.sender;
+  outcome.type = h.type;
+  PeerInfo& p = s.peers.Touch(h.sender, now_ms);
+  outcome.drop = h.type == MessageType::kAnnounce
+                     ? s.AcceptAnnounce(h, in.datagram.payload, p)
+                     : s.AcceptUpdate(h, in.datagram.payload, p, now_ms);
+  if (outcome.drop) {
+    s.ingress.CountDrop(*outcome.drop);
     p.updates_rejected += 1;
-    return {false, DropReasonName(DropReason::kBadPayload)};
   }
-  MergeInput m, md;
-  m.weight = md.weight = static_cast<float>(std::max<uint32_t>(h.sample_weight, 1));
-  for (const auto& seg : u->segments) {
-    MergeInput& dst = seg.delta ? md : m;
-    for (size_t k = 0; k < seg.size(); ++k) {
-      dst.index.push_back(seg.index(k));
-      dst.value.push_back(seg.value(k));
-    }
-  }
-  for (const MergeInput* part : {&m, &md}) {
-    if (part->index.empty()) continue;
-    if (auto q = CheckUpdate(s.model.params(), *part, s.options.max_norm_ratio)) {
-      s.ingress.CountDrop(DropReason::kQuarantined);
-      s.quarantine[static_cast<size_t>(*q)] += 1;
-      p.updates_rejected += 1;
-      return {false, QuarantineReasonName(*q)};
-    }
-  }
-  if (s.pending.size() + s.pending_delta.size() >= 2 * s.options.max_pending_updates) {
-    s.pending_full += 1;
-    p.updates_rejected += 1;
-    return {false, kDropPendingFull};
-  }
-  if (!m.index.empty()) {
-    s.pending.push_back(std::move(m));
-    s.pending_from.push_back(h.sender);
-  }
-  if (!md.index.empty()) {
-    s.pending_delta.push_back(std::move(md));
-    s.pending_delta_from.push_back(h.sender);
-  }
-  p.last_update_ms = now_ms;
-  p.sample_weight = h.sample_weight;
-  p.updates_accepted += 1;
-  s.counters.updates_accepted += 1;
-  return {true, "update"};
+  outcome.accepted = !outcome.drop;
+  return outcome;
 }
 
 void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
@@ -630,7 +321,7 @@ TrainUnitResult Node::TrainUnit() {
   Mlp& target = hybrid ? s.work : s.model;
   if (hybrid) std::copy(s.model.params().begin(), s.model.params().end(), s.work.params().begin());
   for (uint32_t b = 0; b < s.options.batches_per_unit; ++b) {
-    s.NextBatch(&batch);
+    s.sampler.Next(s.train.size(), s.options.sgd.batch_size, &batch);
     loss += s.trainer.Step(target, s.train, batch);
     r.samples += static_cast<uint32_t>(batch.size());
   }
@@ -653,8 +344,7 @@ Status Node::SetDataset(Dataset train) {
     return Status::InvalidArgument("node: new training data does not match the model");
   }
   s.train = std::move(train);
-  s.order.clear();
-  s.cursor = 0;
+  s.sampler.Reset();
   return Status::Ok();
 }
 
@@ -669,70 +359,10 @@ Bytes Node::ExportCheckpoint() const {
   return EncodeCheckpoint(c);
 }
 
-namespace {
-
-// The layout Node::ExportCheckpoint wrote in 0.1.0, before it used checkpoint.h (still read, so
-// an upgrade keeps the model): "DSTN" | version u8 = 1 | 3 zero bytes | layer count u32 |
-// sizes u32... | init_seed u64 | round u64 | samples_seen u64 | steps u64 | num_params u32 |
-// params f32[n] | momentum f32[n] | Checksum64 of all preceding bytes. No residual.
-constexpr std::array<uint8_t, 4> kLegacyMagic = {'D', 'S', 'T', 'N'};
-
-bool IsLegacyCheckpoint(ByteView bytes) {
-  return bytes.size() >= 4 && std::equal(kLegacyMagic.begin(), kLegacyMagic.end(), bytes.begin());
-}
-
-Result<Checkpoint> DecodeLegacyCheckpoint(ByteView bytes) {
-  if (bytes.size() < 8 + 8) return Status::Corrupt("node checkpoint (0.1.0 layout): truncated");
-  ByteReader tail(bytes.subspan(bytes.size() - 8));
-  if (Checksum64(bytes.first(bytes.size() - 8)) != tail.U64()) {
-    return Status::Corrupt("node checkpoint (0.1.0 layout): checksum mismatch");
-  }
-  ByteReader r(bytes.first(bytes.size() - 8));
-  r.Array<4>();
-  const uint8_t version = r.U8();
-  const uint8_t pad0 = r.U8();
-  const uint16_t pad1 = r.U16();
-  if (!r.ok() || version != 1 || pad0 != 0 || pad1 != 0) {
-    return Status::Corrupt("node checkpoint (0.1.0 layout): bad version or reserved bytes");
-  }
-  const uint32_t layer_count = r.U32();
-  if (!r.ok() || layer_count < 2 || layer_count > kMaxLayers + 1) {
-    return Status::Corrupt("node checkpoint (0.1.0 layout): bad layer count");
-  }
-  Checkpoint c;
-  c.layer_sizes.resize(layer_count);
-  for (uint32_t& l : c.layer_sizes) {
-    l = r.U32();
-    if (l == 0 || l > kMaxLayerWidth) {
-      return Status::Corrupt("node checkpoint (0.1.0 layout): bad layer width");
-    }
-  }
-  c.init_seed = r.U64();
-  c.rounds = r.U64();
-  c.samples_seen = r.U64();
-  c.steps = r.U64();
-  const uint32_t n = r.U32();
-  if (!r.ok() || n != ParamCount(c.layer_sizes) || r.remaining() != size_t{n} * 8) {
-    return Status::Corrupt("node checkpoint (0.1.0 layout): bad length");
-  }
-  c.params.resize(n);
-  c.momentum.resize(n);
-  for (float& v : c.params) v = r.F32();
-  for (float& v : c.momentum) v = r.F32();
-  for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(c.params[i]) || !std::isfinite(c.momentum[i])) {
-      return Status::Corrupt("node checkpoint (0.1.0 layout): non-finite value");
-    }
-  }
-  return c;
-}
-
-}  // namespace
-
 Status Node::ImportCheckpoint(ByteView bytes) {
   Impl& s = *m_impl;
-  auto decoded =
-      IsLegacyCheckpoint(bytes) ? DecodeLegacyCheckpoint(bytes) : DecodeCheckpoint(bytes);
+  auto decoded = internal::IsLegacyCheckpoint(bytes) ? internal::DecodeLegacyCheckpoint(bytes)
+                                                     : DecodeCheckpoint(bytes);
   if (!decoded.ok()) return decoded.status().WithContext("node");
   const Checkpoint& c = *decoded;
   if (c.layer_sizes != s.options.layers || c.init_seed != s.options.init_seed) {
@@ -750,10 +380,7 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   }
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
-  s.pending.clear();
-  s.pending_delta.clear();
-  s.pending_from.clear();
-  s.pending_delta_from.clear();
+  s.round_buffer.Clear();
   return Status::Ok();
 }
 
@@ -770,31 +397,12 @@ void Node::set_learning_rate(float lr) { m_impl->trainer.set_learning_rate(lr); 
 const NodeOptions& Node::options() const { return m_impl->options; }
 
 std::vector<PeerInfo> Node::Peers(int64_t now_ms) const {
-  std::vector<PeerInfo> out;
-  for (const auto& [k, p] : m_impl->peers) {
-    PeerInfo q = p;
-    q.stale = now_ms - p.last_seen_ms > m_impl->options.peer_stale_ms;
-    out.push_back(q);
-  }
-  return out;
+  return m_impl->peers.Snapshot(now_ms, m_impl->options.peer_stale_ms);
 }
 
 NodeCounters Node::counters() const {
-  const Impl& s = *m_impl;
-  NodeCounters c = s.counters;
-  for (size_t i = 0; i < kDropReasonCount; ++i) {
-    auto r = static_cast<DropReason>(i);
-    c.drops.emplace_back(DropReasonName(r), s.ingress.drops().Get(r));
-  }
-  for (size_t i = 0; i < s.quarantine.size(); ++i) {
-    c.drops.emplace_back(
-        std::string("quarantined_") + QuarantineReasonName(static_cast<QuarantineReason>(i)),
-        s.quarantine[i]);
-  }
-  c.drops.emplace_back(kDropPendingFull, s.pending_full);
-  c.drops.emplace_back("ignored_outlier_delta", s.ignored_outlier);
-  c.drops.emplace_back(kDropRevoked, s.revoked_before_merge);
-  c.drops.emplace_back(kDropCounterExhausted, s.counter_unavailable);
+  NodeCounters c = m_impl->counters;
+  c.drops = m_impl->ingress.drops();
   return c;
 }
 

@@ -22,14 +22,38 @@ const char* DropReasonName(DropReason reason) {
       return "bad_payload";
     case DropReason::kQuarantined:
       return "quarantined";
+    case DropReason::kQuarantinedNonFinite:
+      return "quarantined_non_finite";
+    case DropReason::kQuarantinedAbsurdNorm:
+      return "quarantined_absurd_norm";
+    case DropReason::kQuarantinedIncompatible:
+      return "quarantined_incompatible";
+    case DropReason::kPendingFull:
+      return "pending_full";
+    case DropReason::kIgnoredOutlierDelta:
+      return "ignored_outlier_delta";
+    case DropReason::kRevokedBeforeMerge:
+      return "revoked_before_merge";
+    case DropReason::kCounterUnavailable:
+      return "counter_unavailable";
   }
   return "unknown";
 }
 
+bool RefusesDatagram(DropReason reason) {
+  return reason <= DropReason::kQuarantined || reason == DropReason::kPendingFull;
+}
+
 uint64_t DropCounters::Total() const {
   uint64_t t = 0;
-  for (uint64_t v : by_reason) t += v;
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    if (RefusesDatagram(static_cast<DropReason>(i))) t += by_reason[i];
+  }
   return t;
+}
+
+DropCounters::Iterator::value_type DropCounters::Iterator::operator*() const {
+  return {DropReasonName(static_cast<DropReason>(m_i)), m_counters->by_reason[m_i]};
 }
 
 Ingress::Ingress(IngressOptions options, const TrustStore* trust)

@@ -1,11 +1,15 @@
 #include "dust/net/wire.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "dust/net/identity.h"
 
 namespace dust {
 namespace {
+
+// Where the sender's public key sits in the header (layout in wire.h).
+constexpr size_t kSenderOffset = 10;
 
 void WriteHeader(const DatagramHeader& h, uint16_t payload_len, ByteWriter& w) {
   for (uint8_t m : kWireMagic) w.U8(m);
@@ -61,6 +65,16 @@ Result<Bytes> EncodeDatagram(const DatagramHeader& header, ByteView payload, con
   Signature sig = Sign(out, key);
   out.insert(out.end(), sig.begin(), sig.end());
   return out;
+}
+
+std::optional<PublicKey> PeekSender(ByteView datagram) {
+  if (datagram.size() < kMinDatagramBytes ||
+      !std::equal(kWireMagic.begin(), kWireMagic.end(), datagram.begin())) {
+    return std::nullopt;
+  }
+  PublicKey sender;
+  std::copy_n(datagram.begin() + kSenderOffset, sender.size(), sender.begin());
+  return sender;
 }
 
 Result<ParsedDatagram> ParseDatagram(ByteView d) {

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "dust/ml/checkpoint.h"
-#include "dust/util/crypto.h"
-#include "dust/util/rng.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
+#include "dust/util/crypto.h"
+#include "dust/util/rng.h"
 
 namespace dust {
 namespace {
@@ -137,7 +137,7 @@ TEST_CASE("datagrams from an untrusted sender are dropped and never merged") {
     for (const Bytes& d : out) {
       DatagramOutcome o = a->OnDatagram(d, SourceKey::FromIndex(2), kT0 + r * 1000);
       CHECK_FALSE(o.accepted);
-      CHECK(o.reason == "untrusted");
+      CHECK(o.drop == DropReason::kUntrusted);
     }
     a->OnTick(kT0 + r * 1000 + 500, &none);
     CHECK(std::equal(before.begin(), before.end(), a->model().params().begin()));
@@ -222,6 +222,49 @@ TEST_CASE(
   INFO("step with node 0 lost " << step[0] << ", with node 0 revoked " << step[1]);
   CHECK(step[0] > 0.0);
   CHECK(step[1] > step[0]);
+}
+
+TEST_CASE("an outcome names the sender once authenticated, and every datagram adds up once") {
+  Trio t;
+  // Node 0 sends absurd values (the simulator's attack hook), which node 1 quarantines after
+  // the signature verified.
+  NodeOptions bad = Options();
+  bad.tamper_outgoing = [](uint64_t, std::vector<uint32_t>&, std::vector<float>& v) {
+    for (float& x : v) x *= 1e6f;
+  };
+  auto liar = Node::Create(bad, Key(1), &t.trust, MakeData({0, 1}, 60, 0), 10);
+  REQUIRE(liar.ok());
+  Node& honest = t.nodes[2];
+  Node& receiver = t.nodes[1];
+  std::vector<Bytes> good, lie;
+  honest.TrainUnit();
+  liar->TrainUnit();
+  honest.OnTick(kT0, &good);
+  liar->OnTick(kT0, &lie);
+  REQUIRE(good.size() == 1);
+  REQUIRE(lie.size() == 1);
+
+  DatagramOutcome ok = receiver.OnDatagram(good[0], SourceKey::FromIndex(2), kT0 + 1);
+  CHECK(ok.accepted);
+  CHECK_FALSE(ok.drop.has_value());
+  CHECK(ok.sender == Key(3).public_key);
+  CHECK(ok.type == MessageType::kUpdate);
+
+  DatagramOutcome replay = receiver.OnDatagram(good[0], SourceKey::FromIndex(2), kT0 + 2);
+  CHECK_FALSE(replay.accepted);
+  CHECK(replay.drop == DropReason::kReplay);
+  CHECK_FALSE(replay.sender.has_value());  // refused before the signature was checked
+
+  DatagramOutcome q = receiver.OnDatagram(lie[0], SourceKey::FromIndex(0), kT0 + 3);
+  CHECK_FALSE(q.accepted);
+  CHECK(q.drop == DropReason::kQuarantinedAbsurdNorm);
+  CHECK(q.sender == Key(1).public_key);
+
+  NodeCounters c = receiver.counters();
+  CHECK(c.drops.Get(DropReason::kQuarantined) == 1);
+  CHECK(c.drops.Get(DropReason::kQuarantinedAbsurdNorm) == 1);
+  CHECK(c.drops.Get(DropReason::kReplay) == 1);
+  CHECK(c.datagrams_received == c.updates_accepted + c.announces_accepted + c.drops.Total());
 }
 
 TEST_CASE("garbage datagrams are counted as malformed and change nothing") {

@@ -227,6 +227,30 @@ TEST_CASE("payload-level drops reported by the caller are counted with the rest"
   CHECK(in.drops().Total() == 3);
 }
 
+TEST_CASE("drop counters list every reason by name in enum order; Total counts refused datagrams",
+          "[ingress]") {
+  DropCounters c;
+  c.Add(DropReason::kUntrusted, 3);
+  c.Add(DropReason::kQuarantined);
+  c.Add(DropReason::kQuarantinedAbsurdNorm);  // a breakdown of the quarantined one
+  c.Add(DropReason::kPendingFull);
+  c.Add(DropReason::kIgnoredOutlierDelta, 5);  // not received datagrams
+  c.Add(DropReason::kRevokedBeforeMerge);
+  c.Add(DropReason::kCounterUnavailable);
+  size_t i = 0;
+  for (const auto& [name, count] : c) {
+    auto r = static_cast<DropReason>(i++);
+    CHECK(name == DropReasonName(r));
+    CHECK(count == c.Get(r));
+  }
+  CHECK(i == kDropReasonCount);
+  CHECK(c.Total() == 3 + 1 + 1);
+  CHECK(RefusesDatagram(DropReason::kMalformed));
+  CHECK(RefusesDatagram(DropReason::kPendingFull));
+  CHECK_FALSE(RefusesDatagram(DropReason::kQuarantinedNonFinite));
+  CHECK_FALSE(RefusesDatagram(DropReason::kCounterUnavailable));
+}
+
 TEST_CASE(
     "cheap checks come before the signature: an untrusted forgery is untrusted, a "
     "trusted stale forgery is stale",

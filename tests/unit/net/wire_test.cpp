@@ -119,6 +119,19 @@ TEST_CASE("update datagram fields sit at the documented offsets", "[wire]") {
   CHECK(crypto_sign_verify_detached(d.data() + 94, d.data(), 94, key.public_key.data()) == 0);
 }
 
+TEST_CASE("PeekSender reads the sender field of anything shaped like a datagram, nothing else",
+          "[wire]") {
+  Bytes d = Hex(kUpdateHex);
+  CHECK(PeekSender(d) == VectorKey().public_key);
+  d.back() ^= 1;  // unverified: a bad signature, or any other content, does not matter
+  CHECK(PeekSender(d) == VectorKey().public_key);
+  CHECK(PeekSender(Sized(0)) == VectorKey().public_key);
+  CHECK_FALSE(PeekSender(ByteView(d.data(), kMinDatagramBytes - 1)).has_value());
+  d[0] = 'X';
+  CHECK_FALSE(PeekSender(d).has_value());
+  CHECK_FALSE(PeekSender(Bytes{}).has_value());
+}
+
 TEST_CASE("parse then re-assemble gives the same bytes", "[wire]") {
   Bytes d = Hex(kUpdateHex);
   Result<ParsedDatagram> p = ParseDatagram(d);

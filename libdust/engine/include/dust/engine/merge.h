@@ -1,12 +1,17 @@
-// Merging peers' parameter values into the local model: aggregation rules and quarantine.
+// Merging peers' updates into the local model: aggregation rules and quarantine.
 //
-// The engine (node.h) gossips ABSOLUTE parameter values for a subset of coordinates. A merge
-// takes the node's own parameters and the updates received since the last merge; for every
-// coordinate covered by at least one update it replaces the node's value with an aggregate of
-// {own value} U {received values for that coordinate}. Coordinates nobody sent are untouched.
-// A lost datagram therefore only delays mixing; it can never make nodes diverge.
+// The engine (node.h) gossips two kinds of values, and a merge takes the node's own parameters
+// and the updates received since the last merge:
+//   - ABSOLUTE parameter values for a block of coordinates (Merge): for every coordinate
+//     covered by at least one update, the node's value becomes an aggregate of {own value} U
+//     {received values for that coordinate}. Coordinates nobody sent are untouched, so a lost
+//     block only delays mixing; it can never make nodes diverge.
+//   - DELTAS, changes to add (MergeDeltas): the node's parameters move by the mean of the
+//     round's deltas over every sender expected, so a lost delta shrinks the step and never
+//     scales up the others'.
 //
-// Rules (AggregatorOptions, parsed from "mean", "median", "trimmed:B", "clip[:TAU]"):
+// Rules (AggregatorOptions, parsed from "mean", "median", "trimmed:B", "clip[:TAU]"), as Merge
+// applies them to absolute values (MergeDeltas says what they mean for deltas):
 //   mean      weighted mean; weights are the updates' sample weights (own: own_weight).
 //   median    coordinate-wise median of the values (unweighted; ties: mean of the two middle).
 //   trimmed:B per coordinate, drop the B largest and B smallest values, unweighted mean of the
@@ -16,10 +21,10 @@
 //             then own += weighted mean of clipped differences (own difference 0). tau = T if
 //             given, else the median of the ||d_j|| of this merge (adaptive, parameter-free).
 //
-// Quarantine (CheckUpdate) runs before a received update is buffered: non-finite values,
-// absurd magnitude (RMS over its coordinates more than max_norm_ratio times the local RMS on
-// the same coordinates plus a floor), or indices outside the model are refused, counted by
-// reason by the caller. Robust rules handle the rest.
+// Quarantine (CheckUpdate) runs on each part (absolute values, deltas) of a received update
+// before it is buffered: non-finite values, absurd magnitude (RMS over its coordinates more
+// than max_norm_ratio times the local RMS on the same coordinates plus a floor), or indices
+// outside the model are refused, counted by reason by the caller. Robust rules handle the rest.
 #pragma once
 
 #include <cstdint>

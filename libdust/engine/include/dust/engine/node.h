@@ -9,15 +9,24 @@
 //   - checkpoints (ExportCheckpoint / ImportCheckpoint) and the counter mark (persist hook).
 //
 // Rounds: round = now_ms / send_interval_ms, so peers whose clocks agree roughly send the same
-// block of coordinates in the same round (coherent averages; see docs/engine.md). An update
-// datagram carries the sender's current ABSOLUTE values for that round's block (and the small
-// output layers), int8-quantized; receivers replace their values by an aggregate (merge.h) of
-// their own and the received ones. A lost datagram only delays mixing.
+// block of coordinates in the same round (coherent averages; see docs/engine.md). With the
+// default gossip (GossipMode::kHybrid) an update datagram carries, quantized (options.coding):
+//   - DELTAS: the top-k of the sender's local progress not yet sent (error feedback: what is
+//     not sent, or lost to quantization, stays in its accumulator), which receivers add in as
+//     the mean over the round's expected senders, so a lost delta only shrinks a step;
+//   - the sender's ABSOLUTE values for that round's block of coordinates (round-robin), which
+//     receivers average with their own (merge.h): anti-entropy that repairs whatever lost
+//     deltas, restarts or partitions made the models disagree on.
+// The model then moves only by merges (training fills the accumulator), so without loss every
+// node holds the same model. GossipMode::kAbsolute sends absolute values only, the small layers
+// every round and a round-robin block of the first layer (loss-proof but slow; kept for
+// comparison).
 //
-// Receive path (cheapest check first, every drop counted by reason): structure (wire.h),
-// rate limit per source, sender trusted, model fingerprint, signature, replay window and
-// timestamp, payload decode with caps (codec.h), quarantine (merge.h). Only updates from keys
-// in the TrustStore are ever merged.
+// Receive path (cheapest check first, every drop counted by reason: ingress.h DropReason):
+// ingress.h's checks (structure, sender trusted, model fingerprint, timestamp, replay window,
+// rate limit per source, signature), then payload decode with caps (codec.h), quarantine of
+// each part (merge.h CheckUpdate) and the bounded round buffer. Only updates from keys in the
+// TrustStore are ever merged, and a key removed from it loses what it had buffered.
 //
 // Thread-safety: none; one owner (the daemon's event loop or the simulator) calls everything.
 // The TrustStore passed to Create must outlive the Node; changes to it (trust/revoke) take
@@ -27,18 +36,18 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
 #include <vector>
 
-#include "dust/util/bytes.h"
-#include "dust/net/codec.h"
-#include "dust/util/crypto.h"
-#include "dust/ml/dataset.h"
 #include "dust/engine/merge.h"
+#include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
+#include "dust/net/codec.h"
+#include "dust/net/ingress.h"
 #include "dust/net/ratelimit.h"
+#include "dust/util/bytes.h"
+#include "dust/util/crypto.h"
 #include "dust/util/status.h"
 
 namespace dust {
@@ -108,8 +117,14 @@ struct TrainUnitResult {
 
 // What happened to one datagram.
 struct DatagramOutcome {
-  bool accepted = false;
-  std::string_view reason;  // "update", "announce", or the drop reason (static string)
+  bool accepted = false;  // an update buffered for the next merge, or an announce
+  // Why it was not accepted (nullopt when it was). A quarantined update reports the check that
+  // refused it (kQuarantinedNonFinite, ...); the counters count it under kQuarantined too.
+  std::optional<DropReason> drop;
+  // Set when the signature verified, whether or not the engine then accepted it (a payload can
+  // still fail to decode, be quarantined or find the round buffer full): who sent it.
+  std::optional<PublicKey> sender;
+  MessageType type = MessageType::kUpdate;  // with `sender`: what it was
 };
 
 struct PeerInfo {
@@ -138,7 +153,9 @@ struct NodeCounters {
   uint64_t datagrams_sent = 0;
   uint64_t bytes_sent = 0;
   uint64_t max_datagram_bytes = 0;
-  std::vector<std::pair<std::string, uint64_t>> drops;  // reason -> count, every reason listed
+  // Every drop by reason (ingress.h DropReason: the receive checks' and the engine's), in one
+  // array; iterating it lists every reason as (name, count).
+  DropCounters drops;
 };
 
 class Node {
@@ -153,7 +170,9 @@ class Node {
   ~Node();
 
   // Network input. Never throws; any bytes are fine. `source` is what the datagram came from
-  // (IP address, or a node index in the simulator) for rate limiting.
+  // (IP address, or a node index in the simulator) for rate limiting. Every datagram ends
+  // accepted or counted under exactly one reason that RefusesDatagram (ingress.h), so
+  // datagrams_received == updates_accepted + announces_accepted + counters().drops.Total().
   DatagramOutcome OnDatagram(ByteView bytes, const SourceKey& source, int64_t now_ms);
 
   // Timers: merges buffered updates, then appends the datagrams to send now (each at most
@@ -163,7 +182,9 @@ class Node {
   int64_t NextTickMs() const;
 
   // One unit of local training (options.batches_per_unit batches). Merges buffered updates
-  // first so training continues from the mixed model.
+  // first so training starts from the mixed model. kHybrid trains a copy of the model and adds
+  // its change to the accumulator of unsent progress (the model moves only by merges);
+  // kAbsolute trains the model itself.
   TrainUnitResult TrainUnit();
 
   // Replaces the training data (data directory changed). Keeps the model.

@@ -21,24 +21,30 @@
 // Replay windows exist only for trusted senders (created at their first verified datagram) and
 // are pruned when the trust store changes, so their number is bounded by the trust store size.
 // Payload decoding is the caller's (the engine's codec, with hard caps); it reports payload-level
-// drops with CountDrop(kBadPayload / kQuarantined) so all drops live in one DropCounters.
+// drops, and what it drops later, with CountDrop so all drops live in one DropCounters.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <unordered_map>
+#include <utility>
 
-#include "dust/util/bytes.h"
 #include "dust/net/ratelimit.h"
 #include "dust/net/replay.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
+#include "dust/util/bytes.h"
 
 namespace dust {
 
-// Explicit values: they index DropCounters and name metrics; never reorder or reuse.
+// Why a datagram (or an update part, or an update we meant to send) was dropped: the receive
+// checks above, and what the engine (engine/node.h) drops after Receive accepted, in one enum
+// so every drop lives in one DropCounters. Explicit values: they index DropCounters and list
+// the counters in this order (metrics); never reorder or reuse.
 enum class DropReason : uint8_t {
+  // Each of these refuses one received datagram (DropCounters::Total counts them).
   kMalformed = 0,
   kUntrusted = 1,
   kIncompatibleModel = 2,
@@ -48,19 +54,59 @@ enum class DropReason : uint8_t {
   kBadSignature = 6,
   kBadPayload = 7,   // payload decoding failed (engine)
   kQuarantined = 8,  // decoded but refused by the merge (non-finite, absurd norm) (engine)
+  // Which quarantine check refused it: a breakdown of kQuarantined, counted beside it.
+  kQuarantinedNonFinite = 9,
+  kQuarantinedAbsurdNorm = 10,
+  kQuarantinedIncompatible = 11,
+  // An accepted datagram refused because the engine's round buffer was full (engine).
+  kPendingFull = 12,
+  // Not received datagrams (engine): a buffered delta of a peer whose absolute values are
+  // outliers (robust aggregators), a buffered update whose sender's trust was removed before
+  // the merge, an update or announce not sent because the counter mark could not be stored.
+  kIgnoredOutlierDelta = 13,
+  kRevokedBeforeMerge = 14,
+  kCounterUnavailable = 15,
 };
-inline constexpr size_t kDropReasonCount = 9;
+inline constexpr size_t kDropReasonCount = 16;
 
 // "malformed", "untrusted", "incompatible_model", "stale", "replay", "rate_limited",
-// "bad_signature", "bad_payload", "quarantined": stable, used as metric labels.
+// "bad_signature", "bad_payload", "quarantined", "quarantined_non_finite",
+// "quarantined_absurd_norm", "quarantined_incompatible", "pending_full",
+// "ignored_outlier_delta", "revoked_before_merge", "counter_unavailable": stable, used as
+// metric labels and JSON keys (docs/operations.md).
 const char* DropReasonName(DropReason reason);
+
+// Whether `reason` refuses one received datagram, each datagram counted under at most one such
+// reason: kMalformed through kQuarantined, and kPendingFull.
+bool RefusesDatagram(DropReason reason);
 
 struct DropCounters {
   std::array<uint64_t, kDropReasonCount> by_reason{};
 
-  void Add(DropReason r) { ++by_reason[static_cast<size_t>(r)]; }
+  void Add(DropReason r, uint64_t n = 1) { by_reason[static_cast<size_t>(r)] += n; }
   uint64_t Get(DropReason r) const { return by_reason[static_cast<size_t>(r)]; }
+  // Received datagrams dropped: the sum over the reasons that RefusesDatagram.
   uint64_t Total() const;
+
+  // Every reason in enum order as a (name, count) pair, zero counts included: the form
+  // metrics and JSON list them in (`for (const auto& [name, count] : drops)`).
+  class Iterator {
+   public:
+    using value_type = std::pair<std::string, uint64_t>;
+    Iterator(const DropCounters* counters, size_t i) : m_counters(counters), m_i(i) {}
+    value_type operator*() const;
+    Iterator& operator++() {
+      ++m_i;
+      return *this;
+    }
+    bool operator==(const Iterator&) const = default;
+
+   private:
+    const DropCounters* m_counters;
+    size_t m_i;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, kDropReasonCount); }
 };
 
 struct IngressOptions {
@@ -95,8 +141,9 @@ class Ingress {
   // Runs the checks above. Counts the drop (if any) in drops(), or counts an accept.
   IngressResult Receive(ByteView datagram, const SourceKey& source, int64_t now_ms);
 
-  // For payload-level drops decided by the caller after Receive accepted.
-  void CountDrop(DropReason reason) { m_drops.Add(reason); }
+  // For drops decided by the caller after Receive accepted (payload-level ones), or later
+  // (the engine's round buffer and send path), `n` at once.
+  void CountDrop(DropReason reason, uint64_t n = 1) { m_drops.Add(reason, n); }
 
   const DropCounters& drops() const { return m_drops; }
   uint64_t accepted() const { return m_accepted; }

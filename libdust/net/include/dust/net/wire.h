@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "dust/util/bytes.h"
@@ -82,6 +83,12 @@ Result<Bytes> EncodeDatagram(const DatagramHeader& header, ByteView payload, con
 Bytes EncodeSignedRegion(const DatagramHeader& header, ByteView payload);
 // Header, payload and a given signature, without signing (re-encoding a parsed datagram; tests).
 Bytes AssembleDatagram(const DatagramHeader& header, ByteView payload, const Signature& sig);
+
+// The sender field of bytes that begin like a datagram (at least kMinDatagramBytes, starting
+// with kWireMagic), parsing and verifying nothing else; nullopt otherwise. Unauthenticated: for
+// recognising one's own broadcasts as they come back before spending any work on them (an
+// authenticated sender is DatagramOutcome's, engine/node.h).
+std::optional<PublicKey> PeekSender(ByteView datagram);
 
 // Structural parse. kCorrupt with a reason on: size < kMinDatagramBytes or > kMaxDatagramBytes,
 // bad magic, header length != kHeaderBytes, payload length not matching the datagram size
