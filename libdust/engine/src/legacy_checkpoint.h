@@ -12,7 +12,8 @@ namespace dust::internal {
 // DecodeLegacyCheckpoint, not checkpoint.h's DecodeCheckpoint).
 bool IsLegacyCheckpoint(ByteView bytes);
 
-// Strict: kCorrupt on a bad checksum, version, reserved byte, layer count or width, length, or
+// Strict: the sealed-file checks of OpenSealedFile (size, magic, version 1: kUnsupported
+// otherwise, reserved bytes, checksum), then kCorrupt on a bad layer count or width, length, or
 // a non-finite value. The result has no residual (0.1.0 did not store one).
 Result<Checkpoint> DecodeLegacyCheckpoint(ByteView bytes);
 
