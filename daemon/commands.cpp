@@ -9,6 +9,7 @@
 #include <set>
 
 #include "daemon.h"
+#include "data_dir.h"
 #include "dust/util/crypto.h"
 #include "dust/net/identity.h"
 #include "dust/engine/merge.h"

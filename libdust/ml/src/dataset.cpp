@@ -8,11 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <map>
-#include <optional>
 #include <string_view>
-#include <system_error>
 
 #include "dataset_internal.h"
 #include "dust/util/file.h"
@@ -120,15 +116,15 @@ void Dataset::Reserve(size_t samples, size_t nonzeros) {
   m_value.reserve(m_value.size() + nonzeros);
 }
 
-namespace {
-
-Status CheckOptions(const LoadOptions& options) {
+Status CheckLoadOptions(const LoadOptions& options) {
   if (options.num_classes == 0 || options.num_classes > 256) {
     return Status::InvalidArgument("num_classes must be 1..256 (labels are one byte), got " +
                                    std::to_string(options.num_classes));
   }
   return Status::Ok();
 }
+
+namespace {
 
 std::string Hex(uint32_t v, int digits) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -428,23 +424,6 @@ Result<Bytes> Gunzip(ByteView gz, const std::string& name, size_t max_bytes) {
   return out;
 }
 
-Bytes Gzip(ByteView raw) {
-  z_stream zs{};
-  Bytes out;
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return out;
-  out.resize(deflateBound(&zs, static_cast<uLong>(raw.size())));
-  zs.next_in = const_cast<Bytef*>(raw.data());
-  zs.avail_in = static_cast<uInt>(raw.size());
-  zs.next_out = out.data();
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int ret = deflate(&zs, Z_FINISH);
-  assert(ret == Z_STREAM_END);
-  (void)ret;
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 Result<IdxImages> ParseIdxImages(ByteView file, const std::string& name, size_t max_bytes) {
   return ParseIdx<IdxImages>(file, name, max_bytes, true,
                              [](IdxHeader& h, uint64_t per_item, Bytes&& payload) {
@@ -469,7 +448,7 @@ Result<IdxLabels> ParseIdxLabels(ByteView file, const std::string& name, size_t 
 Result<Dataset> BuildIdxDataset(const IdxImages& images, const std::string& images_name,
                                 const IdxLabels& labels, const std::string& labels_name,
                                 const LoadOptions& options) {
-  DUST_RETURN_IF_ERROR(CheckOptions(options));
+  DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
   if (images.pixels.size() != uint64_t{images.count} * images.features) {
     return Status::InvalidArgument(images_name + ": " + std::to_string(images.pixels.size()) +
                                    " pixel bytes for " + std::to_string(images.count) +
@@ -535,7 +514,7 @@ Result<Dataset> BuildIdxDataset(const IdxImages& images, const std::string& imag
 
 Result<Dataset> LoadIdx(const std::string& images_path, const std::string& labels_path,
                         const LoadOptions& options) {
-  DUST_RETURN_IF_ERROR(CheckOptions(options));
+  DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
   Result<internal::IdxLabels> labels = [&]() -> Result<internal::IdxLabels> {
     auto bytes = ReadFile(labels_path, options.max_file_bytes);
     if (!bytes.ok()) return bytes.status();
@@ -572,7 +551,7 @@ bool ParseFloat(std::string_view s, float* out) {
 }  // namespace
 
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options) {
-  DUST_RETURN_IF_ERROR(CheckOptions(options));
+  DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
   auto file = ReadFile(path, options.max_file_bytes);
   if (!file.ok()) return file.status();
   const std::string_view text(reinterpret_cast<const char*>(file->data()), file->size());
@@ -666,183 +645,6 @@ Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options) {
   }
   if (!shaped) out = Dataset(num_features, options.num_classes);
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Data directory
-
-namespace {
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// "X-images-idxN-ubyte[.gz]" -> X; nullopt for other names.
-std::optional<std::string> IdxPrefix(std::string_view name, std::string_view kind) {
-  std::string_view rest = name;
-  if (EndsWith(rest, ".gz")) rest.remove_suffix(3);
-  if (!EndsWith(rest, "-ubyte")) return std::nullopt;
-  rest.remove_suffix(6);
-  size_t digits = 0;
-  while (digits < rest.size() && rest[rest.size() - 1 - digits] >= '0' &&
-         rest[rest.size() - 1 - digits] <= '9') {
-    ++digits;
-  }
-  if (digits == 0) return std::nullopt;
-  rest.remove_suffix(digits);
-  std::string marker = "-";
-  marker.append(kind);
-  marker.append("-idx");
-  if (!EndsWith(rest, marker)) return std::nullopt;
-  rest.remove_suffix(marker.size());
-  if (rest.empty()) return std::nullopt;
-  return std::string(rest);
-}
-
-bool IsTestName(std::string_view name) {
-  return name.substr(0, 4) == "t10k" || name.find("test") != std::string_view::npos;
-}
-
-struct Candidate {
-  std::string name;    // sort key: the images file or the CSV file
-  std::string path;    // what is reported in `used`
-  std::string labels;  // IDX: the labels path ("" if missing)
-  bool csv = false;
-  bool orphan_labels = false;
-};
-
-}  // namespace
-
-Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options,
-                                    bool strict) {
-  namespace fs = std::filesystem;
-  DUST_RETURN_IF_ERROR(CheckOptions(options));
-  const std::string context = "data dir " + dir;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    if (!fs::exists(dir, ec)) return Status::NotFound(context + ": no such directory");
-    return Status::InvalidArgument(context + ": not a directory");
-  }
-  std::vector<std::string> names;
-  fs::directory_iterator it(dir, ec);
-  if (ec) return Status::IoError(context + ": cannot list: " + ec.message());
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return Status::IoError(context + ": cannot list: " + ec.message());
-    std::error_code type_ec;
-    if (it->is_regular_file(type_ec)) names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  const auto join = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
-
-  DataDirContents result;
-  const auto reject = [&](Status st) -> Status {
-    if (strict) return st.WithContext(context);
-    result.skipped.push_back(std::move(st));
-    return Status::Ok();
-  };
-
-  // Pair images with labels by prefix; the first name (sorted) wins when there are copies.
-  std::map<std::string, std::vector<std::string>> labels_by_prefix;
-  for (const auto& name : names) {
-    if (auto p = IdxPrefix(name, "labels")) labels_by_prefix[*p].push_back(name);
-  }
-  std::map<std::string, std::string> images_by_prefix;
-  std::vector<Candidate> candidates;
-  for (const auto& name : names) {
-    if (auto p = IdxPrefix(name, "images")) {
-      auto [pos, inserted] = images_by_prefix.emplace(*p, name);
-      if (!inserted) {
-        result.skipped.push_back(
-            Status::AlreadyExists(join(name) + ": another copy of the IDX set \"" + *p + "\"; " +
-                                  join(pos->second) + " is used instead"));
-        continue;
-      }
-      Candidate c{name, join(name), "", false, false};
-      auto l = labels_by_prefix.find(*p);
-      if (l != labels_by_prefix.end()) c.labels = join(l->second.front());
-      candidates.push_back(std::move(c));
-    } else if (EndsWith(name, ".csv")) {
-      candidates.push_back(Candidate{name, join(name), "", true, false});
-    }
-  }
-  for (const auto& [prefix, list] : labels_by_prefix) {
-    if (images_by_prefix.count(prefix) == 0) {
-      for (const auto& name : list)
-        candidates.push_back(Candidate{name, join(name), "", false, true});
-    } else {
-      for (size_t i = 1; i < list.size(); ++i) {
-        result.skipped.push_back(
-            Status::AlreadyExists(join(list[i]) + ": another copy of the IDX labels \"" + prefix +
-                                  "\"; " + join(list.front()) + " is used instead"));
-      }
-    }
-  }
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Candidate& a, const Candidate& b) { return a.name < b.name; });
-
-  uint32_t features = options.expected_features;
-  std::string features_from = features != 0 ? "the configured expected_features" : "";
-  for (const auto& c : candidates) {
-    if (c.orphan_labels) {
-      DUST_RETURN_IF_ERROR(reject(Status::NotFound(
-          c.path + ": IDX labels file without a matching images file (" +
-          IdxPrefix(c.name, "labels").value_or("?") + "-images-idxN-ubyte[.gz])")));
-      continue;
-    }
-    if (!c.csv && c.labels.empty()) {
-      DUST_RETURN_IF_ERROR(reject(Status::NotFound(
-          c.path + ": IDX images file without a matching labels file (" +
-          IdxPrefix(c.name, "images").value_or("?") + "-labels-idx1-ubyte[.gz])")));
-      continue;
-    }
-    LoadOptions file_options = options;
-    file_options.expected_features = 0;  // compared below, to name where the count came from
-    Result<Dataset> loaded =
-        c.csv ? LoadCsv(c.path, file_options) : LoadIdx(c.path, c.labels, file_options);
-    if (!loaded.ok()) {
-      DUST_RETURN_IF_ERROR(reject(loaded.status()));
-      continue;
-    }
-    if (loaded->empty()) {
-      // Nothing to add; an empty file does not get to set the feature count either.
-      result.used.push_back(c.path);
-      if (!c.csv) result.used.push_back(c.labels);
-      continue;
-    }
-    if (features != 0 && loaded->num_features() != features) {
-      DUST_RETURN_IF_ERROR(reject(Status::InvalidArgument(
-          c.path + ": samples have " + std::to_string(loaded->num_features()) + " features but " +
-          std::to_string(features) + " are expected (set by " + features_from +
-          "); all files in a data dir must agree")));
-      continue;
-    }
-    if (features == 0) {
-      features = loaded->num_features();
-      features_from = c.path;
-    }
-    Dataset& target = IsTestName(c.name) ? result.test : result.train;
-    if (target.empty() && target.num_features() == 0 && target.num_classes() == 0) {
-      target = std::move(*loaded);  // the common case (one file per set): no copy
-    } else {
-      DUST_RETURN_IF_ERROR(target.Append(*loaded).WithContext(c.path));
-    }
-    result.used.push_back(c.path);
-    if (!c.csv) result.used.push_back(c.labels);
-  }
-
-  if (result.train.empty()) {
-    std::string msg = context +
-                      ": no usable training data; looked for IDX pairs "
-                      "(X-images-idxN-ubyte[.gz] with X-labels-idx1-ubyte[.gz]) and *.csv files "
-                      "whose name neither starts with \"t10k\" nor contains \"test\"";
-    if (!result.used.empty()) msg += "; found only test data";
-    for (const auto& st : result.skipped) msg += "; skipped " + st.message();
-    return Status::NotFound(msg);
-  }
-  if (result.test.num_features() == 0 && result.test.num_classes() == 0) {
-    result.test = Dataset(result.train.num_features(), result.train.num_classes());
-  }
-  return result;
 }
 
 }  // namespace dust

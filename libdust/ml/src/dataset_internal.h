@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "dust/util/bytes.h"
 #include "dust/ml/dataset.h"
+#include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
 namespace dust::internal {
@@ -23,9 +23,6 @@ bool IsGzip(ByteView bytes);
 // length mismatch, or data after the member; fails (kResourceExhausted) if the output would
 // exceed max_bytes. Messages start with `name`.
 Result<Bytes> Gunzip(ByteView gz, const std::string& name, size_t max_bytes);
-
-// Gzip-compresses `raw` (zlib level 6). For tests and tools that write IDX files.
-Bytes Gzip(ByteView raw);
 
 struct IdxImages {
   uint32_t count = 0;

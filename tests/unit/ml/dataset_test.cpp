@@ -9,39 +9,19 @@
 
 #include "dataset_internal.h"
 #include "dust/util/file.h"
+#include "testutil/idx_files.h"
 #include "testutil/temp_dir.h"
 
 using namespace dust;
+using dust::testutil::Gzip;
+using dust::testutil::IdxImagesFile;
+using dust::testutil::IdxLabelsFile;
+using dust::testutil::PutBe32;
 using dust::testutil::TempDir;
 
 namespace {
 
 const std::string kMnistDir = std::string(DUST_SOURCE_DIR) + "/data/mnist-10k";
-
-void PutBe32(Bytes* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<uint8_t>(v >> shift));
-}
-
-// An IDX images file: magic 00 00 08 ndims, count, dims, then count * prod(dims) pixel bytes
-// with pixel k of the whole file = (k * 37) % 256, so some are zero and most are not.
-Bytes IdxImages(uint32_t count, const std::vector<uint32_t>& dims) {
-  Bytes out = {0, 0, 0x08, static_cast<uint8_t>(1 + dims.size())};
-  PutBe32(&out, count);
-  size_t per = 1;
-  for (uint32_t d : dims) {
-    PutBe32(&out, d);
-    per *= d;
-  }
-  for (size_t k = 0; k < count * per; ++k) out.push_back(static_cast<uint8_t>((k * 37) % 256));
-  return out;
-}
-
-Bytes IdxLabels(const std::vector<uint8_t>& labels) {
-  Bytes out = {0, 0, 0x08, 0x01};
-  PutBe32(&out, static_cast<uint32_t>(labels.size()));
-  out.insert(out.end(), labels.begin(), labels.end());
-  return out;
-}
 
 Bytes ReadAll(const std::string& path) {
   auto r = ReadFile(path, size_t{1} << 30);
@@ -156,22 +136,13 @@ TEST_CASE("raw and gzip IDX files load to identical datasets") {
   CHECK(SameData(*raw, *gz));
 }
 
-TEST_CASE("scanning the bundled data dir finds the train and test sets") {
-  auto r = ScanDataDir(kMnistDir, LoadOptions{}, /*strict=*/true);
-  REQUIRE(r.ok());
-  CHECK(r->train.size() == 8000);
-  CHECK(r->test.size() == 2000);
-  CHECK(r->used.size() == 4);
-  CHECK(r->skipped.empty());
-}
-
 // ---------------------------------------------------------------------------------------------
 // IDX: shapes and defects
 
 TEST_CASE("IDX images of any shape load with the product of their dimensions as features") {
   TempDir dir;
-  const std::string images = dir.WriteFile("x-images-idx4-ubyte", IdxImages(3, {2, 3, 4}));
-  const std::string labels = dir.WriteFile("x-labels-idx1-ubyte", IdxLabels({0, 1, 2}));
+  const std::string images = dir.WriteFile("x-images-idx4-ubyte", IdxImagesFile(3, {2, 3, 4}));
+  const std::string labels = dir.WriteFile("x-labels-idx1-ubyte", IdxLabelsFile({0, 1, 2}));
   auto d = LoadIdx(images, labels, LoadOptions{});
   REQUIRE(d.ok());
   CHECK(d->size() == 3);
@@ -182,17 +153,17 @@ TEST_CASE("IDX images of any shape load with the product of their dimensions as 
   for (size_t j = 0; j < 24; ++j) {
     CHECK(dense[j] == static_cast<float>(((24 + j) * 37) % 256) / 255.0f);
   }
-  auto flat = LoadIdx(dir.WriteFile("f-images-idx2-ubyte", IdxImages(3, {5})), labels, {});
+  auto flat = LoadIdx(dir.WriteFile("f-images-idx2-ubyte", IdxImagesFile(3, {5})), labels, {});
   REQUIRE(flat.ok());
   CHECK(flat->num_features() == 5);
 }
 
 TEST_CASE("IDX images file with a bad magic is refused naming the file and the magic") {
   TempDir dir;
-  Bytes bytes = IdxImages(2, {2, 2});
+  Bytes bytes = IdxImagesFile(2, {2, 2});
   bytes[0] = 0x12;
   const std::string images = dir.WriteFile("bad-images", bytes);
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0, 1}));
   const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
   CHECK_THAT(msg, Catch::Contains(images));
   CHECK_THAT(msg, Catch::Contains("bad magic 0x12000803"));
@@ -200,7 +171,7 @@ TEST_CASE("IDX images file with a bad magic is refused naming the file and the m
 
 TEST_CASE("IDX labels file passed as images is refused for its dimension count") {
   TempDir dir;
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0, 1}));
   const std::string msg = ErrorOf(LoadIdx(labels, labels, {}));
   CHECK_THAT(msg, Catch::Contains(labels));
   CHECK_THAT(msg, Catch::Contains("images file has 1 dimension"));
@@ -208,10 +179,10 @@ TEST_CASE("IDX labels file passed as images is refused for its dimension count")
 
 TEST_CASE("IDX element types other than unsigned byte are refused as unsupported") {
   TempDir dir;
-  Bytes bytes = IdxImages(1, {2, 2});
+  Bytes bytes = IdxImagesFile(1, {2, 2});
   bytes[2] = 0x0D;  // float32
   const std::string images = dir.WriteFile("float-images", bytes);
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0}));
   auto r = LoadIdx(images, labels, {});
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == StatusCode::kUnsupported);
@@ -221,10 +192,10 @@ TEST_CASE("IDX element types other than unsigned byte are refused as unsupported
 
 TEST_CASE("IDX images file shorter than its header declares is refused as truncated") {
   TempDir dir;
-  Bytes bytes = IdxImages(3, {2, 2});
+  Bytes bytes = IdxImagesFile(3, {2, 2});
   bytes.resize(bytes.size() - 1);
   const std::string images = dir.WriteFile("short-images", bytes);
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0, 1, 2}));
   const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
   CHECK_THAT(msg, Catch::Contains(images));
   CHECK_THAT(msg, Catch::Contains("truncated"));
@@ -234,7 +205,7 @@ TEST_CASE("IDX images file shorter than its header declares is refused as trunca
 
 TEST_CASE("IDX header cut off inside the dimensions is refused as truncated") {
   TempDir dir;
-  Bytes bytes = IdxImages(3, {2, 2});
+  Bytes bytes = IdxImagesFile(3, {2, 2});
   bytes.resize(10);
   const std::string images = dir.WriteFile("cut-images", bytes);
   const std::string msg = ErrorOf(internal::ParseIdxImages(ReadAll(images), images));
@@ -244,11 +215,11 @@ TEST_CASE("IDX header cut off inside the dimensions is refused as truncated") {
 
 TEST_CASE("IDX images file with trailing bytes is refused") {
   TempDir dir;
-  Bytes bytes = IdxImages(2, {2, 2});
+  Bytes bytes = IdxImagesFile(2, {2, 2});
   bytes.push_back(0xff);
   bytes.push_back(0xee);
   const std::string images = dir.WriteFile("long-images", bytes);
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0, 1}));
   const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
   CHECK_THAT(msg, Catch::Contains(images));
   CHECK_THAT(msg, Catch::Contains("2 trailing bytes"));
@@ -256,9 +227,9 @@ TEST_CASE("IDX images file with trailing bytes is refused") {
 
 TEST_CASE("IDX gzip file with trailing decompressed bytes is refused") {
   TempDir dir;
-  Bytes bytes = IdxLabels({0, 1});
+  Bytes bytes = IdxLabelsFile({0, 1});
   bytes.push_back(7);
-  const std::string labels = dir.WriteFile("labels.gz", internal::Gzip(bytes));
+  const std::string labels = dir.WriteFile("labels.gz", Gzip(bytes));
   const std::string msg = ErrorOf(internal::ParseIdxLabels(ReadAll(labels), labels));
   CHECK_THAT(msg, Catch::Contains(labels));
   CHECK_THAT(msg, Catch::Contains("1 trailing byte"));
@@ -267,8 +238,8 @@ TEST_CASE("IDX gzip file with trailing decompressed bytes is refused") {
 
 TEST_CASE("IDX images and labels with different counts are refused naming both files") {
   TempDir dir;
-  const std::string images = dir.WriteFile("images", IdxImages(3, {2, 2}));
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 1}));
+  const std::string images = dir.WriteFile("images", IdxImagesFile(3, {2, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0, 1}));
   const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
   CHECK_THAT(msg, Catch::Contains(images));
   CHECK_THAT(msg, Catch::Contains(labels));
@@ -278,8 +249,8 @@ TEST_CASE("IDX images and labels with different counts are refused naming both f
 
 TEST_CASE("IDX label out of range is refused with its index, value and the limit") {
   TempDir dir;
-  const std::string images = dir.WriteFile("images", IdxImages(3, {2, 2}));
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0, 9, 10}));
+  const std::string images = dir.WriteFile("images", IdxImagesFile(3, {2, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0, 9, 10}));
   const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
   CHECK_THAT(msg, Catch::Contains(labels));
   CHECK_THAT(msg, Catch::Contains("label 10 at index 2"));
@@ -291,8 +262,8 @@ TEST_CASE("IDX label out of range is refused with its index, value and the limit
 
 TEST_CASE("IDX feature count different from expected_features is refused") {
   TempDir dir;
-  const std::string images = dir.WriteFile("images", IdxImages(1, {2, 2}));
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0}));
+  const std::string images = dir.WriteFile("images", IdxImagesFile(1, {2, 2}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0}));
   LoadOptions options;
   options.expected_features = 784;
   const std::string msg = ErrorOf(LoadIdx(images, labels, options));
@@ -317,7 +288,7 @@ TEST_CASE("gzip IDX file cut short is refused as a truncated gzip stream") {
   Bytes gz = ReadAll(kMnistDir + "/t10k-images-idx3-ubyte.gz");
   gz.resize(gz.size() / 2);
   const std::string images = dir.WriteFile("images.gz", gz);
-  const std::string labels = dir.WriteFile("labels", IdxLabels({0}));
+  const std::string labels = dir.WriteFile("labels", IdxLabelsFile({0}));
   const std::string msg = ErrorOf(LoadIdx(images, labels, {}));
   CHECK_THAT(msg, Catch::Contains(images));
   CHECK_THAT(msg, Catch::Contains("gzip stream is truncated"));
@@ -325,7 +296,7 @@ TEST_CASE("gzip IDX file cut short is refused as a truncated gzip stream") {
 
 TEST_CASE("gzip IDX file followed by extra bytes is refused") {
   TempDir dir;
-  Bytes gz = internal::Gzip(IdxLabels({1, 2}));
+  Bytes gz = Gzip(IdxLabelsFile({1, 2}));
   gz.push_back(0);
   const std::string labels = dir.WriteFile("labels.gz", gz);
   const std::string msg = ErrorOf(internal::ParseIdxLabels(ReadAll(labels), labels));
@@ -338,7 +309,7 @@ TEST_CASE("IDX header declaring more than the size limit is refused before decom
   PutBe32(&small, 4000000);
   PutBe32(&small, 1000);
   PutBe32(&small, 1000);  // 4e12 bytes declared
-  const Bytes gz = internal::Gzip(small);
+  const Bytes gz = Gzip(small);
   auto r = internal::ParseIdxImages(gz, "bomb.gz", size_t{1} << 20);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == StatusCode::kResourceExhausted);
@@ -350,7 +321,7 @@ TEST_CASE("IDX header declaring more than the size limit is refused before decom
 }
 
 TEST_CASE("gunzip refuses output beyond its cap") {
-  const Bytes gz = internal::Gzip(Bytes(10000, 0));
+  const Bytes gz = Gzip(Bytes(10000, 0));
   CHECK(internal::Gunzip(gz, "z", 10000).ok());
   auto r = internal::Gunzip(gz, "z", 9999);
   REQUIRE_FALSE(r.ok());
@@ -425,84 +396,6 @@ TEST_CASE("CSV feature count different from expected_features is refused") {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Data directory
-
-TEST_CASE("lenient scan skips a bad file, names it, and uses the good ones") {
-  TempDir dir;
-  dir.WriteFile("a.csv", "1,0.5,0\n2,0,0.25\n");
-  dir.WriteFile("b.csv", "1,0.5\n2,oops\n");
-  dir.WriteFile("c-test.csv", "4,1,1\n");
-  dir.WriteFile("notes.txt", "ignored");
-  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/false);
-  REQUIRE(r.ok());
-  CHECK(r->train.size() == 2);
-  CHECK(r->test.size() == 1);
-  CHECK(r->used == std::vector<std::string>{dir.Path("a.csv"), dir.Path("c-test.csv")});
-  REQUIRE(r->skipped.size() == 1);
-  CHECK_THAT(r->skipped[0].message(), Catch::StartsWith(dir.Path("b.csv")));
-  CHECK_THAT(r->skipped[0].message(), Catch::Contains("not a number"));
-}
-
-TEST_CASE("strict scan fails on the first bad file, naming it") {
-  TempDir dir;
-  dir.WriteFile("a.csv", "1,0.5,0\n");
-  dir.WriteFile("b.csv", "1,0.5\n2,oops\n");
-  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
-  REQUIRE_FALSE(r.ok());
-  CHECK_THAT(r.status().message(), Catch::Contains(dir.Path("b.csv") + ": line 2, column 2"));
-}
-
-TEST_CASE("scan refuses a file whose feature count disagrees with the first file") {
-  TempDir dir;
-  dir.WriteFile("a.csv", "1,0.5,0\n");
-  dir.WriteFile("b.csv", "1,0.5,0,0\n");
-  auto strict = ScanDataDir(dir.path(), LoadOptions{}, true);
-  REQUIRE_FALSE(strict.ok());
-  CHECK_THAT(strict.status().message(), Catch::Contains(dir.Path("b.csv")));
-  CHECK_THAT(strict.status().message(), Catch::Contains("3 features but 2 are expected"));
-  CHECK_THAT(strict.status().message(), Catch::Contains(dir.Path("a.csv")));
-  auto lenient = ScanDataDir(dir.path(), LoadOptions{}, false);
-  REQUIRE(lenient.ok());
-  CHECK(lenient->train.size() == 1);
-  CHECK(lenient->skipped.size() == 1);
-}
-
-TEST_CASE("scan pairs IDX files by prefix and reports unpaired ones") {
-  TempDir dir;
-  dir.WriteFile("train-images-idx3-ubyte.gz", internal::Gzip(IdxImages(2, {2, 2})));
-  dir.WriteFile("train-labels-idx1-ubyte", IdxLabels({0, 1}));
-  dir.WriteFile("t10k-images-idx3-ubyte", IdxImages(1, {2, 2}));
-  dir.WriteFile("t10k-labels-idx1-ubyte.gz", internal::Gzip(IdxLabels({5})));
-  dir.WriteFile("extra-images-idx3-ubyte", IdxImages(1, {2, 2}));
-  auto lenient = ScanDataDir(dir.path(), LoadOptions{}, false);
-  REQUIRE(lenient.ok());
-  CHECK(lenient->train.size() == 2);
-  CHECK(lenient->test.size() == 1);
-  CHECK(lenient->test.label(0) == 5);
-  REQUIRE(lenient->skipped.size() == 1);
-  CHECK_THAT(lenient->skipped[0].message(), Catch::Contains(dir.Path("extra-images-idx3-ubyte")));
-  CHECK_THAT(lenient->skipped[0].message(), Catch::Contains("without a matching labels file"));
-  CHECK_FALSE(ScanDataDir(dir.path(), LoadOptions{}, true).ok());
-}
-
-TEST_CASE("scan of a directory without training data is an error naming it") {
-  TempDir dir;
-  auto empty = ScanDataDir(dir.path(), LoadOptions{}, false);
-  REQUIRE_FALSE(empty.ok());
-  CHECK_THAT(empty.status().message(), Catch::Contains(dir.path()));
-  CHECK_THAT(empty.status().message(), Catch::Contains("no usable training data"));
-  dir.WriteFile("only-test.csv", "1,0\n");
-  dir.WriteFile("bad.csv", "x\n1,y\n");
-  auto test_only = ScanDataDir(dir.path(), LoadOptions{}, false);
-  REQUIRE_FALSE(test_only.ok());
-  CHECK_THAT(test_only.status().message(), Catch::Contains("found only test data"));
-  CHECK_THAT(test_only.status().message(), Catch::Contains(dir.Path("bad.csv")));
-  auto missing = ScanDataDir(dir.Path("nope"), LoadOptions{}, false);
-  REQUIRE_FALSE(missing.ok());
-  CHECK(missing.status().code() == StatusCode::kNotFound);
-}
-
-// ---------------------------------------------------------------------------------------------
 // Dataset
 
 TEST_CASE("dataset stores only non-zero features and returns them in order") {
@@ -559,23 +452,6 @@ TEST_CASE("dataset append joins samples and refuses a different shape unchanged"
   REQUIRE(shapeless.Append(a).ok());
   CHECK(shapeless.num_features() == 2);
   CHECK(SameData(shapeless, a));
-}
-
-TEST_CASE("scan uses one copy of an IDX set present both raw and gzipped") {
-  TempDir dir;
-  const Bytes images = IdxImages(2, {3});
-  const Bytes labels = IdxLabels({1, 2});
-  dir.WriteFile("train-images-idx2-ubyte", images);
-  dir.WriteFile("train-images-idx2-ubyte.gz", internal::Gzip(images));
-  dir.WriteFile("train-labels-idx1-ubyte", labels);
-  dir.WriteFile("train-labels-idx1-ubyte.gz", internal::Gzip(labels));
-  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
-  REQUIRE(r.ok());
-  CHECK(r->train.size() == 2);
-  CHECK(r->used == std::vector<std::string>{dir.Path("train-images-idx2-ubyte"),
-                                            dir.Path("train-labels-idx1-ubyte")});
-  REQUIRE(r->skipped.size() == 2);
-  CHECK_THAT(r->skipped[0].message(), Catch::Contains("another copy"));
 }
 
 TEST_CASE("dataset appended to itself doubles") {

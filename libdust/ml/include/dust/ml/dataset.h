@@ -90,27 +90,9 @@ Result<Dataset> LoadIdx(const std::string& images_path, const std::string& label
 // [0, num_classes), is an error naming the file, the line and the column (1-based).
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options);
 
-// The result of scanning a data directory: training and test samples, which files were used,
-// and every file that was skipped with the reason.
-struct DataDirContents {
-  Dataset train;
-  Dataset test;
-  std::vector<std::string> used;  // paths
-  std::vector<Status> skipped;    // each message starts with the path
-};
-
-// Scans `dir` (not recursively) for IDX pairs ("X-images-idxN-ubyte[.gz]" with
-// "X-labels-idx1-ubyte[.gz]", matched by the prefix X) and "*.csv" files; other files are
-// ignored. Files whose name starts with "t10k" or contains "test" are test data; the rest are
-// training data. Files are taken in sorted name order, so the result is deterministic. All
-// files must agree on the feature count: options.expected_features if set, else the first
-// usable file's. In strict mode any bad file (unreadable, malformed, an images file without
-// labels or labels without images, a feature count that disagrees) is an error; otherwise it
-// is recorded in `skipped` and the rest are still used. A second copy of the same IDX set
-// (raw and .gz side by side) is skipped in both modes, the first in name order being used.
-// Finding no usable training data at all is always an error naming the directory and what was
-// looked for. train and test have the agreed shape even when test has no samples.
-Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options,
-                                    bool strict);
+// Ok if `options` can be used by the loaders: num_classes in 1..256. Every loader checks this
+// first; a caller that does more before loading (the daemon's data-dir scan) checks it itself
+// so that a bad option is reported before anything else.
+Status CheckLoadOptions(const LoadOptions& options);
 
 }  // namespace dust
