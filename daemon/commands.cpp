@@ -10,6 +10,8 @@
 
 #include "daemon.h"
 #include "data_dir.h"
+#include "dust/ml/csv_reader.h"
+#include "dust/ml/idx_reader.h"
 #include "dust/util/crypto.h"
 #include "dust/net/identity.h"
 #include "dust/engine/merge.h"

@@ -6,6 +6,9 @@
 #include <optional>
 #include <system_error>
 
+#include "dust/ml/csv_reader.h"
+#include "dust/ml/idx_reader.h"
+
 namespace dust::daemon {
 
 namespace {

@@ -1,6 +1,6 @@
 // The data directory's naming rules: which files in it are read, which are training data and
-// which are test data. The readers (LoadIdx, LoadCsv in dust/ml/dataset.h) know file formats,
-// not names; this is the daemon's convention for a directory of them (dustd.8,
+// which are test data. The readers (dust/ml/idx_reader.h, dust/ml/csv_reader.h) know file
+// formats, not names; this is the daemon's convention for a directory of them (dustd.8,
 // docs/operations.md). dust-sim and dust-bench link it too (the dustd_data_dir target), so a
 // directory means the same to them as to dustd.
 #pragma once
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dust/ml/dataset.h"
+#include "dust/ml/load_options.h"
 #include "dust/util/status.h"
 
 namespace dust::daemon {
