@@ -76,30 +76,26 @@ bool IsHeader(std::string_view first_line) {
 Status SplitRow(std::string_view line, const CsvPlace& at, std::string_view* label_field,
                 std::vector<float>* features) {
   features->clear();
-  size_t column = 0;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = line.find(',', start);
+  size_t comma = line.find(',');
+  *label_field = Trim(line.substr(0, comma));
+  size_t column = 1;
+  while (comma != std::string_view::npos) {
+    const size_t start = comma + 1;
+    comma = line.find(',', start);
     const std::string_view field =
         Trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
     ++column;
-    if (column == 1) {
-      *label_field = field;
-    } else {
-      float v;
-      if (field.empty()) return Status::InvalidArgument(at.Column(column) + ": empty field");
-      if (!ParseFloat(field, &v)) {
-        return Status::InvalidArgument(at.Column(column) + ": \"" + std::string(field) +
-                                       "\" is not a number");
-      }
-      if (!std::isfinite(v)) {
-        return Status::InvalidArgument(at.Column(column) + ": \"" + std::string(field) +
-                                       "\" is not a finite number");
-      }
-      features->push_back(v);
+    float v;
+    if (field.empty()) return Status::InvalidArgument(at.Column(column) + ": empty field");
+    if (!ParseFloat(field, &v)) {
+      return Status::InvalidArgument(at.Column(column) + ": \"" + std::string(field) +
+                                     "\" is not a number");
     }
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
+    if (!std::isfinite(v)) {
+      return Status::InvalidArgument(at.Column(column) + ": \"" + std::string(field) +
+                                     "\" is not a finite number");
+    }
+    features->push_back(v);
   }
   return Status::Ok();
 }
