@@ -3,11 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "dust/util/bytes.h"
 
 namespace dust::testutil {
+
+// data/mnist-10k of the source tree: the bundled MNIST slice, 8,000 training and 2,000 test
+// images as gzip IDX pairs.
+inline const std::string kMnistDir = std::string(DUST_SOURCE_DIR) + "/data/mnist-10k";
 
 // Appends v big-endian, as IDX headers store their counts.
 void PutBe32(Bytes* out, uint32_t v);

@@ -8,17 +8,8 @@
 #include "testutil/temp_dir.h"
 
 using namespace dust;
-using dust::daemon::ScanDataDir;
-using dust::testutil::Gzip;
-using dust::testutil::IdxImagesFile;
-using dust::testutil::IdxLabelsFile;
-using dust::testutil::TempDir;
-
-namespace {
-
-const std::string kMnistDir = std::string(DUST_SOURCE_DIR) + "/data/mnist-10k";
-
-}  // namespace
+using namespace dust::daemon;
+using namespace dust::testutil;
 
 TEST_CASE("scanning the bundled data dir finds the train and test sets") {
   auto r = ScanDataDir(kMnistDir, LoadOptions{}, /*strict=*/true);
@@ -30,7 +21,6 @@ TEST_CASE("scanning the bundled data dir finds the train and test sets") {
 }
 
 TEST_CASE("data files named t10k* or *test* are test data, all others training data") {
-  using dust::daemon::IsTestDataName;
   CHECK(IsTestDataName("t10k-images-idx3-ubyte.gz"));
   CHECK(IsTestDataName("mytest.csv"));
   CHECK(IsTestDataName("test"));

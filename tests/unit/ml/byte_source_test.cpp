@@ -12,17 +12,7 @@
 #include "testutil/temp_dir.h"
 
 using namespace dust;
-using dust::testutil::ErrorOf;
-using dust::testutil::Gzip;
-using dust::testutil::IdxLabelsFile;
-using dust::testutil::ReadAll;
-using dust::testutil::TempDir;
-
-namespace {
-
-const std::string kMnistDir = std::string(DUST_SOURCE_DIR) + "/data/mnist-10k";
-
-}  // namespace
+using namespace dust::testutil;
 
 TEST_CASE("corrupt gzip IDX file is refused as corrupt naming the file") {
   TempDir dir;

@@ -8,9 +8,7 @@
 #include "testutil/temp_dir.h"
 
 using namespace dust;
-using dust::testutil::Dense;
-using dust::testutil::ErrorOf;
-using dust::testutil::TempDir;
+using namespace dust::testutil;
 
 TEST_CASE("CSV with a header, blank lines and CRLF line ends loads every row") {
   TempDir dir;

@@ -7,8 +7,7 @@
 #include "testutil/dataset_util.h"
 
 using namespace dust;
-using dust::testutil::Dense;
-using dust::testutil::SameData;
+using namespace dust::testutil;
 
 TEST_CASE("dataset stores only non-zero features and returns them in order") {
   Dataset d(4, 3);

@@ -13,19 +13,9 @@
 #include "testutil/temp_dir.h"
 
 using namespace dust;
-using dust::testutil::Dense;
-using dust::testutil::ErrorOf;
-using dust::testutil::Gzip;
-using dust::testutil::IdxImagesFile;
-using dust::testutil::IdxLabelsFile;
-using dust::testutil::PutBe32;
-using dust::testutil::ReadAll;
-using dust::testutil::SameData;
-using dust::testutil::TempDir;
+using namespace dust::testutil;
 
 namespace {
-
-const std::string kMnistDir = std::string(DUST_SOURCE_DIR) + "/data/mnist-10k";
 
 Bytes Gunzipped(const std::string& path) {
   auto r = internal::Gunzip(ReadAll(path), path, size_t{1} << 30);
