@@ -33,6 +33,7 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
+#include "data_dir.h"
 #include "dust/util/crypto.h"
 #include "dust/ml/dataset.h"
 #include "dust/net/identity.h"
@@ -122,7 +123,7 @@ int Run(int argc, char** argv) {
   if (!uri.ok()) return fail(uri.status().ToString());
   std::cerr << "attacker " << FormatNodeId(key.public_key) << " " << *uri << "\n";
 
-  auto contents = ScanDataDir(data_dir, LoadOptions{}, /*strict=*/false);
+  auto contents = daemon::ScanDataDir(data_dir, LoadOptions{}, /*strict=*/false);
   if (!contents.ok()) return fail(contents.status().ToString());
   TrustStore trust;  // trusts nobody: it only sends
   auto node = Node::Create(std::move(o), key, &trust, std::move(contents->train), 1234);

@@ -34,6 +34,7 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
+#include "data_dir.h"
 #include "dust/util/crypto.h"
 #include "dust/ml/dataset.h"
 #include "dust/net/identity.h"
@@ -187,7 +188,7 @@ int RunPeers(int argc, char** argv) {
   if (!InitCrypto().ok()) return 1;
   const uint32_t count = vm["count"].as<uint32_t>();
   const std::string control = vm["control"].as<std::string>();
-  auto contents = ScanDataDir(vm["data"].as<std::string>(), LoadOptions{}, false);
+  auto contents = daemon::ScanDataDir(vm["data"].as<std::string>(), LoadOptions{}, false);
   if (!contents.ok()) {
     std::cerr << "peers: " << contents.status().ToString() << "\n";
     return 1;

@@ -27,6 +27,7 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
+#include "data_dir.h"
 #include "dust/util/bytes.h"
 #include "dust/ml/dataset.h"
 #include "dust/util/file.h"
@@ -154,7 +155,7 @@ int Run(int argc, char** argv) {
     std::cerr << "dust-bench split: --parts must be in 1..1000\n";
     return 1;
   }
-  auto contents = ScanDataDir(data_dir, LoadOptions{}, /*strict=*/true);
+  auto contents = daemon::ScanDataDir(data_dir, LoadOptions{}, /*strict=*/true);
   if (!contents.ok()) {
     std::cerr << "dust-bench split: " << contents.status().ToString() << "\n";
     return 1;

@@ -22,6 +22,7 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
+#include "data_dir.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
 #include "dust/util/rng.h"
@@ -95,7 +96,7 @@ int RunTrain(int argc, char** argv) {
   LoadOptions load;
   load.num_classes = layers.back();
   load.expected_features = layers.front();
-  auto contents = ScanDataDir(data_dir, load, /*strict=*/true);
+  auto contents = daemon::ScanDataDir(data_dir, load, /*strict=*/true);
   if (!contents.ok()) {
     std::cerr << "dust-bench train: " << contents.status().ToString() << "\n";
     return 1;

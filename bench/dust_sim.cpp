@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bench_options.h"
+#include "data_dir.h"
 #include "dust/util/crypto.h"
 #include "dust/ml/dataset.h"
 #include "dust/engine/merge.h"
@@ -126,7 +127,7 @@ float LearningRate(const Config& c, uint32_t round) {
 
 class Simulation {
  public:
-  Simulation(Config c, DataDirContents data, std::vector<std::vector<uint32_t>> parts,
+  Simulation(Config c, daemon::DataDirContents data, std::vector<std::vector<uint32_t>> parts,
              std::vector<bool> byzantine, Attack attack)
       : m_c(std::move(c)),
         m_data(std::move(data)),
@@ -154,7 +155,7 @@ class Simulation {
   int Finish();
 
   Config m_c;
-  DataDirContents m_data;
+  daemon::DataDirContents m_data;
   std::vector<std::vector<uint32_t>> m_parts;
   std::vector<bool> m_byz;
   Attack m_attack;
@@ -608,7 +609,7 @@ int main(int argc, char** argv) {
     std::cerr << "dust-sim: libsodium failed to initialise\n";
     return 1;
   }
-  auto data = dust::ScanDataDir(c.data, dust::LoadOptions{}, /*strict=*/false);
+  auto data = dust::daemon::ScanDataDir(c.data, dust::LoadOptions{}, /*strict=*/false);
   if (!data.ok()) {
     std::cerr << "dust-sim: " << data.status().ToString() << "\n";
     return 1;

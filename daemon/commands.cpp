@@ -10,6 +10,9 @@
 
 #include "command_args.h"
 #include "daemon.h"
+#include "data_dir.h"
+#include "dust/ml/csv_reader.h"
+#include "dust/ml/idx_reader.h"
 #include "dust/net/identity.h"
 #include "log.h"
 

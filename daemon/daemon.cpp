@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "data_dir.h"
 #include "dust/util/crypto.h"
 #include "dust/util/file.h"
 #include "dust/net/identity.h"

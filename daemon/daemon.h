@@ -34,6 +34,7 @@
 
 #include "control.h"
 #include "dust/ml/dataset.h"
+#include "dust/ml/load_options.h"
 #include "dust/engine/node.h"
 #include "dust/net/trust.h"
 #include "gossip.h"

@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "dataset_internal.h"
+#include "byte_source.h"
+#include "idx_internal.h"
 
 namespace {
 // Small enough that a hostile header cannot push the fuzzer past its memory limit.

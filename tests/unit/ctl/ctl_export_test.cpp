@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dust/util/crypto.h"
-#include "dust/ml/dataset.h"
+#include "dust/ml/idx_reader.h"
 #include "dust/util/file.h"
 #include "dust/ml/model.h"
 #include "export.h"

@@ -1,12 +1,9 @@
-// Labelled samples in memory, and the strict readers for IDX and CSV files.
+// Labelled samples in memory. The readers that fill a Dataset from files are beside it:
+// idx_reader.h (IDX, as MNIST ships) and csv_reader.h.
 //
 // Samples are stored sparsely (CSR: per sample, the indices and values of its non-zero
 // features). MNIST-like images are ~80% zeros, so this is both smaller than dense storage and
 // what makes the first layer's forward/backward pass cheap (see model.h).
-//
-// Loaders never half-load: they return a complete Dataset or an error Status whose message
-// names the file and what is wrong (bad magic, counts that disagree, truncated file, label out
-// of range, mismatched feature count).
 #pragma once
 
 #include <cstdint>
@@ -58,7 +55,7 @@ class Dataset {
   void Reserve(size_t samples, size_t nonzeros);
 
  private:
-  friend struct DatasetAccess;  // libdust/ml/src/dataset.cpp: the IDX loader fills rows in bulk
+  friend struct DatasetAccess;  // libdust/ml/src/idx_reader.cpp: the IDX loader fills rows in bulk
 
   uint32_t m_num_features = 0;
   uint32_t m_num_classes = 0;
@@ -67,50 +64,5 @@ class Dataset {
   std::vector<float> m_value;
   std::vector<uint8_t> m_labels;
 };
-
-struct LoadOptions {
-  uint32_t num_classes = 10;       // labels must be < this; 1..256 (labels are stored as uint8)
-  uint32_t expected_features = 0;  // 0: any; otherwise every file must have exactly this many
-  size_t max_file_bytes = size_t{1} << 31;  // refuse (not truncate) anything larger, gzipped or not
-};
-
-// IDX pair as MNIST ships it: images (magic 0x00000803, any number of dimensions after the
-// count, so any image shape) and labels (0x00000801), raw or gzip-compressed (detected by
-// content -- the bytes 1f 8b -- not by name). uint8 pixels are scaled to [0, 1] (p / 255).
-// Only unsigned-byte elements (type 0x08) are accepted; other IDX element types are refused
-// with kUnsupported. Decompression is capped at what the header declares (and at
-// options.max_file_bytes), so a gzip bomb fails instead of filling memory.
-Result<Dataset> LoadIdx(const std::string& images_path, const std::string& labels_path,
-                        const LoadOptions& options);
-
-// CSV: one sample per line, "label,f1,f2,...". A header line is allowed if its first field is
-// not a number. Features are used as given (scale them yourself, e.g. to [0, 1]). Blank lines,
-// "\r\n" line ends and spaces around fields are tolerated; every row must have the same number
-// of features; a field that is not a finite number, or a label that is not an integer in
-// [0, num_classes), is an error naming the file, the line and the column (1-based).
-Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options);
-
-// The result of scanning a data directory: training and test samples, which files were used,
-// and every file that was skipped with the reason.
-struct DataDirContents {
-  Dataset train;
-  Dataset test;
-  std::vector<std::string> used;  // paths
-  std::vector<Status> skipped;    // each message starts with the path
-};
-
-// Scans `dir` (not recursively) for IDX pairs ("X-images-idxN-ubyte[.gz]" with
-// "X-labels-idx1-ubyte[.gz]", matched by the prefix X) and "*.csv" files; other files are
-// ignored. Files whose name starts with "t10k" or contains "test" are test data; the rest are
-// training data. Files are taken in sorted name order, so the result is deterministic. All
-// files must agree on the feature count: options.expected_features if set, else the first
-// usable file's. In strict mode any bad file (unreadable, malformed, an images file without
-// labels or labels without images, a feature count that disagrees) is an error; otherwise it
-// is recorded in `skipped` and the rest are still used. A second copy of the same IDX set
-// (raw and .gz side by side) is skipped in both modes, the first in name order being used.
-// Finding no usable training data at all is always an error naming the directory and what was
-// looked for. train and test have the agreed shape even when test has no samples.
-Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options,
-                                    bool strict);
 
 }  // namespace dust

@@ -1,4 +1,4 @@
-// Internals of the dataset readers, exposed for the unit tests and the fuzz target.
+// Internals of the IDX reader (idx_reader.cpp), exposed for the unit tests and the fuzz target.
 //
 // The IDX parsers take the bytes of one whole file (raw or gzip, detected by the magic bytes
 // 1f 8b) and a name used in error messages. They never trust the header: decompression stops
@@ -10,22 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "dust/util/bytes.h"
 #include "dust/ml/dataset.h"
+#include "dust/ml/load_options.h"
+#include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
 namespace dust::internal {
-
-// True if `bytes` start with the gzip magic 1f 8b.
-bool IsGzip(ByteView bytes);
-
-// Decompresses one gzip member. Fails (kCorrupt) on a corrupt or truncated stream, a CRC or
-// length mismatch, or data after the member; fails (kResourceExhausted) if the output would
-// exceed max_bytes. Messages start with `name`.
-Result<Bytes> Gunzip(ByteView gz, const std::string& name, size_t max_bytes);
-
-// Gzip-compresses `raw` (zlib level 6). For tests and tools that write IDX files.
-Bytes Gzip(ByteView raw);
 
 struct IdxImages {
   uint32_t count = 0;

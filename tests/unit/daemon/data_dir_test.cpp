@@ -1,0 +1,122 @@
+#include "data_dir.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "testutil/idx_files.h"
+#include "testutil/temp_dir.h"
+
+using namespace dust;
+using namespace dust::daemon;
+using namespace dust::testutil;
+
+TEST_CASE("scanning the bundled data dir finds the train and test sets") {
+  auto r = ScanDataDir(kMnistDir, LoadOptions{}, /*strict=*/true);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 8000);
+  CHECK(r->test.size() == 2000);
+  CHECK(r->used.size() == 4);
+  CHECK(r->skipped.empty());
+}
+
+TEST_CASE("data files named t10k* or *test* are test data, all others training data") {
+  CHECK(IsTestDataName("t10k-images-idx3-ubyte.gz"));
+  CHECK(IsTestDataName("mytest.csv"));
+  CHECK(IsTestDataName("test"));
+  CHECK_FALSE(IsTestDataName("train-images-idx3-ubyte.gz"));
+  CHECK_FALSE(IsTestDataName("xt10k.csv"));
+  CHECK_FALSE(IsTestDataName("Test.csv"));  // case matters
+}
+
+TEST_CASE("lenient scan skips a bad file, names it, and uses the good ones") {
+  TempDir dir;
+  dir.WriteFile("a.csv", "1,0.5,0\n2,0,0.25\n");
+  dir.WriteFile("b.csv", "1,0.5\n2,oops\n");
+  dir.WriteFile("c-test.csv", "4,1,1\n");
+  dir.WriteFile("notes.txt", "ignored");
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/false);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 2);
+  CHECK(r->test.size() == 1);
+  CHECK(r->used == std::vector<std::string>{dir.Path("a.csv"), dir.Path("c-test.csv")});
+  REQUIRE(r->skipped.size() == 1);
+  CHECK_THAT(r->skipped[0].message(), Catch::StartsWith(dir.Path("b.csv")));
+  CHECK_THAT(r->skipped[0].message(), Catch::Contains("not a number"));
+}
+
+TEST_CASE("strict scan fails on the first bad file, naming it") {
+  TempDir dir;
+  dir.WriteFile("a.csv", "1,0.5,0\n");
+  dir.WriteFile("b.csv", "1,0.5\n2,oops\n");
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.status().message(), Catch::Contains(dir.Path("b.csv") + ": line 2, column 2"));
+}
+
+TEST_CASE("scan refuses a file whose feature count disagrees with the first file") {
+  TempDir dir;
+  dir.WriteFile("a.csv", "1,0.5,0\n");
+  dir.WriteFile("b.csv", "1,0.5,0,0\n");
+  auto strict = ScanDataDir(dir.path(), LoadOptions{}, true);
+  REQUIRE_FALSE(strict.ok());
+  CHECK_THAT(strict.status().message(), Catch::Contains(dir.Path("b.csv")));
+  CHECK_THAT(strict.status().message(), Catch::Contains("3 features but 2 are expected"));
+  CHECK_THAT(strict.status().message(), Catch::Contains(dir.Path("a.csv")));
+  auto lenient = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE(lenient.ok());
+  CHECK(lenient->train.size() == 1);
+  CHECK(lenient->skipped.size() == 1);
+}
+
+TEST_CASE("scan pairs IDX files by prefix and reports unpaired ones") {
+  TempDir dir;
+  dir.WriteFile("train-images-idx3-ubyte.gz", Gzip(IdxImagesFile(2, {2, 2})));
+  dir.WriteFile("train-labels-idx1-ubyte", IdxLabelsFile({0, 1}));
+  dir.WriteFile("t10k-images-idx3-ubyte", IdxImagesFile(1, {2, 2}));
+  dir.WriteFile("t10k-labels-idx1-ubyte.gz", Gzip(IdxLabelsFile({5})));
+  dir.WriteFile("extra-images-idx3-ubyte", IdxImagesFile(1, {2, 2}));
+  auto lenient = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE(lenient.ok());
+  CHECK(lenient->train.size() == 2);
+  CHECK(lenient->test.size() == 1);
+  CHECK(lenient->test.label(0) == 5);
+  REQUIRE(lenient->skipped.size() == 1);
+  CHECK_THAT(lenient->skipped[0].message(), Catch::Contains(dir.Path("extra-images-idx3-ubyte")));
+  CHECK_THAT(lenient->skipped[0].message(), Catch::Contains("without a matching labels file"));
+  CHECK_FALSE(ScanDataDir(dir.path(), LoadOptions{}, true).ok());
+}
+
+TEST_CASE("scan of a directory without training data is an error naming it") {
+  TempDir dir;
+  auto empty = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE_FALSE(empty.ok());
+  CHECK_THAT(empty.status().message(), Catch::Contains(dir.path()));
+  CHECK_THAT(empty.status().message(), Catch::Contains("no usable training data"));
+  dir.WriteFile("only-test.csv", "1,0\n");
+  dir.WriteFile("bad.csv", "x\n1,y\n");
+  auto test_only = ScanDataDir(dir.path(), LoadOptions{}, false);
+  REQUIRE_FALSE(test_only.ok());
+  CHECK_THAT(test_only.status().message(), Catch::Contains("found only test data"));
+  CHECK_THAT(test_only.status().message(), Catch::Contains(dir.Path("bad.csv")));
+  auto missing = ScanDataDir(dir.Path("nope"), LoadOptions{}, false);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("scan uses one copy of an IDX set present both raw and gzipped") {
+  TempDir dir;
+  const Bytes images = IdxImagesFile(2, {3});
+  const Bytes labels = IdxLabelsFile({1, 2});
+  dir.WriteFile("train-images-idx2-ubyte", images);
+  dir.WriteFile("train-images-idx2-ubyte.gz", Gzip(images));
+  dir.WriteFile("train-labels-idx1-ubyte", labels);
+  dir.WriteFile("train-labels-idx1-ubyte.gz", Gzip(labels));
+  auto r = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/true);
+  REQUIRE(r.ok());
+  CHECK(r->train.size() == 2);
+  CHECK(r->used == std::vector<std::string>{dir.Path("train-images-idx2-ubyte"),
+                                            dir.Path("train-labels-idx1-ubyte")});
+  REQUIRE(r->skipped.size() == 2);
+  CHECK_THAT(r->skipped[0].message(), Catch::Contains("another copy"));
+}
