@@ -3,16 +3,12 @@
 // larger results (status, peers, model) are built in replies.cpp.
 #include <sys/stat.h>
 
-#include <algorithm>
 #include <boost/asio/post.hpp>
-#include <filesystem>
 #include <type_traits>
 
 #include "command_args.h"
 #include "daemon.h"
 #include "data_dir.h"
-#include "dust/ml/csv_reader.h"
-#include "dust/ml/idx_reader.h"
 #include "dust/net/identity.h"
 #include "log.h"
 
@@ -24,44 +20,6 @@ namespace {
 // An error replied as `failed` (ErrorCodeFor maps kIoError there): the request was valid but
 // could not be carried out.
 Status Failed(std::string message) { return Status::IoError(std::move(message)); }
-
-// For `evaluate` on a directory ScanDataDir refuses because it holds no training files (a
-// test-only directory): loads every IDX pair and CSV file as test or train data by name, the
-// same naming rule as ScanDataDir.
-Result<DataDirContents> LoadForEvaluation(const std::string& dir, const LoadOptions& lo) {
-  auto scanned = ScanDataDir(dir, lo, /*strict=*/false);
-  if (scanned.ok()) return scanned;
-  DataDirContents c;
-  c.train = Dataset(lo.expected_features, lo.num_classes);
-  c.test = Dataset(lo.expected_features, lo.num_classes);
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    names.push_back(e.path().filename());
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    std::string path = dir + "/" + name;
-    Result<Dataset> loaded = Status::NotFound("");
-    auto pos = name.find("-images-idx3-ubyte");
-    if (pos != std::string::npos) {
-      std::string labels = name;
-      labels.replace(pos, 18, "-labels-idx1-ubyte");
-      loaded = LoadIdx(path, dir + "/" + labels, lo);
-    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".csv") == 0) {
-      loaded = LoadCsv(path, lo);
-    } else {
-      continue;
-    }
-    if (!loaded.ok()) {
-      c.skipped.push_back(loaded.status());
-      continue;
-    }
-    bool test = name.rfind("t10k", 0) == 0 || name.find("test") != std::string::npos;
-    if ((test ? c.test : c.train).Append(*loaded).ok()) c.used.push_back(path);
-  }
-  if (c.used.empty()) return scanned.status();
-  return c;
-}
 
 }  // namespace
 
@@ -186,7 +144,7 @@ Status Daemon::CmdEvaluate(const Json& request, const Responder& reply) {
 
 Result<Json> Daemon::EvaluateDir(const Mlp& model, const std::string& dir, const std::string& split,
                                  const LoadOptions& lo) {
-  auto contents = LoadForEvaluation(dir, lo);
+  auto contents = ScanDataDirForEvaluation(dir, lo);
   if (!contents.ok()) return contents.status();
   std::string used_split = split.empty() ? (contents->test.empty() ? "all" : "test") : split;
   Dataset data;

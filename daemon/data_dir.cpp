@@ -185,4 +185,38 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
   return result;
 }
 
+Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir, const LoadOptions& lo) {
+  auto scanned = ScanDataDir(dir, lo, /*strict=*/false);
+  if (scanned.ok()) return scanned;
+  DataDirContents c;
+  c.train = Dataset(lo.expected_features, lo.num_classes);
+  c.test = Dataset(lo.expected_features, lo.num_classes);
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::string path = dir + "/" + name;
+    Result<Dataset> loaded = Status::NotFound("");
+    auto pos = name.find("-images-idx3-ubyte");
+    if (pos != std::string::npos) {
+      std::string labels = name;
+      labels.replace(pos, 18, "-labels-idx1-ubyte");
+      loaded = LoadIdx(path, dir + "/" + labels, lo);
+    } else if (name.size() > 4 && name.compare(name.size() - 4, 4, ".csv") == 0) {
+      loaded = LoadCsv(path, lo);
+    } else {
+      continue;
+    }
+    if (!loaded.ok()) {
+      c.skipped.push_back(loaded.status());
+      continue;
+    }
+    if ((IsTestDataName(name) ? c.test : c.train).Append(*loaded).ok()) c.used.push_back(path);
+  }
+  if (c.used.empty()) return scanned.status();
+  return c;
+}
+
 }  // namespace dust::daemon

@@ -42,4 +42,11 @@ bool IsTestDataName(std::string_view file_name);
 Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options,
                                     bool strict);
 
+// For `dustctl evaluate` on a directory ScanDataDir refuses, e.g. one that holds only test
+// files: ScanDataDir's result if it has one; otherwise every IDX pair and CSV file of `dir` that
+// loads, as test or training data by IsTestDataName, the files that do not load in `skipped`.
+// ScanDataDir's error if no file loads.
+Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir,
+                                                 const LoadOptions& options);
+
 }  // namespace dust::daemon

@@ -120,3 +120,31 @@ TEST_CASE("scan uses one copy of an IDX set present both raw and gzipped") {
   REQUIRE(r->skipped.size() == 2);
   CHECK_THAT(r->skipped[0].message(), Catch::Contains("another copy"));
 }
+
+TEST_CASE("evaluation reads a directory of test files only, which a scan refuses") {
+  TempDir dir;
+  dir.WriteFile("t10k.csv", "1,0.5,0\n2,0,0.25\n");
+  dir.WriteFile("more-test.csv", "0,1,1\n");
+  dir.WriteFile("broken-test.csv", "1,oops,0\n");
+  LoadOptions lo;  // as dustd's evaluate sets them: the model's input width and classes
+  lo.expected_features = 2;
+  lo.num_classes = 3;
+  REQUIRE_FALSE(ScanDataDir(dir.path(), lo, /*strict=*/false).ok());
+  auto r = ScanDataDirForEvaluation(dir.path(), lo);
+  REQUIRE(r.ok());
+  CHECK(r->test.size() == 3);
+  CHECK(r->train.size() == 0);
+  CHECK(r->used == std::vector<std::string>{dir.Path("more-test.csv"), dir.Path("t10k.csv")});
+  REQUIRE(r->skipped.size() == 1);
+  CHECK_THAT(r->skipped[0].message(), Catch::StartsWith(dir.Path("broken-test.csv")));
+}
+
+TEST_CASE("evaluation of a directory where nothing loads gives the scan's error") {
+  TempDir dir;
+  dir.WriteFile("notes.txt", "ignored");
+  auto scan = ScanDataDir(dir.path(), LoadOptions{}, /*strict=*/false);
+  auto r = ScanDataDirForEvaluation(dir.path(), LoadOptions{});
+  REQUIRE_FALSE(scan.ok());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() == scan.status().message());
+}
