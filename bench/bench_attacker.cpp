@@ -34,12 +34,12 @@
 #include "bench_options.h"
 #include "bench_registry.h"
 #include "data_dir.h"
-#include "dust/util/crypto.h"
+#include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
 #include "dust/net/identity.h"
-#include "dust/engine/node.h"
-#include "dust/util/rng.h"
 #include "dust/net/trust.h"
+#include "dust/util/crypto.h"
+#include "dust/util/rng.h"
 
 namespace dust::bench {
 namespace {

@@ -35,14 +35,14 @@
 #include "bench_options.h"
 #include "bench_registry.h"
 #include "data_dir.h"
-#include "dust/util/crypto.h"
-#include "dust/ml/dataset.h"
-#include "dust/net/identity.h"
-#include "dust/ml/model.h"
 #include "dust/engine/node.h"
-#include "dust/util/rng.h"
+#include "dust/ml/dataset.h"
+#include "dust/ml/model.h"
+#include "dust/net/identity.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
+#include "dust/util/crypto.h"
+#include "dust/util/rng.h"
 
 namespace dust::bench {
 namespace {

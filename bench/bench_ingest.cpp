@@ -24,12 +24,12 @@
 #include <vector>
 
 #include "bench_registry.h"
+#include "dust/engine/node.h"
+#include "dust/ml/model.h"
 #include "dust/net/codec.h"
 #include "dust/net/ingress.h"
-#include "dust/ml/model.h"
-#include "dust/engine/node.h"
-#include "dust/util/rng.h"
 #include "dust/net/wire.h"
+#include "dust/util/rng.h"
 
 namespace dust::bench {
 namespace {

@@ -28,8 +28,8 @@
 #include "bench_options.h"
 #include "bench_registry.h"
 #include "data_dir.h"
-#include "dust/util/bytes.h"
 #include "dust/ml/dataset.h"
+#include "dust/util/bytes.h"
 #include "dust/util/file.h"
 #include "dust/util/rng.h"
 

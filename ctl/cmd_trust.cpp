@@ -2,8 +2,8 @@
 #include <ostream>
 
 #include "commands.h"
-#include "dust/util/file.h"
 #include "dust/net/identity.h"
+#include "dust/util/file.h"
 #include "format.h"
 #include "qr.h"
 

@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "dust/util/bytes.h"
 #include "dust/ml/model.h"
+#include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
 namespace dust::ctl {

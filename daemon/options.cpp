@@ -10,8 +10,8 @@
 #include <set>
 #include <sstream>
 
-#include "dust/util/file.h"
 #include "dust/engine/merge.h"
+#include "dust/util/file.h"
 
 namespace dust::daemon {
 namespace po = boost::program_options;

@@ -30,10 +30,10 @@
 #include <string>
 #include <vector>
 
+#include "dust/net/trust.h"
 #include "dust/util/bytes.h"
 #include "dust/util/crypto.h"
 #include "dust/util/status.h"
-#include "dust/net/trust.h"
 
 namespace dust::daemon {
 

@@ -7,9 +7,9 @@
 // (tests/vectors/make_fuzz_corpus.py).
 #include <cstdlib>
 
-#include "dust/util/crypto.h"
 #include "dust/engine/node.h"
 #include "dust/net/trust.h"
+#include "dust/util/crypto.h"
 
 namespace {
 

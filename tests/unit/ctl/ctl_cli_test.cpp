@@ -18,10 +18,10 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "dust/ml/model.h"
+#include "dust/net/identity.h"
 #include "dust/util/crypto.h"
 #include "dust/util/file.h"
-#include "dust/net/identity.h"
-#include "dust/ml/model.h"
 #include "qr.h"
 #include "testutil/temp_dir.h"
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "dust/util/crypto.h"
 #include "dust/ml/idx_reader.h"
-#include "dust/util/file.h"
 #include "dust/ml/model.h"
+#include "dust/util/crypto.h"
+#include "dust/util/file.h"
 #include "export.h"
 #include "testutil/temp_dir.h"
 

@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string>
 
-#include "dust/util/crypto.h"
 #include "dust/net/identity.h"
+#include "dust/util/crypto.h"
 #include "qr.h"
 #include "testutil/temp_dir.h"
 

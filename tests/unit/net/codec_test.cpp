@@ -5,8 +5,8 @@
 #include <cmath>
 #include <limits>
 
-#include "dust/util/rng.h"
 #include "dust/net/wire.h"
+#include "dust/util/rng.h"
 
 namespace dust {
 namespace {

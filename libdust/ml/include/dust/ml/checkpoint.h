@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "dust/util/bytes.h"
 #include "dust/ml/model.h"
+#include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
 namespace dust {
