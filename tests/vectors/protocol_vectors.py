@@ -3,7 +3,7 @@
 
 Written from the specification in docs/protocol.md only (struct.pack, hashlib's BLAKE2b and
 OpenSSL's Ed25519 through python3-cryptography), sharing no code with libdust, so that the hex
-checked by tests/unit/wire_test.cpp is not just libdust agreeing with itself.
+checked by tests/unit/net/wire_test.cpp is not just libdust agreeing with itself.
 Run: /usr/bin/python3 tests/vectors/protocol_vectors.py
 """
 import hashlib
