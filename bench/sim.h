@@ -1,11 +1,21 @@
-// dust-sim internals shared by dust_sim.cpp and the sim_*.cpp helpers.
+// dust-sim internals shared by dust_sim.cpp (main) and the sim_*.cpp files: the configuration,
+// the Simulation (its runs in sim_network.cpp and sim_baselines.cpp, its evaluation points and
+// summary in sim_report.cpp), options (sim_options.cpp), data splits and the plot (sim_util.cpp).
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "data_dir.h"
 #include "dust/ml/dataset.h"
+#include "dust/ml/model.h"
+#include "dust/util/rng.h"
 #include "dust/util/status.h"
 
 namespace dust::sim {
@@ -24,5 +34,92 @@ struct EvalPoint {
 // Writes an SVG with two panels: accuracy against rounds and against total bytes (log scale).
 Status WritePlot(const std::string& path, const std::string& title,
                  const std::vector<EvalPoint>& points);
+
+constexpr int64_t kEpochMs = 1'700'000'000'000;  // virtual time of round 0
+constexpr int64_t kRoundMs = 1000;
+constexpr uint32_t kChurnPeriod = 20;  // rounds a churned node stays offline / online
+
+struct Config {
+  std::string data, split, algorithm, attack, aggregator_spec, plot;
+  uint32_t nodes = 20, rounds = 400, eval_every = 20, eval_subset = 1000;
+  uint32_t batches_per_round = 1, batch_size = 32, threads = 2;
+  double loss = 0, churn = 0, byzantine = 0, target = 0, lr = 0.05, lr_final = 1.0, momentum = 0.9;
+  int64_t partition_start = -1, partition_heal = -1;
+  uint64_t seed = 1;
+  std::string coding = "int8", gossip = "hybrid";
+  double delta_fraction = 0.6;
+  bool head = true;
+  bool quiet = false;
+};
+
+struct Attack {
+  enum Kind { kNone, kSignflip, kScale, kNoise, kLabelflip } kind = kNone;
+  float scale = 1;
+};
+
+// Parses --attack (none | signflip | scale:X | noise | labelflip); error message on a bad spec.
+Result<Attack> ParseAttack(const std::string& s);
+
+// Parses dust-sim's command line into `c` and `attack`. Returns the exit code when dust-sim should
+// stop at once (--help, or a bad option, already reported on stderr), nothing to run.
+std::optional<int> ParseSimOptions(int argc, char** argv, Config* c, Attack* attack);
+
+// Learning-rate schedule: cosine from lr to lr * lr_final over the run.
+float LearningRate(const Config& c, uint32_t round);
+
+// Runs fn(0..n-1) on `threads` threads (each index exactly once, strided). Callers only let
+// iterations touch disjoint state, so results do not depend on the thread count.
+template <typename Fn>
+void ParallelFor(uint32_t n, uint32_t threads, Fn fn) {
+  threads = std::max<uint32_t>(1, std::min(threads, n));
+  if (threads == 1) {
+    for (uint32_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (uint32_t t = 1; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (uint32_t i = t; i < n; i += threads) fn(i);
+    });
+  }
+  for (uint32_t i = 0; i < n; i += threads) fn(i);
+  for (auto& th : pool) th.join();
+}
+
+class Simulation {
+ public:
+  // `parts[i]`: node i's training samples; `byzantine[i]`: node i runs `attack`.
+  Simulation(Config c, daemon::DataDirContents data, std::vector<std::vector<uint32_t>> parts,
+             std::vector<bool> byzantine, Attack attack);
+
+  // Runs --algorithm and prints its output; returns the exit code.
+  int Run();
+
+ private:
+  // The engine's nodes on the virtual network (sim_network.cpp); `local`: nothing is delivered.
+  int RunDust(bool local);
+  // The baselines (sim_baselines.cpp).
+  int RunCentralized();
+  int RunFedAvg();
+  // One evaluation point, printed as a JSON line (sim_report.cpp); `final` uses all test data.
+  void Evaluate(uint32_t round, const std::vector<const Mlp*>& models, bool final);
+  // Prints the summary line (and writes --plot); returns the exit code.
+  int Finish();
+
+  Config m_c;
+  daemon::DataDirContents m_data;
+  std::vector<std::vector<uint32_t>> m_parts;
+  std::vector<bool> m_byz;
+  Attack m_attack;
+  Rng m_rng;
+  Dataset m_eval_subset;
+  std::vector<EvalPoint> m_points;
+  uint64_t m_bytes = 0, m_datagrams = 0, m_max_datagram = 0;
+  std::optional<uint64_t> m_bytes_to_target, m_round_to_target;
+  std::map<std::string, uint64_t> m_drops;
+  uint64_t m_accepted = 0, m_merged = 0;
+  uint32_t m_rounds_done = 0;
+  std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+};
 
 }  // namespace dust::sim

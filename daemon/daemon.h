@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,9 +34,9 @@
 #include <vector>
 
 #include "control.h"
+#include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/load_options.h"
-#include "dust/engine/node.h"
 #include "dust/net/trust.h"
 #include "gossip.h"
 #include "metrics.h"
@@ -53,8 +54,9 @@ inline constexpr size_t kMaxEvalSamples = 2000;  // holdout/test samples per per
 void SplitHoldout(const Dataset& data, double fraction, uint64_t seed, Dataset* train,
                   Dataset* holdout);
 
-// Base64 (RFC 4648, with padding).
-std::string Base64(ByteView bytes);
+// A dataset holding at most `cap` samples of `data`, evenly spread (deterministic): what a
+// periodic evaluation reads of the holdout and test data.
+std::shared_ptr<const Dataset> Capped(const Dataset& data, size_t cap);
 
 class Daemon {
  public:
@@ -87,10 +89,16 @@ class Daemon {
     DataState data;
   };
 
+  // Lifecycle and timers (daemon.cpp).
   Status Start();
   void Stop(const std::string& why);
   NodeOptions MakeNodeOptions();
   LearningRateSchedule Schedule() const;
+  void WaitSignals();
+  // Runs `fn` every `seconds` on `timer` until the daemon stops (or the timer is cancelled).
+  void Every(boost::asio::steady_timer& timer, double seconds, std::function<void()> fn);
+  // SIGHUP (reload.cpp).
+  void Reload();
 
   // Control commands (commands.cpp): a table of the commands of docs/control-protocol.md,
   // each with its handler. A handler that answers at once returns its result or the error to
@@ -125,7 +133,7 @@ class Daemon {
   static Result<Json> EvaluateDir(const Mlp& model, const std::string& dir,
                                   const std::string& split, const LoadOptions& lo);
 
-  // Data directory.
+  // Data directory (data_scan.cpp).
   static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes);
   static std::string DataSignature(const std::string& dir);
   // Scans on the worker, then applies the result on the loop and answers `reply` (if not null)
@@ -134,17 +142,17 @@ class Daemon {
   void RescanAsync(bool force, const Responder* reply);
   void ApplyScan(ScanResult result);
 
-  // Loop pieces.
+  // Receive path and round tick (round_tick.cpp).
   void OnDatagram(ByteView bytes, const boost::asio::ip::udp::endpoint& from);
   void ScheduleTick();
   void DoTick();
+  // Training and evaluation (training.cpp).
   void TrainStep();
   void EvaluateAsync();
-  void WaitSignals();
-  void Reload();
+  // Checkpoints and the trust store on disk (saved_state.cpp).
   Status WriteCheckpoint();
-  template <typename Fn>
-  void Every(boost::asio::steady_timer& timer, double seconds, Fn fn);
+  Status SaveTrust();
+  uint64_t Rounds() const;
 
   // Reports (replies.cpp).
   Json StatusJson();
@@ -155,8 +163,6 @@ class Daemon {
   // The files_skipped list of status, rescan and evaluate: [{"path", "reason"}, ...].
   static Json SkippedFilesJson(const std::vector<std::pair<std::string, std::string>>& skipped);
   uint64_t Steps() const { return m_steps_base + m_units; }
-  uint64_t Rounds() const;
-  Status SaveTrust();
 
   static int64_t NowMs();
 

@@ -1,0 +1,170 @@
+// dust-sim's virtual network: the engine's nodes (keys, trust, options, Byzantine tampering),
+// then each round: churn, training, ticks, delivery with --loss and across a --partition only
+// once it heals, and the second tick that merges what arrived.
+#include <array>
+#include <iostream>
+#include <memory>
+
+#include "dust/engine/merge.h"
+#include "dust/engine/node.h"
+#include "dust/net/trust.h"
+#include "dust/util/crypto.h"
+#include "sim.h"
+
+namespace dust::sim {
+namespace {
+
+Dataset FlipLabels(const Dataset& d) {
+  Dataset out(d.num_features(), d.num_classes());
+  for (size_t i = 0; i < d.size(); ++i) {
+    SampleView s = d.sample(i);
+    out.AddSparse(s.index, s.value, static_cast<uint8_t>(d.num_classes() - 1 - s.label));
+  }
+  return out;
+}
+
+}  // namespace
+
+int Simulation::RunDust(bool local) {
+  const uint32_t n = m_c.nodes;
+  auto agg = ParseAggregator(m_c.aggregator_spec);
+  if (!agg.ok()) {
+    std::cerr << "dust-sim: --aggregator: " << agg.status().message() << "\n";
+    return 1;
+  }
+  std::vector<KeyPair> keys(n);
+  TrustStore trust;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::array<uint8_t, kSeedBytes> seed{};
+    uint64_t v = m_c.seed * 1000003 + i;
+    for (size_t b = 0; b < 8; ++b) seed[b] = static_cast<uint8_t>(v >> (8 * b));
+    seed[8] = 0xD5;
+    keys[i] = KeyPairFromSeed(seed);
+    if (Status st = trust.Add(keys[i].public_key, "node-" + std::to_string(i), kEpochMs);
+        !st.ok()) {
+      std::cerr << "dust-sim: trust: " << st.ToString() << "\n";
+      return 1;
+    }
+  }
+  auto noise_rng = std::make_shared<Rng>(m_c.seed + 4242);
+  std::vector<Node> nodes;
+  nodes.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    NodeOptions o;
+    o.sgd.learning_rate = static_cast<float>(m_c.lr);
+    o.sgd.batch_size = m_c.batch_size;
+    o.sgd.momentum = static_cast<float>(m_c.momentum);
+    o.batches_per_unit = m_c.batches_per_round;
+    o.aggregator = *agg;
+    o.send_interval_ms = kRoundMs;
+    o.announce_interval_ms = 30 * kRoundMs;
+    o.send_head_every_round = m_c.head;
+    o.gossip = m_c.gossip == "absolute" ? GossipMode::kAbsolute : GossipMode::kHybrid;
+    o.delta_fraction = static_cast<float>(m_c.delta_fraction);
+    o.coding = m_c.coding == "int16"  ? ValueCoding::kInt16
+               : m_c.coding == "fp16" ? ValueCoding::kFp16
+                                      : ValueCoding::kInt8;
+    o.display_name = "node-" + std::to_string(i);
+    Dataset d = m_data.train.Subset(m_parts[i]);
+    if (m_byz[i]) {
+      switch (m_attack.kind) {
+        case Attack::kSignflip:
+          o.tamper_outgoing = [](uint64_t, std::vector<uint32_t>&, std::vector<float>& v) {
+            for (float& x : v) x = -x;
+          };
+          break;
+        case Attack::kScale: {
+          float f = m_attack.scale;
+          o.tamper_outgoing = [f](uint64_t, std::vector<uint32_t>&, std::vector<float>& v) {
+            for (float& x : v) x *= f;
+          };
+          break;
+        }
+        case Attack::kNoise:
+          o.tamper_outgoing = [noise_rng](uint64_t, std::vector<uint32_t>&, std::vector<float>& v) {
+            for (float& x : v) x += static_cast<float>(noise_rng->Normal());
+          };
+          break;
+        case Attack::kLabelflip:
+          d = FlipLabels(d);
+          break;
+        case Attack::kNone:
+          break;
+      }
+    }
+    auto node = Node::Create(std::move(o), keys[i], &trust, std::move(d), m_c.seed * 31 + i);
+    if (!node.ok()) {
+      std::cerr << "dust-sim: node " << i << ": " << node.status().ToString() << "\n";
+      return 1;
+    }
+    nodes.push_back(std::move(*node));
+  }
+
+  std::vector<bool> online(n, true);
+  std::vector<Bytes> out;
+  std::vector<const Mlp*> models(n);
+  for (uint32_t i = 0; i < n; ++i) models[i] = &nodes[i].model();
+  for (uint32_t r = 0; r < m_c.rounds; ++r) {
+    const int64_t now = kEpochMs + static_cast<int64_t>(r) * kRoundMs;
+    if (m_c.churn > 0 && r % kChurnPeriod == 0 && r > 0) {
+      for (uint32_t i = 0; i < n; ++i) online[i] = m_rng.Uniform() >= m_c.churn;
+    }
+    const bool partitioned =
+        m_c.partition_start >= 0 && r >= m_c.partition_start && r < m_c.partition_heal;
+    float lr = LearningRate(m_c, r);
+    ParallelFor(n, m_c.threads, [&](uint32_t i) {
+      if (!online[i]) return;
+      nodes[i].set_learning_rate(lr);
+      nodes[i].TrainUnit();
+    });
+    // Every node ticks (sends its round-r state) before anything is delivered.
+    std::vector<std::pair<uint32_t, Bytes>> sent;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (!online[i]) continue;
+      out.clear();
+      nodes[i].OnTick(now, &out);
+      if (local) continue;
+      for (Bytes& d : out) sent.emplace_back(i, std::move(d));
+    }
+    // Which copies arrive is drawn serially (determinism); receiving, which is independent
+    // per receiver (verify, decode, buffer), runs on --threads threads.
+    std::vector<std::vector<uint32_t>> inbox(n);
+    for (uint32_t k = 0; k < sent.size(); ++k) {
+      const auto& [i, d] = sent[k];
+      m_bytes += d.size();
+      m_datagrams += 1;
+      m_max_datagram = std::max<uint64_t>(m_max_datagram, d.size());
+      for (uint32_t j = 0; j < n; ++j) {
+        if (j == i || !online[j]) continue;
+        if (partitioned && (i < n / 2) != (j < n / 2)) continue;
+        if (m_c.loss > 0 && m_rng.Uniform() < m_c.loss) continue;
+        inbox[j].push_back(k);
+      }
+    }
+    ParallelFor(n, m_c.threads, [&](uint32_t j) {
+      for (uint32_t k : inbox[j]) {
+        nodes[j].OnDatagram(sent[k].second, SourceKey::FromIndex(sent[k].first), now + 10);
+      }
+    });
+    // Merge what this round delivered (a second tick in the same round sends no new update),
+    // so evaluations see each node's model as it stands between rounds.
+    ParallelFor(n, m_c.threads, [&](uint32_t i) {
+      if (!online[i]) return;
+      std::vector<Bytes> none;
+      nodes[i].OnTick(now + kRoundMs / 2, &none);
+    });
+    m_rounds_done = r + 1;
+    bool final = r + 1 == m_c.rounds;
+    if (final || (m_c.eval_every > 0 && (r + 1) % m_c.eval_every == 0)) {
+      Evaluate(r + 1, models, final);
+    }
+  }
+  for (auto& node : nodes) {
+    NodeCounters nc = node.counters();
+    for (const auto& [k, v] : nc.drops) m_drops[k] += v;
+    m_accepted += nc.updates_accepted;
+    m_merged += nc.updates_merged;
+  }
+  return Finish();
+}
+}  // namespace dust::sim

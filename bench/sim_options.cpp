@@ -1,0 +1,137 @@
+// dust-sim's command line: the options, their checks, the --attack spec and the learning-rate
+// schedule they set.
+// Boost.Program_options trips g++ 12's -Wnull-dereference inside its own headers (a false
+// positive in typed_value<std::string>::notify at -O3).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <boost/program_options.hpp>
+#pragma GCC diagnostic pop
+#include <cmath>
+#include <iostream>
+
+#include "bench_options.h"
+#include "sim.h"
+
+namespace po = boost::program_options;
+
+namespace dust::sim {
+
+Result<Attack> ParseAttack(const std::string& s) {
+  Attack a;
+  if (s.empty() || s == "none") return a;
+  if (s == "signflip")
+    a.kind = Attack::kSignflip;
+  else if (s == "noise")
+    a.kind = Attack::kNoise;
+  else if (s == "labelflip")
+    a.kind = Attack::kLabelflip;
+  else if (s.starts_with("scale:")) {
+    a.kind = Attack::kScale;
+    try {
+      a.scale = std::stof(s.substr(6));
+    } catch (const std::exception&) {
+      return Status::InvalidArgument("--attack scale:X needs a number");
+    }
+  } else {
+    return Status::InvalidArgument("--attack: signflip, scale:X, noise or labelflip");
+  }
+  return a;
+}
+
+float LearningRate(const Config& c, uint32_t round) {
+  if (c.lr_final >= 1.0) return static_cast<float>(c.lr);
+  double t = static_cast<double>(round) / std::max<uint32_t>(c.rounds, 1);
+  double f = c.lr_final + (1 - c.lr_final) * 0.5 * (1 + std::cos(M_PI * t));
+  return static_cast<float>(c.lr * f);
+}
+
+std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack* attack_out) {
+  Config& c = *config;
+  std::string partition;
+  po::options_description desc(
+      "dust-sim: N engine nodes on a virtual network (docs/engine.md)\n\nOptions");
+  desc.add_options()("help,h", "this help")("data", po::value<std::string>()->required(),
+                                            "data directory (train and test IDX/CSV)")(
+      "nodes", po::value(&c.nodes)->default_value(20), "number of nodes")(
+      "split", po::value<std::string>()->default_value("iid"), "iid | shards:K | dirichlet:A")(
+      "rounds", po::value(&c.rounds)->default_value(400), "rounds (one datagram per node each)")(
+      "loss", po::value(&c.loss)->default_value(0.0), "datagram loss probability per receiver")(
+      "partition", po::value<std::string>(), "R:H  cut the two halves apart from round R to H")(
+      "churn", po::value(&c.churn)->default_value(0.0),
+      "every 20 rounds each node is offline for the next 20 with this probability")(
+      "byzantine", po::value(&c.byzantine)->default_value(0.0), "fraction of malicious nodes")(
+      "attack", po::value<std::string>()->default_value("signflip"),
+      "signflip | scale:X | noise | labelflip")("aggregator",
+                                                po::value<std::string>()->default_value("mean"),
+                                                "mean | median | trimmed:B | clip[:TAU]")(
+      "algorithm", po::value<std::string>()->default_value("dust"),
+      "dust | fedavg | local | centralized")("seed", po::value(&c.seed)->default_value(1), "seed")(
+      "eval-every", po::value(&c.eval_every)->default_value(20), "rounds between evaluations")(
+      "eval-subset", po::value(&c.eval_subset)->default_value(1000),
+      "test samples for intermediate evaluations (0: all; the last one always uses all)")(
+      "target", po::value(&c.target)->default_value(0.0),
+      "accuracy whose first crossing (mean node accuracy) reports bytes_to_target")(
+      "batches-per-round", po::value(&c.batches_per_round)->default_value(1),
+      "local SGD steps per node per round")(
+      "batch-size", po::value(&c.batch_size)->default_value(32), "SGD batch size")(
+      "lr", po::value(&c.lr)->default_value(0.0),
+      "learning rate (0: 0.2 for dust, whose merged step averages every node's step; 0.05 for "
+      "the others)")("momentum", po::value(&c.momentum)->default_value(0.9), "SGD momentum")(
+      "lr-final", po::value(&c.lr_final)->default_value(0.1),
+      "cosine-decay the learning rate to lr * this by the last round (1: constant)")(
+      "coding", po::value<std::string>()->default_value("int8"),
+      "update value coding: int8|int16|fp16")(
+      "gossip", po::value<std::string>()->default_value("hybrid"), "hybrid | absolute")(
+      "delta-fraction", po::value(&c.delta_fraction)->default_value(0.6),
+      "hybrid: share of the payload for top-k deltas")(
+      "no-head", "do not send the small layers every round (plain round-robin sweep)")(
+      "threads", po::value(&c.threads)->default_value(2),
+      "threads for receiving and evaluating (output does not depend on it)")(
+      "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes");
+  po::variables_map vm;
+  const bench::UsageError usage{.program = "dust-sim", .blank_line = true};
+  if (auto rc = bench::ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;
+  c.head = vm.count("no-head") == 0;
+  auto str = [&](const char* name) {
+    return vm.count(name) ? vm[name].as<std::string>() : std::string();
+  };
+  c.data = str("data");
+  c.split = str("split");
+  partition = str("partition");
+  c.attack = str("attack");
+  c.aggregator_spec = str("aggregator");
+  c.algorithm = str("algorithm");
+  c.coding = str("coding");
+  c.plot = str("plot");
+  c.gossip = str("gossip");
+  if (!partition.empty()) {
+    auto colon = partition.find(':');
+    try {
+      c.partition_start = std::stoll(partition.substr(0, colon));
+      c.partition_heal = std::stoll(partition.substr(colon + 1));
+    } catch (const std::exception&) {
+      c.partition_start = -1;
+    }
+    if (colon == std::string::npos || c.partition_start < 0 ||
+        c.partition_heal <= c.partition_start) {
+      std::cerr << "dust-sim: --partition R:H needs 0 <= R < H\n";
+      return 1;
+    }
+  }
+  if (c.lr == 0.0) c.lr = c.algorithm == "dust" ? 0.2 : 0.05;
+  if (c.nodes == 0 || c.nodes > 10000 || c.loss < 0 || c.loss > 1 || c.churn < 0 || c.churn > 1 ||
+      c.byzantine < 0 || c.byzantine >= 1 || c.batch_size == 0 || c.batches_per_round == 0 ||
+      !(c.lr > 0)) {
+    std::cerr << "dust-sim: an option is out of range (see --help)\n";
+    return 1;
+  }
+  auto attack = ParseAttack(c.attack);
+  if (!attack.ok()) {
+    std::cerr << "dust-sim: " << attack.status().message() << "\n";
+    return 1;
+  }
+  *attack_out = *attack;
+  return std::nullopt;
+}
+
+}  // namespace dust::sim

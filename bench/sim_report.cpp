@@ -1,0 +1,129 @@
+// dust-sim's output: the fixed evaluation subset, one JSON line per evaluation point and the
+// summary line (with the optional SVG plot).
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "sim.h"
+
+using json = nlohmann::ordered_json;
+
+namespace dust::sim {
+
+Simulation::Simulation(Config c, daemon::DataDirContents data,
+                       std::vector<std::vector<uint32_t>> parts, std::vector<bool> byzantine,
+                       Attack attack)
+    : m_c(std::move(c)),
+      m_data(std::move(data)),
+      m_parts(std::move(parts)),
+      m_byz(std::move(byzantine)),
+      m_attack(attack),
+      m_rng(m_c.seed * 7919 + 13) {
+  // Fixed evaluation subset for intermediate points; the final point uses all test data.
+  std::vector<uint32_t> idx(m_data.test.size());
+  for (uint32_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  Rng r(m_c.seed + 99);
+  for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[r.Below(i)]);
+  if (m_c.eval_subset > 0 && m_c.eval_subset < idx.size()) idx.resize(m_c.eval_subset);
+  std::sort(idx.begin(), idx.end());
+  m_eval_subset = m_data.test.Subset(idx);
+}
+
+void Simulation::Evaluate(uint32_t round, const std::vector<const Mlp*>& models, bool final) {
+  const Dataset& test = final ? m_data.test : m_eval_subset;
+  EvalPoint p;
+  p.round = round;
+  p.bytes = m_bytes;
+  p.min = 1.0;
+  p.max = 0.0;
+  double sum = 0, honest_sum = 0, honest_min = 1.0;
+  size_t honest = 0;
+  std::vector<double> accuracy(models.size());
+  ParallelFor(static_cast<uint32_t>(models.size()), m_c.threads,
+              [&](uint32_t i) { accuracy[i] = dust::Evaluate(*models[i], test).accuracy; });
+  for (size_t i = 0; i < models.size(); ++i) {
+    double a = accuracy[i];
+    sum += a;
+    p.min = std::min(p.min, a);
+    p.max = std::max(p.max, a);
+    bool byz = i < m_byz.size() && m_byz[i];
+    if (!byz) {
+      honest_sum += a;
+      honest_min = std::min(honest_min, a);
+      ++honest;
+    }
+  }
+  p.mean = sum / static_cast<double>(models.size());
+  p.honest_mean = honest ? honest_sum / static_cast<double>(honest) : 0.0;
+  // Consensus distance: RMS over nodes and parameters of x_i - mean_j x_j.
+  double consensus = 0;
+  if (models.size() > 1) {
+    size_t np = models[0]->num_params();
+    std::vector<double> mean(np, 0.0);
+    for (const Mlp* m : models) {
+      auto q = m->params();
+      for (size_t i = 0; i < np; ++i) mean[i] += q[i];
+    }
+    for (double& v : mean) v /= static_cast<double>(models.size());
+    for (const Mlp* m : models) {
+      auto q = m->params();
+      for (size_t i = 0; i < np; ++i) consensus += (q[i] - mean[i]) * (q[i] - mean[i]);
+    }
+    consensus = std::sqrt(consensus / static_cast<double>(np * models.size()));
+  }
+  m_points.push_back(p);
+  if (m_c.target > 0 && !m_bytes_to_target && p.mean >= m_c.target) {
+    m_bytes_to_target = m_bytes;
+    m_round_to_target = round;
+  }
+  json j = {{"round", round},
+            {"mean_accuracy", p.mean},
+            {"min_accuracy", p.min},
+            {"max_accuracy", p.max},
+            {"honest_mean_accuracy", p.honest_mean},
+            {"honest_min_accuracy", honest_min},
+            {"consensus_distance", consensus},
+            {"bytes", m_bytes},
+            {"datagrams", m_datagrams},
+            {"eval_samples", test.size()}};
+  std::cout << j.dump() << std::endl;
+}
+
+int Simulation::Finish() {
+  const EvalPoint& last = m_points.back();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+  json drops = json::object();
+  for (const auto& [k, v] : m_drops) drops[k] = v;
+  json s = {{"summary", true},
+            {"algorithm", m_c.algorithm},
+            {"nodes", m_c.nodes},
+            {"split", m_c.split},
+            {"aggregator", m_c.aggregator_spec},
+            {"rounds", m_rounds_done},
+            {"mean_accuracy", last.mean},
+            {"min_accuracy", last.min},
+            {"max_accuracy", last.max},
+            {"honest_mean_accuracy", last.honest_mean},
+            {"max_datagram_bytes", m_max_datagram},
+            {"bytes_total", m_bytes},
+            {"bytes_per_node", m_bytes / std::max<uint32_t>(m_c.nodes, 1)},
+            {"datagrams", m_datagrams},
+            {"target", m_c.target},
+            {"bytes_to_target", m_bytes_to_target ? json(*m_bytes_to_target) : json(nullptr)},
+            {"round_to_target", m_round_to_target ? json(*m_round_to_target) : json(nullptr)},
+            {"updates_accepted", m_accepted},
+            {"updates_merged", m_merged},
+            {"drops", drops},
+            {"seconds", std::round(secs * 10) / 10}};
+  if (!m_c.plot.empty()) {
+    std::string title = m_c.algorithm + " " + std::to_string(m_c.nodes) + " nodes " + m_c.split;
+    if (Status st = WritePlot(m_c.plot, title, m_points); !st.ok()) {
+      std::cerr << "dust-sim: --plot: " << st.ToString() << "\n";
+      std::cout << s.dump() << std::endl;
+      return 1;
+    }
+  }
+  std::cout << s.dump() << std::endl;
+  return 0;
+}
+}  // namespace dust::sim

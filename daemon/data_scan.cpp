@@ -1,0 +1,152 @@
+// The data directory as the daemon sees it: the scan (ScanDataDir's files, split into training
+// and a deterministic holdout, test data capped for evaluation), the signature that lets a
+// periodic rescan skip an unchanged directory, rescans on the worker and applying their result
+// to the node on the loop.
+#include <dirent.h>
+#include <malloc.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "daemon.h"
+#include "data_dir.h"
+#include "log.h"
+
+namespace dust::daemon {
+namespace asio = boost::asio;
+
+namespace {
+
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+void SplitHoldout(const Dataset& data, double fraction, uint64_t seed, Dataset* train,
+                  Dataset* holdout) {
+  std::vector<uint32_t> train_idx;
+  std::vector<uint32_t> hold_idx;
+  const uint64_t threshold =
+      fraction <= 0 ? 0 : static_cast<uint64_t>(std::ldexp(std::min(fraction, 1.0), 64) - 1);
+  for (size_t i = 0; i < data.size(); ++i) {
+    bool hold = fraction > 0 && SplitMix(seed ^ SplitMix(i)) < threshold;
+    (hold ? hold_idx : train_idx).push_back(static_cast<uint32_t>(i));
+  }
+  *train = data.Subset(train_idx);
+  *holdout = data.Subset(hold_idx);
+}
+
+// A dataset holding at most `cap` samples of `data`, evenly spread (deterministic).
+std::shared_ptr<const Dataset> Capped(const Dataset& data, size_t cap) {
+  if (data.size() <= cap) return std::make_shared<const Dataset>(data);
+  std::vector<uint32_t> idx(cap);
+  for (size_t i = 0; i < cap; ++i) idx[i] = static_cast<uint32_t>(i * data.size() / cap);
+  return std::make_shared<const Dataset>(data.Subset(idx));
+}
+
+std::string Daemon::DataSignature(const std::string& dir) {
+  std::vector<std::string> entries;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return "error:" + std::string(std::strerror(errno));
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;
+    entries.push_back(name + ":" + std::to_string(st.st_size) + ":" +
+                      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
+  }
+  ::closedir(d);
+  std::sort(entries.begin(), entries.end());
+  std::string sig;
+  for (const auto& e : entries) sig += e + "\n";
+  return sig;
+}
+
+Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, uint32_t classes) {
+  ScanResult r;
+  r.data.signature = DataSignature(options.data_dir);
+  r.data.scanned_ms = NowMs();
+  LoadOptions lo;
+  lo.num_classes = classes;
+  lo.expected_features = features;
+  auto contents = ScanDataDir(options.data_dir, lo, /*strict=*/false);
+  if (!contents.ok()) {
+    r.status = contents.status();
+    return r;
+  }
+  r.data.used = contents->used;
+  for (const Status& s : contents->skipped) r.data.skipped.push_back(SkippedFile(s));
+  Dataset holdout;
+  SplitHoldout(contents->train, options.holdout_fraction, options.holdout_seed, &r.train, &holdout);
+  r.data.train_samples = r.train.size();
+  r.data.holdout = std::make_shared<const Dataset>(std::move(holdout));
+  if (!contents->test.empty()) r.data.test = Capped(contents->test, kMaxEvalSamples);
+  return r;
+}
+
+void Daemon::RescanAsync(bool force, const Responder* reply) {
+  if (m_scanning) return;
+  if (!force && !reply && DataSignature(m_options.data_dir) == m_data.signature) return;
+  m_scanning = true;
+  std::optional<Responder> responder;
+  if (reply) responder = *reply;
+  Options options = m_options;
+  asio::post(m_workers, [this, options, responder] {
+    ScanResult result = ScanData(options, options.layers.front(), options.layers.back());
+    asio::post(m_io, [this, result = std::move(result), responder]() mutable {
+      m_scanning = false;
+      if (m_stopping) return;
+      Status st = result.status;
+      Json skipped = SkippedFilesJson(result.data.skipped);
+      size_t used = result.data.used.size();
+      ApplyScan(std::move(result));
+      if (!responder) return;
+      if (!st.ok()) {
+        responder->Error(errc::kFailed, st.message());
+        return;
+      }
+      responder->Ok({{"files_used", used},
+                     {"files_skipped", skipped},
+                     {"train_samples", m_node->train_size()},
+                     {"holdout_samples", m_data.holdout ? m_data.holdout->size() : 0}});
+    });
+  });
+}
+
+void Daemon::ApplyScan(ScanResult result) {
+  if (!result.status.ok()) {
+    LogWarn("data dir {}: {} (keeping the data already loaded)", m_options.data_dir,
+            result.status.message());
+    m_data.signature = result.data.signature;  // do not rescan an unchanged broken dir
+    return;
+  }
+  for (const auto& [path, why] : result.data.skipped) LogWarn("data: skipped {}: {}", path, why);
+  Status st = m_node->SetDataset(std::move(result.train));
+  if (!st.ok()) {
+    LogError("data dir {}: {}", m_options.data_dir, st.message());
+    return;
+  }
+  m_data = std::move(result.data);
+  ::malloc_trim(0);
+  LogInfo("data: {} file(s), {} training samples, {} holdout, {} test", m_data.used.size(),
+          m_node->train_size(), m_data.holdout ? m_data.holdout->size() : 0,
+          m_data.test ? m_data.test->size() : 0);
+  EvaluateAsync();
+}
+
+std::pair<std::string, std::string> Daemon::SkippedFile(const Status& why) {
+  const std::string& m = why.message();
+  auto colon = m.find(": ");
+  if (colon == std::string::npos) return {"", m};
+  return {m.substr(0, colon), m.substr(colon + 2)};
+}
+}  // namespace dust::daemon

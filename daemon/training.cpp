@@ -1,0 +1,69 @@
+// Training and evaluation: one training unit per round under the CPU budget (TrainStep, called
+// by the round tick) and the periodic evaluation of the model on the holdout and test data,
+// which runs on the worker.
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <cmath>
+
+#include "daemon.h"
+
+namespace dust::daemon {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+void Daemon::TrainStep() {
+  if (m_paused || m_stopping || m_node->train_size() == 0) return;
+  // CPU budget: a unit that took longer than budget x round leaves a debt paid by skipping
+  // rounds, so the long-run share stays at the budget whatever batches-per-round is.
+  const double round_s = m_options.send_interval;
+  const double allowance = round_s * m_options.cpu_budget;
+  if (m_train_debt_s > 0) {
+    m_train_debt_s = std::max(0.0, m_train_debt_s - allowance);
+    ++m_rounds_skipped;
+    return;
+  }
+  // The rate follows the model's step count ever (checkpointed), not this process's uptime:
+  // a restart resumes the decay where it was (schedule.h).
+  m_node->set_learning_rate(static_cast<float>(ScheduledLearningRate(Schedule(), Steps())));
+  auto t0 = Clock::now();
+  TrainUnitResult r = m_node->TrainUnit();
+  double spent = std::chrono::duration<double>(Clock::now() - t0).count();
+  m_train_seconds += spent;
+  if (spent > allowance) m_train_debt_s += spent - allowance;
+  if (r.samples > 0) {
+    m_units += m_options.batches_per_round;
+    m_samples_trained += r.samples;
+  }
+}
+
+void Daemon::EvaluateAsync() {
+  if (m_evaluating || m_stopping || !m_node) return;
+  // Steps per second over the last interval (for status).
+  auto now = Clock::now();
+  if (m_rate_at != Clock::time_point{}) {
+    double secs = std::chrono::duration<double>(now - m_rate_at).count();
+    if (secs > 0) m_steps_per_s = static_cast<double>(m_units - m_rate_units) / secs;
+  }
+  m_rate_at = now;
+  m_rate_units = m_units;
+
+  bool have_holdout = m_data.holdout && !m_data.holdout->empty();
+  if (!have_holdout && !m_data.test) return;
+  m_evaluating = true;
+  auto holdout = have_holdout ? Capped(*m_data.holdout, kMaxEvalSamples) : nullptr;
+  auto test = m_data.test;
+  asio::post(m_workers, [this, model = m_node->model(), holdout, test] {
+    std::optional<double> acc, test_acc;
+    if (holdout) acc = Evaluate(model, *holdout).accuracy;
+    if (test) test_acc = Evaluate(model, *test).accuracy;
+    asio::post(m_io, [this, acc, test_acc] {
+      m_evaluating = false;
+      if (m_stopping) return;
+      m_accuracy = acc;
+      m_test_accuracy = test_acc;
+      m_accuracy_ms = NowMs();
+      if (acc) m_node->set_accuracy_bp(static_cast<uint16_t>(std::lround(*acc * 10000)));
+    });
+  });
+}
+}  // namespace dust::daemon
