@@ -93,6 +93,7 @@ PENDING_512, PENDING_1, PENDING_2, PENDING_3 = 0, 0x10, 0x20, 0x30
 SMALL_BATCH, TWO_BATCHES = 0x40, 0x80
 ALL_TRUST = 0       # c2: bit 3i+j set = node i does NOT trust node j at the start
 SAME_CLOCKS = 0x15  # c3: two bits per node, offset (v - 1) * 700 ms
+ONE_PEER = 0x40     # c3: the peer table holds one peer (evictions)
 
 
 def advance(ms10):  # the clock advances ms10 * 10 ms (< 200), every node ticks
@@ -165,7 +166,7 @@ def node_corpus():
         lossy += corrupt(1, 0, 40 + r, 1) + lose(1) + deliver_all(r % 2 == 1)
     write("node", "absolute-median-lossy",
           bytes([ABSOLUTE | THREE_NODES | MEDIAN | FP16, DELTA_06 | LR_005 | SMALL_BATCH,
-                 ALL_TRUST, SAME_CLOCKS]) + lossy)
+                 ALL_TRUST, SAME_CLOCKS | ONE_PEER]) + lossy)
     revoke = rounds(2, 2) + train(0) + advance(100) + deliver(1, 0)
     revoke += toggle_trust(1, 0) + tick(1) + toggle_trust(1, 0) + duplicate(1, 0) + tick(1)
     revoke += train(0) + advance(100) + deliver(1, 0) + toggle_trust(1, 0) + train(1) + rounds(2, 2)
