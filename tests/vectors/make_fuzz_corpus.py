@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the wire-protocol fuzz seed corpora (tests/fuzz/corpus/{datagram,trust_store,identity})
-from the independent test-vector implementation. Run: /usr/bin/python3 tests/vectors/make_fuzz_corpus.py
+"""Writes the wire-protocol fuzz seed corpora (tests/fuzz/corpus/{datagram,trust_store,identity,
+checkpoint}) from the independent test-vector implementation, and the event scripts of
+tests/fuzz/corpus/node/ (fuzz_node). Run: /usr/bin/python3 tests/vectors/make_fuzz_corpus.py
 """
 import os
 import struct
@@ -76,6 +77,111 @@ def main():
     old += b"".join(struct.pack("<f", 0.001 * i) for i in range(n))
     write("checkpoint", "legacy-sealed", b"\x00" + old + struct.pack("<Q", pv.checksum64(old)))
     write("checkpoint", "legacy-reseal", b"\x01" + old)
+    node_corpus()
+
+
+# fuzz_node (tests/fuzz/fuzz_node.cpp, Sim::Sim and Sim::Step) reads 4 configuration bytes, then
+# events: an opcode byte (low nibble: event, high nibble: node) and its arguments.
+HYBRID, ABSOLUTE = 0, 1
+THREE_NODES = 2
+MEAN, MEDIAN, TRIMMED, CLIP = 0, 4, 8, 12
+FP32, FP16, INT8, INT16 = 0x00, 0x10, 0x20, 0x30
+TIGHT_RATE, ANNOUNCES = 0x40, 0x80
+DELTA_06, DELTA_09, DELTA_095, DELTA_099 = 0, 1, 2, 3
+LR_005, LR_03, LR_2, LR_20 = 0, 4, 8, 12
+PENDING_512, PENDING_1, PENDING_2, PENDING_3 = 0, 0x10, 0x20, 0x30
+SMALL_BATCH, TWO_BATCHES = 0x40, 0x80
+ALL_TRUST = 0       # c2: bit 3i+j set = node i does NOT trust node j at the start
+SAME_CLOCKS = 0x15  # c3: two bits per node, offset (v - 1) * 700 ms
+ONE_PEER = 0x40     # c3: the peer table holds one peer (evictions)
+
+
+def advance(ms10):  # the clock advances ms10 * 10 ms (< 200), every node ticks
+    return bytes([0x00, ms10])
+
+
+def timer(i):  # the clock advances to node i's NextTickMs, node i ticks
+    return bytes([0x01 | i << 4])
+
+
+def tick(i):
+    return bytes([0x02 | i << 4])
+
+
+def train(i):
+    return bytes([0x03 | i << 4])
+
+
+def deliver(to, k):  # in-flight datagram k (modulo how many) to node `to`, then gone
+    return bytes([0x05 | to << 4, k])
+
+
+def duplicate(to, k):  # delivered, and still in flight
+    return bytes([0x07 | to << 4, k])
+
+
+def corrupt(to, k, pos, how):  # how bit 0: truncate to pos, else flip bit how >> 1 at pos
+    return bytes([0x08 | to << 4, k]) + struct.pack("<H", pos) + bytes([how])
+
+
+def lose(k):
+    return bytes([0x09, k])
+
+
+def toggle_trust(i, j):
+    return bytes([0x0A | i << 4, j])
+
+
+def clock_step(i, seconds):
+    return bytes([0x0B | i << 4, seconds & 0xFF])
+
+
+def dataset(i, empty):
+    return bytes([0x0C | i << 4, 1 if empty else 0])
+
+
+def checkpoint(i):
+    return bytes([0x0D | i << 4])
+
+
+def deliver_all(reversed_order=False):
+    return bytes([0x0F if reversed_order else 0x0E])
+
+
+def rounds(n, nodes):
+    out = b""
+    for _ in range(n):
+        out += b"".join(train(i) for i in range(nodes)) + advance(100) + deliver_all()
+    return out
+
+
+def node_corpus():
+    write("node", "hybrid-mean-3-rounds",
+          bytes([HYBRID | THREE_NODES | MEAN | INT8, DELTA_095 | LR_03, ALL_TRUST, SAME_CLOCKS])
+          + rounds(8, 3))
+    lossy = b""
+    for r in range(6):
+        lossy += train(0) + train(1) + train(2) + advance(100)
+        lossy += deliver(1, 2) + duplicate(2, 0) + duplicate(2, 0) + corrupt(0, 1, 7 * r + 3, 2 * r)
+        lossy += corrupt(1, 0, 40 + r, 1) + lose(1) + deliver_all(r % 2 == 1)
+    write("node", "absolute-median-lossy",
+          bytes([ABSOLUTE | THREE_NODES | MEDIAN | FP16, DELTA_06 | LR_005 | SMALL_BATCH,
+                 ALL_TRUST, SAME_CLOCKS | ONE_PEER]) + lossy)
+    revoke = rounds(2, 2) + train(0) + advance(100) + deliver(1, 0)
+    revoke += toggle_trust(1, 0) + tick(1) + toggle_trust(1, 0) + duplicate(1, 0) + tick(1)
+    revoke += train(0) + advance(100) + deliver(1, 0) + toggle_trust(1, 0) + train(1) + rounds(2, 2)
+    write("node", "revoke-before-merge",
+          bytes([HYBRID | TRIMMED | FP32, DELTA_099 | LR_03, ALL_TRUST, SAME_CLOCKS]) + revoke)
+    write("node", "clip-pending-full-announces",
+          bytes([HYBRID | THREE_NODES | CLIP | INT16 | TIGHT_RATE | ANNOUNCES,
+                 DELTA_09 | LR_2 | PENDING_1 | TWO_BATCHES, 0b000100, SAME_CLOCKS])
+          + rounds(4, 3) + advance(250) + rounds(3, 3) + toggle_trust(0, 2) + rounds(2, 3)
+          + timer(0) + timer(1) + timer(0) + timer(2) + deliver_all(True) + timer(1) + tick(2))
+    steps = rounds(2, 2) + clock_step(0, -5) + rounds(1, 2) + clock_step(1, 125) + rounds(2, 2)
+    steps += checkpoint(0) + dataset(1, True) + rounds(2, 2) + dataset(1, False) + checkpoint(1)
+    steps += clock_step(1, 0) + advance(230) + rounds(2, 2)
+    write("node", "clock-steps-checkpoint-dataset",
+          bytes([HYBRID | MEAN | INT8, DELTA_095 | LR_20 | PENDING_2, ALL_TRUST, 0b0110]) + steps)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,110 @@
+// fuzz_node's counter invariants: what it reads from NodeCounters and the identities between
+// those counters, kept apart so a change of the engine's counters is adapted here alone.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dust/engine/node.h"
+
+namespace dust::fuzz {
+
+[[noreturn]] inline void Fail(const char* what, const char* file, int line) {
+  std::fprintf(stderr, "fuzz_node: invariant violated (%s:%d): %s\n", file, line, what);
+  __builtin_trap();
+}
+#define INVARIANT(cond)                                         \
+  do {                                                          \
+    if (!(cond)) ::dust::fuzz::Fail(#cond, __FILE__, __LINE__); \
+  } while (0)
+
+// Everything the invariants read from NodeCounters, in one place. The drop counters are
+// (reason name, count) pairs today; when they become one enum-indexed array (issue #12 item 4),
+// this is the only function to adapt. Names and meanings derive from node.cpp/ingress.cpp:
+// OnDatagram counts every datagram in datagrams_received and then exactly one of:
+// updates_accepted, announces_accepted, one ingress.h DropReason (bad_payload and quarantined
+// included; a quarantine also counts its quarantined_<reason> breakdown) or pending_full. The
+// other drops are not receive outcomes: ignored_outlier_delta counts buffered delta parts and
+// revoked_before_merge buffered updates discarded at a merge, counter_unavailable an update
+// never sent.
+struct Tally {
+  uint64_t received = 0, updates_accepted = 0, announces_accepted = 0;
+  uint64_t receive_drops = 0;           // sum of the receive-drop reasons
+  uint64_t quarantined = 0;             // the "quarantined" receive drop
+  uint64_t quarantine_breakdown = 0;    // sum of quarantined_<reason>
+  uint64_t rejected_authenticated = 0;  // bad_payload + quarantined + pending_full (PeerInfo)
+  uint64_t revoked = 0, ignored_outlier = 0, counter_unavailable = 0;
+  uint64_t merged = 0, merges = 0, sent = 0, bytes_sent = 0;
+  // The outcome counters by name ("update", "announce", then every drop), in a stable order.
+  std::vector<std::pair<std::string, uint64_t>> by_name;
+};
+
+inline Tally ReadTally(NodeCounters c) {
+  Tally t;
+  t.received = c.datagrams_received;
+  t.updates_accepted = c.updates_accepted;
+  t.announces_accepted = c.announces_accepted;
+  t.merged = c.updates_merged;
+  t.merges = c.merges;
+  t.sent = c.datagrams_sent;
+  t.bytes_sent = c.bytes_sent;
+  for (const auto& [name, n] : c.drops) {
+    if (name.starts_with("quarantined_")) {
+      t.quarantine_breakdown += n;
+    } else if (name == "revoked_before_merge") {
+      t.revoked = n;
+    } else if (name == "ignored_outlier_delta") {
+      t.ignored_outlier = n;
+    } else if (name == "counter_unavailable") {
+      t.counter_unavailable = n;
+    } else {
+      t.receive_drops += n;
+      if (name == "quarantined") t.quarantined = n;
+      if (name == "quarantined" || name == "bad_payload" || name == "pending_full") {
+        t.rejected_authenticated += n;
+      }
+    }
+  }
+  t.by_name.reserve(c.drops.size() + 2);
+  t.by_name.emplace_back("update", c.updates_accepted);
+  t.by_name.emplace_back("announce", c.announces_accepted);
+  for (auto& d : c.drops) t.by_name.push_back(std::move(d));
+  return t;
+}
+
+// One delivery moved exactly one receive counter, the one its outcome names (a quarantine
+// names its breakdown reason: the "quarantined" and "quarantined_<reason>" counters both move).
+inline void CheckDeliveryCounters(const Tally& before, const Tally& after,
+                                  const DatagramOutcome& o) {
+  INVARIANT(after.received == before.received + 1);
+  INVARIANT(after.by_name.size() == before.by_name.size());
+  std::vector<std::string_view> moved;
+  for (size_t k = 0; k < after.by_name.size(); ++k) {
+    const auto& [name, n] = after.by_name[k];
+    const uint64_t was = before.by_name[k].second;
+    INVARIANT(name == before.by_name[k].first && (n == was || n == was + 1));
+    if (n != was) moved.push_back(name);
+  }
+  if (moved.size() == 2) {
+    INVARIANT(!o.accepted && moved[0] == "quarantined");
+    INVARIANT(moved[1] == std::string("quarantined_").append(o.reason));
+  } else {
+    INVARIANT(moved.size() == 1 && moved[0] == o.reason);
+    INVARIANT(o.accepted == (o.reason == "update" || o.reason == "announce"));
+  }
+  INVARIANT(after.merged == before.merged && after.merges == before.merges);
+  INVARIANT(after.revoked == before.revoked && after.sent == before.sent);
+}
+
+// The identities every node's counters satisfy at any time.
+inline void CheckCounterTotals(const Tally& t) {
+  INVARIANT(t.received == t.updates_accepted + t.announces_accepted + t.receive_drops);
+  INVARIANT(t.quarantined == t.quarantine_breakdown);
+  INVARIANT(t.counter_unavailable == 0);  // no persist hook: counter marks never run out
+}
+
+}  // namespace dust::fuzz
