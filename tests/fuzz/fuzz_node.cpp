@@ -412,15 +412,16 @@ class Sim {
     CheckDeliveryCounters(before, ReadTally(node(to).counters()), o);
     // Whatever a node sends decodes at its peers, within the model and finite (only its size
     // may be refused), and a modified datagram never gets that far.
-    INVARIANT(o.reason != "bad_payload" && o.reason != "non_finite" && o.reason != "incompatible");
+    INVARIANT(o.drop != DropReason::kBadPayload && o.drop != DropReason::kQuarantinedNonFinite &&
+              o.drop != DropReason::kQuarantinedIncompatible);
     const size_t max_pending = node(to).options().max_pending_updates;
     const bool full = p.pending_abs.size() + p.pending_delta.size() >= 2 * max_pending;
-    if (o.reason == "pending_full") INVARIANT(full);
+    if (o.drop == DropReason::kPendingFull) INVARIANT(full);
     if (!o.accepted) return;
     INVARIANT(!modified);
     INVARIANT(to != from && p.trust.Contains(m_peers[from]->key.public_key));
     INVARIANT(p.accepted[from].insert(bytes).second);  // never accepted twice
-    if (o.reason != "update") return;
+    if (o.type != MessageType::kUpdate) return;
     INVARIANT(!full);
     Result<ParsedDatagram> d = ParseDatagram(bytes);
     INVARIANT(d.ok() && d->header.type == MessageType::kUpdate);

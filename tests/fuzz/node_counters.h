@@ -22,20 +22,18 @@ namespace dust::fuzz {
     if (!(cond)) ::dust::fuzz::Fail(#cond, __FILE__, __LINE__); \
   } while (0)
 
-// Everything the invariants read from NodeCounters, in one place. The drop counters are
-// (reason name, count) pairs today; when they become one enum-indexed array (issue #12 item 4),
-// this is the only function to adapt. Names and meanings derive from node.cpp/ingress.cpp:
-// OnDatagram counts every datagram in datagrams_received and then exactly one of:
-// updates_accepted, announces_accepted, one ingress.h DropReason (bad_payload and quarantined
-// included; a quarantine also counts its quarantined_<reason> breakdown) or pending_full. The
-// other drops are not receive outcomes: ignored_outlier_delta counts buffered delta parts and
-// revoked_before_merge buffered updates discarded at a merge, counter_unavailable an update
-// never sent.
+// Everything the invariants read from NodeCounters, in one place. Names and meanings derive
+// from node.cpp/ingress.cpp: OnDatagram counts every datagram in datagrams_received and then
+// exactly one of: updates_accepted, announces_accepted, or one DropReason for which
+// RefusesDatagram holds (bad_payload and quarantined included; a quarantine also counts its
+// quarantined_<check> breakdown; pending_full). The other drops are not receive outcomes:
+// ignored_outlier_delta counts buffered delta parts and revoked_before_merge buffered updates
+// discarded at a merge, counter_unavailable an update never sent.
 struct Tally {
   uint64_t received = 0, updates_accepted = 0, announces_accepted = 0;
   uint64_t receive_drops = 0;           // sum of the receive-drop reasons
   uint64_t quarantined = 0;             // the "quarantined" receive drop
-  uint64_t quarantine_breakdown = 0;    // sum of quarantined_<reason>
+  uint64_t quarantine_breakdown = 0;    // sum of quarantined_<check>
   uint64_t rejected_authenticated = 0;  // bad_payload + quarantined + pending_full (PeerInfo)
   uint64_t revoked = 0, ignored_outlier = 0, counter_unavailable = 0;
   uint64_t merged = 0, merges = 0, sent = 0, bytes_sent = 0;
@@ -43,7 +41,8 @@ struct Tally {
   std::vector<std::pair<std::string, uint64_t>> by_name;
 };
 
-inline Tally ReadTally(NodeCounters c) {
+inline Tally ReadTally(const NodeCounters& c) {
+  const DropCounters& d = c.drops;
   Tally t;
   t.received = c.datagrams_received;
   t.updates_accepted = c.updates_accepted;
@@ -52,36 +51,39 @@ inline Tally ReadTally(NodeCounters c) {
   t.merges = c.merges;
   t.sent = c.datagrams_sent;
   t.bytes_sent = c.bytes_sent;
-  for (const auto& [name, n] : c.drops) {
-    if (name.starts_with("quarantined_")) {
-      t.quarantine_breakdown += n;
-    } else if (name == "revoked_before_merge") {
-      t.revoked = n;
-    } else if (name == "ignored_outlier_delta") {
-      t.ignored_outlier = n;
-    } else if (name == "counter_unavailable") {
-      t.counter_unavailable = n;
-    } else {
-      t.receive_drops += n;
-      if (name == "quarantined") t.quarantined = n;
-      if (name == "quarantined" || name == "bad_payload" || name == "pending_full") {
-        t.rejected_authenticated += n;
-      }
-    }
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    if (RefusesDatagram(static_cast<DropReason>(i))) t.receive_drops += d.by_reason[i];
   }
-  t.by_name.reserve(c.drops.size() + 2);
+  t.quarantined = d.Get(DropReason::kQuarantined);
+  t.quarantine_breakdown = d.Get(DropReason::kQuarantinedNonFinite) +
+                           d.Get(DropReason::kQuarantinedAbsurdNorm) +
+                           d.Get(DropReason::kQuarantinedIncompatible);
+  t.rejected_authenticated = d.Get(DropReason::kBadPayload) + t.quarantined +
+                             d.Get(DropReason::kPendingFull);
+  t.revoked = d.Get(DropReason::kRevokedBeforeMerge);
+  t.ignored_outlier = d.Get(DropReason::kIgnoredOutlierDelta);
+  t.counter_unavailable = d.Get(DropReason::kCounterUnavailable);
+  t.by_name.reserve(kDropReasonCount + 2);
   t.by_name.emplace_back("update", c.updates_accepted);
   t.by_name.emplace_back("announce", c.announces_accepted);
-  for (auto& d : c.drops) t.by_name.push_back(std::move(d));
+  for (const auto& named : d) t.by_name.push_back(named);
   return t;
 }
 
+// The counter a delivery's outcome names: "update" or "announce" when accepted, else its drop
+// reason's name (for a quarantine, the check's: "quarantined_non_finite", ...).
+inline std::string OutcomeName(const DatagramOutcome& o) {
+  if (o.drop) return DropReasonName(*o.drop);
+  return o.type == MessageType::kAnnounce ? "announce" : "update";
+}
+
 // One delivery moved exactly one receive counter, the one its outcome names (a quarantine
-// names its breakdown reason: the "quarantined" and "quarantined_<reason>" counters both move).
+// names its check: the "quarantined" and "quarantined_<check>" counters both move).
 inline void CheckDeliveryCounters(const Tally& before, const Tally& after,
                                   const DatagramOutcome& o) {
   INVARIANT(after.received == before.received + 1);
   INVARIANT(after.by_name.size() == before.by_name.size());
+  INVARIANT(o.accepted == !o.drop.has_value());
   std::vector<std::string_view> moved;
   for (size_t k = 0; k < after.by_name.size(); ++k) {
     const auto& [name, n] = after.by_name[k];
@@ -91,10 +93,9 @@ inline void CheckDeliveryCounters(const Tally& before, const Tally& after,
   }
   if (moved.size() == 2) {
     INVARIANT(!o.accepted && moved[0] == "quarantined");
-    INVARIANT(moved[1] == std::string("quarantined_").append(o.reason));
+    INVARIANT(moved[1] == OutcomeName(o) && moved[1].starts_with("quarantined_"));
   } else {
-    INVARIANT(moved.size() == 1 && moved[0] == o.reason);
-    INVARIANT(o.accepted == (o.reason == "update" || o.reason == "announce"));
+    INVARIANT(moved.size() == 1 && moved[0] == OutcomeName(o));
   }
   INVARIANT(after.merged == before.merged && after.merges == before.merges);
   INVARIANT(after.revoked == before.revoked && after.sent == before.sent);
