@@ -72,17 +72,23 @@ struct Node::Impl {
         work(model),
         ef(model.num_params(), 0.0f),
         merger(model.num_params(), options.aggregator),
-        ingress(IngressOptions{}, t),
+        ingress(IngressOptionsFor(options, id.public_key), t),
         counter_alloc(options.counter_mark),
         round_buffer(options.max_pending_updates),
         peers(options.max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
+  }
+
+  // What the receive pipeline checks: our model's fingerprint, the clock rules, the rate limit,
+  // and our own key (our own datagrams, looped back by a broadcast, are never a peer's).
+  static IngressOptions IngressOptionsFor(const NodeOptions& o, const PublicKey& self) {
     IngressOptions io;
-    io.model = fingerprint;
-    io.max_skew_ms = options.max_clock_skew_ms;
-    io.not_before_ms = options.not_before_ms;
-    io.rate = options.rate_limit;
-    ingress = Ingress(io, t);
+    io.model = Fingerprint(o.layers, o.init_seed);
+    io.max_skew_ms = o.max_clock_skew_ms;
+    io.not_before_ms = o.not_before_ms;
+    io.rate = o.rate_limit;
+    io.self = self;
+    return io;
   }
 
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }

@@ -85,7 +85,7 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
   const DatagramHeader& h = parsed->header;
 
   const TrustedPeer* peer = m_trust->Find(h.sender);
-  if (peer == nullptr) return Drop(DropReason::kUntrusted);
+  if (peer == nullptr || h.sender == m_options.self) return Drop(DropReason::kUntrusted);
 
   if (h.model != m_options.model) return Drop(DropReason::kIncompatibleModel);
 

@@ -163,6 +163,26 @@ uint64_t DropCount(const Node& n, const std::string& reason) {
   return 0;
 }
 
+TEST_CASE("a node's own datagrams are never a peer's, even when its trust store holds its key") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;  // shared, as in dust-sim: it holds every node's key, this node's included
+  REQUIRE(trust.Add(Key(1).public_key, "self", kT0).ok());
+  auto a = Node::Create(Options(), Key(1), &trust, MakeData({0, 1}, 40, 1), 1);
+  REQUIRE(a.ok());
+  a->TrainUnit();
+  std::vector<Bytes> out, none;
+  a->OnTick(kT0, &out);  // its update (and announce), as a broadcast would loop them back
+  REQUIRE_FALSE(out.empty());
+  for (const Bytes& d : out) {
+    DatagramOutcome o = a->OnDatagram(d, SourceKey::FromIndex(1), kT0 + 10);
+    CHECK_FALSE(o.accepted);
+    CHECK(o.drop == DropReason::kUntrusted);
+  }
+  CHECK(a->counters().updates_accepted == 0);
+  CHECK(a->counters().announces_accepted == 0);
+  CHECK(a->Peers(kT0).empty());
+}
+
 TEST_CASE("removing trust takes effect at once: updates buffered before it are not merged") {
   // Two identical clusters; in `with`, node 1 has node 0's last update buffered when node 0
   // loses its trust, in `without` that update never arrived. Node 1 must end up identical.

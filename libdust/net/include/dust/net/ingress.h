@@ -3,7 +3,7 @@
 // Check order (docs/protocol.md, "Receive checks"), cheapest first, and no state changes before
 // the signature verified except the bounded rate-limiter table:
 //   1. structure     ParseDatagram (sizes, magic, version, lengths)       -> kMalformed
-//   2. trust         sender key in the TrustStore (one hash lookup)      -> kUntrusted
+//   2. trust         sender key in the TrustStore and not our own         -> kUntrusted
 //   3. model         header fingerprint == ours                         -> kIncompatibleModel
 //   4. freshness     |timestamp_ms - now_ms| <= max_skew_ms, and
 //                    timestamp_ms >= not_before_ms                       -> kStale
@@ -116,6 +116,10 @@ struct IngressOptions {
                                         // so datagrams recorded before a restart, when the
                                         // replay windows were empty, cannot be replayed)
   RateLimiterOptions rate;
+  // The receiver's own key, if it has one: a datagram it signed is ours, never a peer's, and is
+  // refused as untrusted even if the trust store holds that key (a node must not merge its own
+  // update as if a peer had sent it, and must not count it as a peer).
+  std::optional<PublicKey> self;
 };
 
 // An authenticated datagram. Views point into the bytes passed to Receive.
