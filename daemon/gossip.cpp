@@ -9,6 +9,7 @@
 #include <array>
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <cstring>
 
 #include "log.h"
 
@@ -30,8 +31,11 @@ std::vector<asio::ip::address_v4> InterfaceBroadcastAddresses() {
     if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_INET) continue;
     if (!(ifa->ifa_flags & IFF_UP) || !(ifa->ifa_flags & IFF_BROADCAST)) continue;
     if (!ifa->ifa_broadaddr) continue;
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(ifa->ifa_broadaddr);
-    auto addr = asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
+    // Copied out rather than cast: a sockaddr* promises less alignment than a sockaddr_in, and
+    // 32-bit ARM can fault on a misaligned multi-word load (-Wcast-align warns there).
+    sockaddr_in sin{};
+    std::memcpy(&sin, ifa->ifa_broadaddr, sizeof sin);
+    auto addr = asio::ip::address_v4(ntohl(sin.sin_addr.s_addr));
     if (addr.is_unspecified()) continue;
     if (std::find(out.begin(), out.end(), addr) == out.end()) out.push_back(addr);
   }

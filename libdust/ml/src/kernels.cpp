@@ -71,6 +71,13 @@ const Variant& Select(Isa isa) { return isa == Isa::kAvx2 ? kAvx2Variant : kGene
 
 #else  // every other architecture: the generic variant only
 
+// aarch64: NEON is baseline, and the generic variant's 16-byte vectors are NEON q registers
+// (objdump: fmul/fadd on .4s lanes), so a dedicated variant would compile to the same code.
+// No FMA: the build passes -ffp-contract=off (CMakeLists.txt), since fused multiply-adds round
+// differently and the results must be bit-identical to x86-64's.
+// 32-bit ARM (Debian armhf: VFPv3-D16, NEON not baseline) and the rest: GCC lowers the vector
+// operations to the same scalar operations per lane, in the same order.
+
 Isa Detect() { return Isa::kGeneric; }
 
 const Variant& Select(Isa) { return kGenericVariant; }

@@ -13,10 +13,10 @@
 
 namespace dust {
 
-size_t ParamCount(std::span<const uint32_t> layer_sizes) {
-  size_t n = 0;
+uint64_t ParamCount(std::span<const uint32_t> layer_sizes) {
+  uint64_t n = 0;
   for (size_t l = 0; l + 1 < layer_sizes.size(); ++l) {
-    n += size_t{layer_sizes[l]} * layer_sizes[l + 1] + layer_sizes[l + 1];
+    n += uint64_t{layer_sizes[l]} * layer_sizes[l + 1] + layer_sizes[l + 1];
   }
   return n;
 }
@@ -32,7 +32,7 @@ Result<Mlp> Mlp::Create(std::vector<uint32_t> layer_sizes) {
                                      std::to_string(kMaxLayerWidth) + "]");
     }
   }
-  const size_t count = ParamCount(layer_sizes);
+  const uint64_t count = ParamCount(layer_sizes);
   if (count > kMaxParams) {
     return Status::InvalidArgument("model has " + std::to_string(count) +
                                    " parameters, more than the cap of " +
@@ -45,7 +45,7 @@ Result<Mlp> Mlp::Create(std::vector<uint32_t> layer_sizes) {
     m.m_offsets.push_back(off);
     off += size_t{m.m_sizes[l]} * m.m_sizes[l + 1] + m.m_sizes[l + 1];
   }
-  m.m_params.assign(count, 0.0f);
+  m.m_params.assign(static_cast<size_t>(count), 0.0f);  // <= kMaxParams
   return m;
 }
 

@@ -11,6 +11,24 @@ uint64_t SplitMix64(uint64_t* x) {
   return z ^ (z >> 31);
 }
 uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+// The 128-bit product a * b: returns the low 64 bits and stores the high 64 bits in *hi.
+// 32-bit targets (armhf) have no __uint128_t: there the product is put together from 32-bit
+// halves, which gives the same bits.
+uint64_t MulWide(uint64_t a, uint64_t b, uint64_t* hi) {
+#if defined(__SIZEOF_INT128__)
+  const __uint128_t m = static_cast<__uint128_t>(a) * b;
+  *hi = static_cast<uint64_t>(m >> 64);
+  return static_cast<uint64_t>(m);
+#else
+  const uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32;
+  const uint64_t b_lo = b & 0xffffffffu, b_hi = b >> 32;
+  const uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi;
+  const uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffu) + lo_hi;
+  *hi = a_hi * b_hi + (hi_lo >> 32) + (cross >> 32);
+  return (cross << 32) | (lo_lo & 0xffffffffu);
+#endif
+}
 }  // namespace
 
 Rng::Rng(uint64_t seed) {
@@ -30,17 +48,15 @@ uint64_t Rng::Next() {
 }
 
 uint64_t Rng::Below(uint64_t bound) {
-  // Lemire's nearly-divisionless method.
-  __uint128_t m = static_cast<__uint128_t>(Next()) * bound;
-  uint64_t low = static_cast<uint64_t>(m);
+  // Lemire's nearly-divisionless method: the high half of Next() * bound, rejecting the few
+  // low halves that would bias it.
+  uint64_t high = 0;
+  uint64_t low = MulWide(Next(), bound, &high);
   if (low < bound) {
     const uint64_t threshold = -bound % bound;
-    while (low < threshold) {
-      m = static_cast<__uint128_t>(Next()) * bound;
-      low = static_cast<uint64_t>(m);
-    }
+    while (low < threshold) low = MulWide(Next(), bound, &high);
   }
-  return static_cast<uint64_t>(m >> 64);
+  return high;
 }
 
 float Rng::UniformFloat() { return static_cast<float>(Next() >> 40) * 0x1.0p-24f; }

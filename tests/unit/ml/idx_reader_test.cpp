@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -234,7 +235,12 @@ TEST_CASE("IDX header declaring more than the size limit is refused before decom
   CHECK(r.status().code() == StatusCode::kResourceExhausted);
   CHECK_THAT(r.status().message(), Catch::Contains("bomb.gz"));
   CHECK_THAT(r.status().message(), Catch::Contains("limit"));
-  // Within the limit but absent from the file: truncated, not an allocation of the claim.
-  auto t = internal::ParseIdxImages(gz, "claims.gz", size_t{1} << 50);
-  CHECK_THAT(ErrorOf(t), Catch::Contains("truncated"));
+  // Within the limit but absent from the file: truncated, not an allocation of the claim. A
+  // 32-bit size_t cannot hold a limit above the 4e12 bytes claimed: there the claim is refused.
+  auto t = internal::ParseIdxImages(gz, "claims.gz", std::numeric_limits<size_t>::max());
+  if constexpr (sizeof(size_t) >= 8) {
+    CHECK_THAT(ErrorOf(t), Catch::Contains("truncated"));
+  } else {
+    CHECK(t.status().code() == StatusCode::kResourceExhausted);
+  }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstddef>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -326,7 +327,8 @@ TEST_CASE("predict equals predict batch and its probabilities sum to one") {
     const uint32_t p = Predict(m, data.sample(i), probs);
     CHECK(p == batch[i]);
     CHECK(std::accumulate(probs.begin(), probs.end(), 0.0) == Approx(1.0).epsilon(1e-5));
-    CHECK(std::max_element(probs.begin(), probs.end()) - probs.begin() == p);
+    CHECK(std::max_element(probs.begin(), probs.end()) - probs.begin() ==
+          static_cast<std::ptrdiff_t>(p));
     CHECK(Predict(m, data.sample(i)) == p);
     classes_seen.insert(p);
   }

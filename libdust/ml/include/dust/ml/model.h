@@ -65,8 +65,10 @@ class Mlp {
   std::vector<float> m_params;
 };
 
-// Number of parameters of an MLP with these sizes (no allocation).
-size_t ParamCount(std::span<const uint32_t> layer_sizes);
+// Number of parameters of an MLP with these sizes (no allocation). 64 bits whatever size_t is:
+// sizes that are not yet checked against kMaxParams (a checkpoint's, a configuration's) can
+// ask for up to 16 * 2^32 + 2^16 parameters, which a 32-bit size_t would wrap to a small count.
+uint64_t ParamCount(std::span<const uint32_t> layer_sizes);
 
 // 8 bytes that identify a model's architecture and initialisation seed: peers whose
 // fingerprints differ never merge. BLAKE2b over a fixed encoding (documented in protocol.md).
