@@ -5,7 +5,9 @@
 # of the per-pair ratios after/before and their range; and checks that training gives the same
 # test accuracy and loss for the same seed on both sides (a refactor must not change results).
 #
-# Usage: bench/compare_builds.sh BEFORE_BUILD AFTER_BUILD [PAIRS=7] [EPOCHS=20]
+# Usage: bench/compare_builds.sh BEFORE_BUILD AFTER_BUILD [PAIRS=7] [EPOCHS=50]
+#   (fewer than about 50 epochs of mnist-10k are too short to time: 20 epochs gave ratios
+#   from 0.79 to 1.07 for builds that execute the same instructions)
 #   e.g. git worktree add /tmp/before HEAD~5 && cmake -S /tmp/before -B /tmp/before/build -G Ninja
 #        && cmake --build /tmp/before/build --target dust-bench
 #        && bench/compare_builds.sh /tmp/before/build build
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 before=$1/bench/dust-bench
 after=$2/bench/dust-bench
 pairs=${3:-7}
-epochs=${4:-20}
+epochs=${4:-50}
 for b in "$before" "$after"; do [ -x "$b" ] || { echo "no $b: build dust-bench first" >&2; exit 2; }; done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
