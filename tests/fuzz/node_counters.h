@@ -58,8 +58,8 @@ inline Tally ReadTally(const NodeCounters& c) {
   t.quarantine_breakdown = d.Get(DropReason::kQuarantinedNonFinite) +
                            d.Get(DropReason::kQuarantinedAbsurdNorm) +
                            d.Get(DropReason::kQuarantinedIncompatible);
-  t.rejected_authenticated = d.Get(DropReason::kBadPayload) + t.quarantined +
-                             d.Get(DropReason::kPendingFull);
+  t.rejected_authenticated =
+      d.Get(DropReason::kBadPayload) + t.quarantined + d.Get(DropReason::kPendingFull);
   t.revoked = d.Get(DropReason::kRevokedBeforeMerge);
   t.ignored_outlier = d.Get(DropReason::kIgnoredOutlierDelta);
   t.counter_unavailable = d.Get(DropReason::kCounterUnavailable);
