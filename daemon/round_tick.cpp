@@ -44,9 +44,9 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
     source = SourceKey::FromBytes(ByteView(a.data(), a.size()));
   }
   DatagramOutcome outcome = m_node->OnDatagram(bytes, source, NowMs());
-  if (outcome.accepted && m_trust.Contains(*outcome.sender)) {
-    m_peer_address[*outcome.sender] = EndpointText(from);
-  }
+  // Accepted means authenticated by a key our trust store holds (the node's ingress checked it
+  // against this same store): no second lookup.
+  if (outcome.accepted) m_peer_address[*outcome.sender] = EndpointText(from);
 }
 
 void Daemon::ScheduleTick() {
