@@ -33,6 +33,7 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
+#include "bench_time.h"
 #include "data_dir.h"
 #include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
@@ -49,13 +50,7 @@ namespace po = boost::program_options;
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int Run(int argc, char** argv) {
+int RunAttacker(int argc, char** argv) {
   po::options_description desc(
       "dust-bench attacker: TEST-ONLY peer that signs and broadcasts poisoned updates");
   std::string data_dir, to, attack, key_path, uri_out, name;
@@ -178,8 +173,8 @@ int Run(int argc, char** argv) {
   return 0;
 }
 
-const BenchRegistrar kReg{"attacker",
-                          "TEST ONLY: a trusted-looking peer broadcasting poisoned updates", &Run};
+const BenchRegistrar kAttacker{
+    "attacker", "TEST ONLY: a trusted-looking peer broadcasting poisoned updates", &RunAttacker};
 
 }  // namespace
 }  // namespace dust::bench

@@ -34,6 +34,7 @@
 
 #include "bench_options.h"
 #include "bench_registry.h"
+#include "bench_time.h"
 #include "data_dir.h"
 #include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
@@ -48,12 +49,6 @@ namespace dust::bench {
 namespace {
 namespace po = boost::program_options;
 using Clock = std::chrono::steady_clock;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int UdpSocket(const std::string& to, uint16_t port, sockaddr_in* dest) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -296,8 +296,8 @@ int RunIngest(int argc, char** argv) {
   return 0;
 }
 
-const BenchRegistrar kReg{"ingest", "receive path (Ingress + decode + merge) vs raw Ed25519 verify",
-                          &RunIngest};
+const BenchRegistrar kIngest{
+    "ingest", "receive path (Ingress + decode + merge) vs raw Ed25519 verify", &RunIngest};
 
 }  // namespace
 }  // namespace dust::bench

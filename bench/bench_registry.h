@@ -1,5 +1,8 @@
 // dust-bench subcommands register themselves here, one per bench_*.cpp, so adding a benchmark
-// never touches the others:   static const BenchRegistrar kReg{"train", "one-line help", &Run};
+// never touches the others:   static const BenchRegistrar kTrain{"train", "one-line help",
+// &RunTrain}; Give each file's registrar and run function names of their own (kTrain, RunTrain),
+// even inside an anonymous namespace: unity builds (CI's cross builds) compile several files as
+// one.
 #pragma once
 
 #include <string>

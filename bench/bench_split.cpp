@@ -135,7 +135,7 @@ std::string Deal(const Dataset& train, const std::string& split, uint32_t parts,
   return "";
 }
 
-int Run(int argc, char** argv) {
+int RunSplit(int argc, char** argv) {
   po::options_description desc("dust-bench split: write per-device non-IID slices of a data dir");
   desc.add_options()("help,h", "this help")("data", po::value<std::string>()->required(),
                                             "data directory (IDX pairs and/or CSV)")(
@@ -210,7 +210,8 @@ int Run(int argc, char** argv) {
   return 0;
 }
 
-const BenchRegistrar kReg{"split", "write per-device non-IID slices of a data dir (IDX)", &Run};
+const BenchRegistrar kSplit{"split", "write per-device non-IID slices of a data dir (IDX)",
+                            &RunSplit};
 
 }  // namespace
 }  // namespace dust::bench

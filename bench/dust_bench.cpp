@@ -18,8 +18,10 @@ int main(int argc, char** argv) {
   std::sort(commands.begin(), commands.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   auto usage = [&](FILE* out) {
-    std::fprintf(out, "usage: dust-bench COMMAND [options]   (dust-bench COMMAND --help)\n\ncommands:\n");
-    for (const auto& c : commands) std::fprintf(out, "  %-10s %s\n", c.name.c_str(), c.help.c_str());
+    std::fprintf(
+        out, "usage: dust-bench COMMAND [options]   (dust-bench COMMAND --help)\n\ncommands:\n");
+    for (const auto& c : commands)
+      std::fprintf(out, "  %-10s %s\n", c.name.c_str(), c.help.c_str());
   };
   if (argc < 2) {
     usage(stderr);

@@ -1,11 +1,6 @@
 // dust-sim's command line: the options, their checks, the --attack spec and the learning-rate
 // schedule they set.
-// Boost.Program_options trips g++ 12's -Wnull-dereference inside its own headers (a false
-// positive in typed_value<std::string>::notify at -O3).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wnull-dereference"
 #include <boost/program_options.hpp>
-#pragma GCC diagnostic pop
 #include <cmath>
 #include <iostream>
 

@@ -16,7 +16,7 @@
 
 namespace dust::daemon {
 namespace asio = boost::asio;
-using local = asio::local::stream_protocol;
+using UnixStream = asio::local::stream_protocol;  // the control socket's protocol (AF_UNIX)
 
 std::string ErrorLine(const Json& id, std::string_view code, std::string_view message) {
   Json reply = {{"id", id},
@@ -166,7 +166,7 @@ bool PeerAllowed(int fd, const PeerPolicy& policy, std::string* who) {
 
 class ControlServer::Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(ControlServer* server, local::socket socket)
+  Session(ControlServer* server, UnixStream::socket socket)
       : m_server(server),
         m_socket(std::move(socket)),
         m_buf(kMaxRequestBytes),
@@ -193,7 +193,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void Close() {
     boost::system::error_code ec;
     m_idle.cancel();
-    m_socket.shutdown(local::socket::shutdown_both, ec);
+    m_socket.shutdown(UnixStream::socket::shutdown_both, ec);
     m_socket.close(ec);
     m_server = nullptr;
   }
@@ -277,7 +277,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   }
 
   ControlServer* m_server;
-  local::socket m_socket;
+  UnixStream::socket m_socket;
   asio::streambuf m_buf;
   asio::steady_timer m_idle;
   bool m_eof_line_done = false;
@@ -303,9 +303,9 @@ Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
     if (!S_ISSOCK(st.st_mode)) {
       return Status::AlreadyExists(path + ": exists and is not a socket; refusing to replace it");
     }
-    local::socket probe(m_io);
+    UnixStream::socket probe(m_io);
     boost::system::error_code ec;
-    probe.connect(local::endpoint(path), ec);
+    probe.connect(UnixStream::endpoint(path), ec);
     if (!ec) {
       return Status::AlreadyExists(path +
                                    ": another dustd is answering on this socket; stop it "
@@ -327,11 +327,11 @@ Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
     }
   }
   boost::system::error_code ec;
-  m_acceptor.open(local(), ec);
+  m_acceptor.open(UnixStream(), ec);
   if (ec) return Status::IoError(path + ": socket: " + ec.message());
   // Created with 0660 from the start: no window in which others could connect.
   mode_t old_mask = ::umask(0117);
-  m_acceptor.bind(local::endpoint(path), ec);
+  m_acceptor.bind(UnixStream::endpoint(path), ec);
   ::umask(old_mask);
   if (ec) return Status::IoError(path + ": bind: " + ec.message());
   if (::chmod(path.c_str(), 0660) != 0) {
@@ -351,7 +351,7 @@ Status ControlServer::Listen(const std::string& path, gid_t group_gid) {
 }
 
 void ControlServer::Accept() {
-  m_acceptor.async_accept([this](boost::system::error_code ec, local::socket socket) {
+  m_acceptor.async_accept([this](boost::system::error_code ec, UnixStream::socket socket) {
     if (!m_accepting) return;
     if (ec) {
       if (ec == asio::error::operation_aborted) return;

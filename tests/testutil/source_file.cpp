@@ -1,5 +1,7 @@
 #include "testutil/source_file.h"
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "dust/util/file.h"
@@ -13,6 +15,13 @@ std::string SourceText(std::string_view relative_path) {
   Result<Bytes> bytes = ReadFile(path, kMaxBytes);
   if (!bytes.ok()) throw std::runtime_error("SourceText: " + bytes.status().message());
   return std::string(bytes->begin(), bytes->end());
+}
+
+std::string FileText(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return text.str();
 }
 
 }  // namespace dust::testutil

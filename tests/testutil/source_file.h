@@ -16,4 +16,9 @@ namespace dust::testutil {
 
 std::string SourceText(std::string_view relative_path);
 
+// The whole text of the file at `path` (any path, e.g. a log a test's child process wrote), or ""
+// if it cannot be read: for INFO() context and output checks, where a missing file shows up as
+// the check's own failure.
+std::string FileText(const std::string& path);
+
 }  // namespace dust::testutil

@@ -18,6 +18,7 @@
 #include "dust/util/crypto.h"
 #include "dust/util/file.h"
 #include "export.h"
+#include "testutil/source_file.h"
 #include "testutil/temp_dir.h"
 
 using namespace dust;
@@ -81,13 +82,6 @@ void WriteBytes(const std::string& path, const void* data, size_t size) {
   std::ofstream f(path, std::ios::binary);
   f.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
   REQUIRE(f.good());
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 // Writes inputs.f32, expected.f32 (our Predict's probabilities) and meta.json to `dir`.
@@ -276,10 +270,10 @@ TEST_CASE("c header compiles as strict c99 and predicts like Predict") {
   const std::string cmd = "cd " + dir.path() +
                           " && cc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -o predict main.c "
                           "-lm 2> cc.log && ./predict inputs.f32 > out.txt";
-  INFO(ReadText(dir.Path("cc.log")));
+  INFO(dust::testutil::FileText(dir.Path("cc.log")));
   REQUIRE(std::system(cmd.c_str()) == 0);
 
-  std::istringstream out(ReadText(dir.Path("out.txt")));
+  std::istringstream out(dust::testutil::FileText(dir.Path("out.txt")));
   std::vector<float> probs(f.model.num_classes());
   size_t agreed = 0;
   for (size_t i = 0; i < f.test.size(); ++i) {
@@ -317,6 +311,6 @@ TEST_CASE("onnx and safetensors and json exports pass the python checks and matc
                           "/tests/integration/ctl_export_check.py " + dir.path() + " > " +
                           dir.Path("check.log") + " 2>&1";
   const int rc = std::system(cmd.c_str());
-  INFO(ReadText(dir.Path("check.log")));
+  INFO(dust::testutil::FileText(dir.Path("check.log")));
   CHECK(rc == 0);
 }

@@ -2,13 +2,12 @@
 // agreement with Debian's zbarimg.
 #include <catch2/catch.hpp>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "dust/net/identity.h"
 #include "dust/util/crypto.h"
 #include "qr.h"
+#include "testutil/source_file.h"
 #include "testutil/temp_dir.h"
 
 using namespace dust;
@@ -44,13 +43,6 @@ std::vector<std::vector<std::string>> Glyphs(const std::string& text) {
   return lines;
 }
 
-std::string ReadText(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 TEST_CASE("qr code of a pairing uri survives png write and zbar read") {
@@ -79,7 +71,7 @@ TEST_CASE("zbarimg and our decoder read the same uri from a png we wrote") {
   const std::string cmd = "zbarimg --quiet --raw -Sdisable -Sqrcode.enable " + path + " > " +
                           dir.Path("zbarimg.txt") + " 2> " + dir.Path("zbarimg.err");
   REQUIRE(std::system(cmd.c_str()) == 0);
-  std::string theirs = ReadText(dir.Path("zbarimg.txt"));
+  std::string theirs = dust::testutil::FileText(dir.Path("zbarimg.txt"));
   if (!theirs.empty() && theirs.back() == '\n') theirs.pop_back();
   auto ours = ReadQrFromPngFile(path);
   REQUIRE(ours.ok());

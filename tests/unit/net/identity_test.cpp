@@ -10,6 +10,7 @@
 #include "dust/util/file.h"
 #include "testutil/source_file.h"
 #include "testutil/temp_dir.h"
+#include "testutil/vector_key.h"
 
 namespace dust {
 namespace {
@@ -21,15 +22,8 @@ constexpr const char* kVectorPairingUri =
     "dust://v1/PG2VMLU-P4ZKPS5-QDYWEJO-RKMLU6Q-IB7BJ24-2K35V7S-A4OIQXL-IESZSAL"
     "?name=lab%20node%20%231&check=3ac1dfed";
 
-KeyPair VectorKey() {
-  REQUIRE(InitCrypto().ok());
-  std::array<uint8_t, kSeedBytes> seed{};
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + 1);
-  return KeyPairFromSeed(seed);
-}
-
 TEST_CASE("node ID test vector matches the independently computed text", "[identity]") {
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   CHECK(FormatNodeId(key.public_key) == kVectorNodeId);
   CHECK(ShortNodeId(key.public_key) == "PG2VMLU");
   Result<PublicKey> back = ParseNodeId(kVectorNodeId);
@@ -39,7 +33,7 @@ TEST_CASE("node ID test vector matches the independently computed text", "[ident
 
 TEST_CASE("node ID parsing accepts lower case, no dashes, spaces and look-alike digits",
           "[identity]") {
-  PublicKey key = VectorKey().public_key;
+  PublicKey key = testutil::VectorKey().public_key;
   std::string id = kVectorNodeId;
   std::string lower;
   for (char c : id) lower.push_back(static_cast<char>(std::tolower(c)));
@@ -116,7 +110,7 @@ TEST_CASE("node ID errors name the problem", "[identity]") {
 }
 
 TEST_CASE("pairing URI test vector matches and parses back", "[identity]") {
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   Result<std::string> uri = FormatPairingUri(key.public_key, "lab node #1");
   REQUIRE(uri.ok());
   CHECK(*uri == kVectorPairingUri);
@@ -168,7 +162,7 @@ TEST_CASE("pairing URI parsing rejects every kind of damage", "[identity]") {
   rejects(good.substr(0, good.find('?')) + "?check=3ac1dfed&name=lab%2");  // truncated escape
   rejects(good.substr(0, good.find('?')) + "?check=3ac1dfed&name=lab%");
   // A control character in the name, with a correct check, is still refused.
-  PublicKey key = VectorKey().public_key;
+  PublicKey key = testutil::VectorKey().public_key;
   CHECK(!FormatPairingUri(key, std::string("a\nb")).ok());
   CHECK(!FormatPairingUri(key, std::string(65, 'a')).ok());
 }
@@ -189,7 +183,7 @@ TEST_CASE("display names must be 1..64 bytes of printable UTF-8", "[identity]") 
 }
 
 TEST_CASE("key file round-trips and detects corruption", "[identity]") {
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   Bytes file = EncodeKeyFile(key);
   REQUIRE(file.size() == kKeyFileBytes);
   Result<KeyPair> back = DecodeKeyFile(file);
@@ -213,12 +207,12 @@ TEST_CASE("key file matches a vector computed independently", "[identity]") {
       "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
       "79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664"
       "304627fc41dbad28";
-  CHECK(ToHex(EncodeKeyFile(VectorKey())) == kKeyFileHex);
+  CHECK(ToHex(EncodeKeyFile(testutil::VectorKey())) == kKeyFileHex);
   Bytes b;
   REQUIRE(FromHex(kKeyFileHex, &b));
   Result<KeyPair> back = DecodeKeyFile(b);
   REQUIRE(back.ok());
-  CHECK(back->secret_key == VectorKey().secret_key);
+  CHECK(back->secret_key == testutil::VectorKey().secret_key);
 }
 
 TEST_CASE("key file with group or world access is refused with the chmod fix", "[identity]") {

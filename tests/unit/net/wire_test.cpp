@@ -8,6 +8,7 @@
 
 #include "dust/util/crypto.h"
 #include "testutil/source_file.h"
+#include "testutil/vector_key.h"
 
 namespace dust {
 namespace {
@@ -26,13 +27,6 @@ constexpr const char* kAnnounceHex =
     "010000a8bf96f500e465604945a0f1efa0cd39334f0f8264816b43761c5c55e9755b7a62b98b337cf5752819421f"
     "851b57fbf74c570028f361f4ed290d89b4ce891c09";
 constexpr int64_t kTs = 1764000000000;
-
-KeyPair VectorKey() {
-  REQUIRE(InitCrypto().ok());
-  std::array<uint8_t, kSeedBytes> seed{};
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + 1);
-  return KeyPairFromSeed(seed);
-}
 
 WireFingerprint VectorModel() {
   WireFingerprint fp{};
@@ -64,7 +58,7 @@ Bytes Hex(const char* hex) {
 }
 
 Bytes Sized(size_t payload) {
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   Bytes p(payload, 0x5a);
   Result<Bytes> d = EncodeDatagram(VectorUpdateHeader(), p, key);
   REQUIRE(d.ok());
@@ -72,14 +66,14 @@ Bytes Sized(size_t payload) {
 }
 
 TEST_CASE("update datagram test vector matches the independently computed hex", "[wire]") {
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   Result<Bytes> d = EncodeDatagram(VectorUpdateHeader(), VectorPayload(), key);
   REQUIRE(d.ok());
   CHECK(ToHex(*d) == kUpdateHex);
 }
 
 TEST_CASE("announce datagram test vector matches the independently computed hex", "[wire]") {
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   Announce a{"node-a", 47474, 9150, 500};
   Result<Bytes> payload = EncodeAnnounce(a);
   REQUIRE(payload.ok());
@@ -101,7 +95,7 @@ TEST_CASE("announce datagram test vector matches the independently computed hex"
 
 TEST_CASE("update datagram fields sit at the documented offsets", "[wire]") {
   // Built byte by byte from the offset table in wire.h / docs/protocol.md, not with ByteWriter.
-  KeyPair key = VectorKey();
+  KeyPair key = testutil::VectorKey();
   Bytes d = Hex(kUpdateHex);
   REQUIRE(d.size() == 78 + 16 + 64);
   Bytes expect(78, 0);
@@ -122,10 +116,10 @@ TEST_CASE("update datagram fields sit at the documented offsets", "[wire]") {
 TEST_CASE("PeekSender reads the sender field of anything shaped like a datagram, nothing else",
           "[wire]") {
   Bytes d = Hex(kUpdateHex);
-  CHECK(PeekSender(d) == VectorKey().public_key);
+  CHECK(PeekSender(d) == testutil::VectorKey().public_key);
   d.back() ^= 1;  // unverified: a bad signature, or any other content, does not matter
-  CHECK(PeekSender(d) == VectorKey().public_key);
-  CHECK(PeekSender(Sized(0)) == VectorKey().public_key);
+  CHECK(PeekSender(d) == testutil::VectorKey().public_key);
+  CHECK(PeekSender(Sized(0)) == testutil::VectorKey().public_key);
   CHECK_FALSE(PeekSender(ByteView(d.data(), kMinDatagramBytes - 1)).has_value());
   d[0] = 'X';
   CHECK_FALSE(PeekSender(d).has_value());
@@ -138,7 +132,7 @@ TEST_CASE("parse then re-assemble gives the same bytes", "[wire]") {
   REQUIRE(p.ok());
   CHECK(p->header == [] {
     DatagramHeader h = VectorUpdateHeader();
-    h.sender = VectorKey().public_key;
+    h.sender = testutil::VectorKey().public_key;
     return h;
   }());
   CHECK(Bytes(p->payload.begin(), p->payload.end()) == VectorPayload());
@@ -154,7 +148,7 @@ TEST_CASE("the largest datagram is exactly 1452 bytes and one more payload byte 
   CHECK(d.size() == kMaxDatagramBytes);
   CHECK(ParseDatagram(d).ok());
   Bytes too_big(kMaxPayloadBytes + 1);
-  Result<Bytes> r = EncodeDatagram(VectorUpdateHeader(), too_big, VectorKey());
+  Result<Bytes> r = EncodeDatagram(VectorUpdateHeader(), too_big, testutil::VectorKey());
   CHECK(r.status().code() == StatusCode::kInvalidArgument);
 }
 
@@ -207,7 +201,7 @@ TEST_CASE("an announce payload longer than the announce cap is refused structura
   DatagramHeader h = VectorUpdateHeader();
   h.type = MessageType::kAnnounce;
   Bytes p(kMaxAnnouncePayloadBytes + 1, 'a');
-  Result<Bytes> d = EncodeDatagram(h, p, VectorKey());
+  Result<Bytes> d = EncodeDatagram(h, p, testutil::VectorKey());
   REQUIRE(d.ok());
   CHECK(ParseDatagram(*d).status().code() == StatusCode::kCorrupt);
 }
@@ -215,20 +209,20 @@ TEST_CASE("an announce payload longer than the announce cap is refused structura
 TEST_CASE("encode refuses unknown flag bits and message types", "[wire]") {
   DatagramHeader h = VectorUpdateHeader();
   h.flags = 0x40;
-  CHECK(!EncodeDatagram(h, {}, VectorKey()).ok());
+  CHECK(!EncodeDatagram(h, {}, testutil::VectorKey()).ok());
   h.flags = 0;
   h.type = static_cast<MessageType>(9);
-  CHECK(!EncodeDatagram(h, {}, VectorKey()).ok());
+  CHECK(!EncodeDatagram(h, {}, testutil::VectorKey()).ok());
 }
 
 TEST_CASE("encode writes the signing key as sender whatever the header says", "[wire]") {
   DatagramHeader h = VectorUpdateHeader();
   h.sender.fill(0xEE);
-  Result<Bytes> d = EncodeDatagram(h, {}, VectorKey());
+  Result<Bytes> d = EncodeDatagram(h, {}, testutil::VectorKey());
   REQUIRE(d.ok());
   Result<ParsedDatagram> p = ParseDatagram(*d);
   REQUIRE(p.ok());
-  CHECK(p->header.sender == VectorKey().public_key);
+  CHECK(p->header.sender == testutil::VectorKey().public_key);
 }
 
 TEST_CASE("announce decoding is strict", "[wire]") {
