@@ -74,8 +74,9 @@ set(CPACK_STRIP_FILES ON)  # with CMAKE_STRIP: the cross toolchain's strip in a 
 
 # A cross build (cmake/toolchains/*.cmake, scripts/cross) makes the package of the target's
 # Debian architecture, and dpkg-shlibdeps computes its Depends from the target's packages, not
-# from the host's dpkg database (which has none: scripts/cross never uses multiarch). What the
-# running cpack needs for that is set in DebCross.cmake (CPACK_PROJECT_CONFIG_FILE).
+# from the host's dpkg database (whose libraries are the host's: scripts/cross never installs the
+# target's there). What the running cpack needs for that is set in DebCross.cmake
+# (CPACK_PROJECT_CONFIG_FILE).
 if(CMAKE_CROSSCOMPILING)
   if(NOT DUST_DEB_ARCH)
     message(FATAL_ERROR "cross build without DUST_DEB_ARCH: use cmake/toolchains/*.cmake")
