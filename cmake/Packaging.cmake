@@ -70,7 +70,29 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${DUST_DEBIAN_DIR}/conffiles ${DUST_DEBIAN_DIR}/postinst ${DUST_DEBIAN_DIR}/prerm
     ${DUST_DEBIAN_DIR}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_STRIP_FILES ON)
+set(CPACK_STRIP_FILES ON)  # with CMAKE_STRIP: the cross toolchain's strip in a cross build
+
+# A cross build (cmake/toolchains/*.cmake, scripts/cross) makes the package of the target's
+# Debian architecture, and dpkg-shlibdeps computes its Depends from the target's packages, not
+# from the host's dpkg database (whose libraries are the host's: scripts/cross never installs the
+# target's there). What the running cpack needs for that is set in DebCross.cmake
+# (CPACK_PROJECT_CONFIG_FILE).
+if(CMAKE_CROSSCOMPILING)
+  if(NOT DUST_DEB_ARCH)
+    message(FATAL_ERROR "cross build without DUST_DEB_ARCH: use cmake/toolchains/*.cmake")
+  endif()
+  set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${DUST_DEB_ARCH})
+  set(CPACK_DUST_DEB_HOST_ARCH ${DUST_DEB_ARCH})
+  if(DUST_CROSS_SYSROOT)
+    # scripts/cross records the sysroot's packages there; its file lists name the libraries
+    # under the sysroot, where -l makes dpkg-shlibdeps look before the host's directories.
+    set(CPACK_DUST_DPKG_ADMINDIR ${DUST_CROSS_SYSROOT}/var/lib/dpkg)
+    set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
+        ${DUST_CROSS_SYSROOT}/lib/${DUST_CROSS_TRIPLET}
+        ${DUST_CROSS_SYSROOT}/usr/lib/${DUST_CROSS_TRIPLET})
+  endif()
+  set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_LIST_DIR}/DebCross.cmake)
+endif()
 set(CPACK_PRE_BUILD_SCRIPTS ${CMAKE_CURRENT_LIST_DIR}/DebPreBuild.cmake)
 
 set(CPACK_SET_DESTDIR ON)

@@ -1,6 +1,7 @@
 # Shared part of the Debian cross toolchains (aarch64-linux-gnu.cmake and arm-linux-gnueabihf.cmake
-# set DUST_CROSS_TRIPLET, DUST_QEMU_ARCH and CMAKE_SYSTEM_PROCESSOR, then include this). The
-# target's libraries come from one of two places (scripts/cross makes either):
+# set DUST_CROSS_TRIPLET, DUST_QEMU_ARCH, DUST_DEB_ARCH (the Debian architecture: the .deb's
+# Architecture) and CMAKE_SYSTEM_PROCESSOR, then include this). The target's libraries come from
+# one of two places (scripts/cross makes either):
 # - multiarch (default): `dpkg --add-architecture` installed the target's -dev packages into
 #   /usr/include and /usr/lib/<triplet>, where Debian's cross compilers (g++-<triplet>) look
 #   anyway; CMake only needs CMAKE_LIBRARY_ARCHITECTURE and the triplet's pkg-config wrapper.

@@ -14,26 +14,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/dust-systemd-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-pass() { echo "ok: $*"; }
-# pass_if N MESSAGE: "ok: MESSAGE" if no check failed since the failure count was N.
-pass_if() {
-  local before=$1
-  shift
-  [ "$failures" -ne "$before" ] || pass "$@"
-}
-# Stops here: what follows depends on what just failed.
-give_up() {
-  echo "FAIL: $*; stopping" >&2
-  echo "$((failures + 1)) check(s) failed" >&2
-  exit 1
-}
-skip() { echo "SKIP: $*"; }
-need() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=tests/integration/checklib.sh
+source "$src/tests/integration/checklib.sh"
 
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 unitdir=$(sed -n 's/^DUST_SYSTEMD_UNITDIR:PATH=//p' "$build/CMakeCache.txt")
@@ -162,10 +144,7 @@ pass_if "$before" "control: Depends: $depends"
 dpkg-deb -x "$deb" "$tmp/extract"
 zcat "$tmp/extract/usr/share/doc/neural-dust/changelog.gz" | head -1 | grep -q "^neural-dust ($version) " ||
   fail "changelog.gz: the newest entry is not version $version"
-# Binaries stripped (CPACK_STRIP_FILES): no symbol table left.
-for bin in usr/sbin/dustd usr/bin/dustctl; do
-  if readelf -S "$tmp/extract/$bin" | grep -qE '\.symtab|\.debug_info'; then fail "/$bin is not stripped"; fi
-done
+check_stripped "$tmp/extract" usr/sbin/dustd usr/bin/dustctl
 
 # --- 4. install into a scratch root with dpkg: the real maintainer scripts run -----------------
 scratch_root_checks() {
@@ -201,23 +180,7 @@ scratch_root_checks() {
   pass_if "$before" "postinst: user dust ($dust_uid:$dust_gid), /var/lib/dust 0700, unit enabled"
 
   # The installed daemon checks the installed configuration.
-  if "$root/usr/sbin/dustd" --check-config --config "$root/etc/dust/dustd.conf" >"$tmp/check.out" 2>&1; then
-    pass "installed dustd --check-config accepts the installed /etc/dust/dustd.conf"
-  else
-    cat "$tmp/check.out" >&2
-    fail "installed dustd --check-config rejected the installed /etc/dust/dustd.conf"
-  fi
-  # ... and rejects a broken one, naming the file and line (so the check above is not vacuous).
-  cp "$root/etc/dust/dustd.conf" "$tmp/broken.conf"
-  echo "no-such-option = 1" >>"$tmp/broken.conf"
-  broken_line=$(wc -l <"$tmp/broken.conf")
-  if "$root/usr/sbin/dustd" --check-config --config "$tmp/broken.conf" >"$tmp/broken.out" 2>&1; then
-    fail "dustd --check-config accepted an unknown option"
-  elif ! grep -q "broken.conf:$broken_line" "$tmp/broken.out"; then
-    fail "dustd --check-config did not name broken.conf:$broken_line: $(cat "$tmp/broken.out")"
-  else
-    pass "installed dustd --check-config rejects an unknown option at broken.conf:$broken_line"
-  fi
+  check_dustd_config "$tmp" "$root/etc/dust/dustd.conf" "$root/usr/sbin/dustd"
 
   # The unit's PrivateUsers=yes maps only root and dust into dustd's user namespace; any other
   # client of the control socket appears to dustd as nobody. Check that an operator whose
@@ -314,21 +277,5 @@ else
 fi
 
 # --- 5. lintian -----------------------------------------------------------------------------
-if need lintian; then
-  # Exit status non-zero only for errors; warnings are printed and explained in
-  # docs/operations.md ("Packaging notes").
-  if lintian --fail-on error "$deb" >"$tmp/lintian.out" 2>&1; then
-    pass "lintian: no errors"
-  else
-    fail "lintian reported errors"
-  fi
-  sed 's/^/  lintian: /' "$tmp/lintian.out"
-else
-  skip "lintian is not installed (scripts/deps full installs it)"
-fi
-
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "all systemd/packaging checks passed"
+check_lintian "$deb" "$tmp/lintian.out"
+finish systemd/packaging
