@@ -14,26 +14,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/dust-systemd-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-failures=0
-fail() {
-  echo "FAIL: $*" >&2
-  failures=$((failures + 1))
-}
-pass() { echo "ok: $*"; }
-# pass_if N MESSAGE: "ok: MESSAGE" if no check failed since the failure count was N.
-pass_if() {
-  local before=$1
-  shift
-  [ "$failures" -ne "$before" ] || pass "$@"
-}
-# Stops here: what follows depends on what just failed.
-give_up() {
-  echo "FAIL: $*; stopping" >&2
-  echo "$((failures + 1)) check(s) failed" >&2
-  exit 1
-}
-skip() { echo "SKIP: $*"; }
-need() { command -v "$1" >/dev/null 2>&1; }
+# shellcheck source=tests/lib/checks.sh
+source "$src/tests/lib/checks.sh"
 
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 unitdir=$(sed -n 's/^DUST_SYSTEMD_UNITDIR:PATH=//p' "$build/CMakeCache.txt")
@@ -124,7 +106,7 @@ fi
 # --- 3. the Debian package ------------------------------------------------------------------
 if ! need cpack || ! need dpkg-deb || ! need dpkg-shlibdeps; then
   skip "cpack, dpkg-deb or dpkg-shlibdeps missing (scripts/deps full installs dpkg-dev)"
-  [ "$failures" -eq 0 ] || { echo "$failures check(s) failed" >&2; exit 1; }
+  checks_done systemd/packaging
   exit 0
 fi
 
@@ -327,8 +309,4 @@ else
   skip "lintian is not installed (scripts/deps full installs it)"
 fi
 
-if [ "$failures" -ne 0 ]; then
-  echo "$failures check(s) failed" >&2
-  exit 1
-fi
-echo "all systemd/packaging checks passed"
+checks_done systemd/packaging
