@@ -235,14 +235,19 @@ cp "$work/deb/$debname" "$pkgroot/root/"
 # as any apt does; --no-install-recommends leaves out what the libraries only recommend (with
 # them: 115 packages, 56 MB to download, 207 MB installed; without: 19, 3.4 MB, 14 MB), which
 # the package cannot need, since a Depends-only system must work.
-if ! systemd-nspawn --quiet --register=no --keep-unit --directory="$pkgroot" --pipe \
-  --bind="$cache/archives:/var/cache/apt/archives" --chdir=/root \
-  env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "./$debname" \
-  >"$work/apt.log" 2>&1; then
+in_pkgroot() {
+  systemd-nspawn --quiet --register=no --keep-unit --directory="$pkgroot" --pipe \
+    --bind="$cache/archives:/var/cache/apt/archives" --chdir=/root \
+    env DEBIAN_FRONTEND=noninteractive "$@" >>"$work/apt.log" 2>&1
+}
+install_pkg() { in_pkgroot apt-get install -y --no-install-recommends "./$debname"; }
+# A cached root's package lists may name versions the mirror has dropped since (a point
+# release) and the .deb cache lacks (a new dependency): then once more with fresh lists.
+if ! install_pkg && ! { echo "(apt-get update, then again)" && in_pkgroot apt-get update && install_pkg; }; then
   tail -30 "$work/apt.log" >&2
   give_up "apt-get install ./$debname failed in the root"
 fi
-got=$(sed -n 's/^Need to get \([^ ]* [^ ]*\).*/\1/p' "$work/apt.log")
+got=$(sed -n 's/^Need to get \(.*\) of archives\.$/\1/p' "$work/apt.log" | tail -1)
 pass "apt-get install ./$debname: $(grep -c '^Setting up ' "$work/apt.log") packages set up, downloaded ${got:-nothing}"
 rm "$pkgroot/root/$debname"
 # Each container is a copy of this root: its own identity (made at dustd's first start), machine
