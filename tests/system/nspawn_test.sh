@@ -515,7 +515,7 @@ for n in dust-a dust-b; do
   [ -n "$decay" ] || break
   ct "$n" sh -ec "printf '\\n# a 90-second demonstration: the whole schedule in $decay steps\\nlearning-rate-decay-steps = $decay\\n' >>/etc/dust/dustd.conf
     dustd --check-config --config /etc/dust/dustd.conf >/dev/null
-    systemctl reload dustd"
+    systemctl reload dustd" || give_up "$n: could not set learning-rate-decay-steps = $decay and reload"
   [ "$(ct_field "$n" "d['training']['learning_rate_schedule']['decay_steps']")" = "$decay" ] ||
     fail "$n: the reload did not apply learning-rate-decay-steps = $decay"
 done
