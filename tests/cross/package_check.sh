@@ -12,8 +12,8 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: package_check.sh BUILD_DIR arm64|armhf}" && pwd)
 arch=${2:?usage: package_check.sh BUILD_DIR arm64|armhf}
-# shellcheck source=tests/integration/checklib.sh
-source "$src/tests/integration/checklib.sh"
+# shellcheck source=tests/lib/checks.sh
+source "$src/tests/lib/checks.sh"
 
 # What readelf -h says of the target's programs; Debian armhf is the hard-float EABI5 ABI.
 case "$arch" in

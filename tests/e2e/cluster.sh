@@ -169,6 +169,22 @@ cl_link_test() {
   local p
   for p in "$CL_DATA"/part-*; do ln -sf "$CL_DATA/test"/t10k-* "$p/"; done
 }
+# cl_bench_train NAME PART...: the test accuracy `dust-bench train --epochs 5` reaches on the
+# union of those parts of $CL_DATA (one model trained centrally on them), measured on the test
+# set beside them. dust-bench's defaults are the daemon's model (784-32-10, init seed 1, batch 32,
+# momentum 0.9) at a constant learning rate of 0.05. Works in $CL_WORK/bench-NAME.
+cl_bench_train() {
+  local d=$CL_WORK/bench-$1 i
+  shift
+  mkdir -p "$d"
+  # IDX pairs are matched by prefix: one pair per part.
+  for i in "$@"; do
+    ln -s "$CL_DATA/part-$i/train-images-idx3-ubyte" "$d/device$i-images-idx3-ubyte"
+    ln -s "$CL_DATA/part-$i/train-labels-idx1-ubyte" "$d/device$i-labels-idx1-ubyte"
+  done
+  ln -s "$CL_DATA/test"/t10k-* "$d/"
+  "$CL_BIN_BENCH" train --data "$d" --epochs 5 2>/dev/null | tail -n 1 | jget "d['test_accuracy']"
+}
 # Accuracy of host i's current model on that test set, from its own status (waits for the
 # first measurement after a start).
 cl_eval() {

@@ -14,8 +14,8 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/dust-systemd-test.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# shellcheck source=tests/integration/checklib.sh
-source "$src/tests/integration/checklib.sh"
+# shellcheck source=tests/lib/checks.sh
+source "$src/tests/lib/checks.sh"
 
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 unitdir=$(sed -n 's/^DUST_SYSTEMD_UNITDIR:PATH=//p' "$build/CMakeCache.txt")
