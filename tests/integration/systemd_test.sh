@@ -263,12 +263,21 @@ EOF
   [ -f "$root/var/lib/dust/marker" ] || fail "remove deleted /var/lib/dust (only purge may)"
   [ -f "$root/etc/dust/dustd.conf" ] || fail "remove deleted the conffile /etc/dust/dustd.conf"
   [ ! -e "$root/usr/sbin/dustd" ] || fail "remove left /usr/sbin/dustd"
+  mkdir -p "$root/var/lib/dust/data"
+  echo "1,0.5" >"$root/var/lib/dust/data/readings.csv"
   dpkg_root -P neural-dust || fail "dpkg --root -P failed"
-  [ ! -e "$root/var/lib/dust" ] || fail "purge left /var/lib/dust"
+  [ ! -e "$root/var/lib/dust/marker" ] || fail "purge left /var/lib/dust/marker (dustd's state)"
+  [ -f "$root/var/lib/dust/data/readings.csv" ] ||
+    fail "purge deleted the user's training data in /var/lib/dust/data"
+  [ "$(ls -A "$root/var/lib/dust")" = data ] || fail "purge left more than data/ in /var/lib/dust"
+  rm -r "$root/var/lib/dust/data"
+  dpkg_root -i "$deb" || fail "dpkg --root -i (after purge) failed"
+  dpkg_root -P neural-dust || fail "dpkg --root -P (empty data/) failed"
+  [ ! -e "$root/var/lib/dust" ] || fail "purge left /var/lib/dust with an empty data/"
   [ ! -e "$root/etc/dust/dustd.conf" ] || fail "purge left /etc/dust/dustd.conf"
   [ ! -e "$root/etc/systemd/system/multi-user.target.wants/dustd.service" ] ||
     fail "purge left the multi-user.target.wants link"
-  pass_if "$before" "remove keeps /var/lib/dust and the conffile; purge removes them and the enablement"
+  pass_if "$before" "remove keeps /var/lib/dust and the conffile; purge removes them and the enablement, but keeps files in /var/lib/dust/data"
 }
 if [ "$(id -u)" -eq 0 ]; then
   scratch_root_checks
