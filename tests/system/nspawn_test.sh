@@ -5,7 +5,10 @@
 # then boots two such devices on a private LAN and pairs them with dustctl, as the README's demo
 # does, and checks that they learn together what neither learns alone.
 #
-#   tests/system/nspawn_test.sh BUILD_DIR      (root; CTest: system.nspawn)
+#   tests/system/nspawn_test.sh BUILD_DIR               (root; CTest: system.nspawn)
+#   tests/system/nspawn_test.sh BUILD_DIR --root-only   (phase 2 alone: makes the cached root;
+#                                                        CTest system.nspawn_root, a fixture that
+#                                                        downloads while other tests run)
 #
 # Phases, each timed:
 #   1. package: cpack -G DEB in a scratch directory (the package's contents, control files and
@@ -28,7 +31,13 @@
 # (default 135; empty: the package's learning-rate schedule, see phase 5).
 set -euo pipefail
 
-build=$(cd "${1:?usage: nspawn_test.sh BUILD_DIR}" && pwd)
+build=$(cd "${1:?usage: nspawn_test.sh BUILD_DIR [--root-only]}" && pwd)
+root_only=false
+case "${2:-}" in
+  "") ;;
+  --root-only) root_only=true ;;
+  *) echo "usage: nspawn_test.sh BUILD_DIR [--root-only]" >&2; exit 2 ;;
+esac
 src=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/lib/checks.sh
 source "$src/tests/lib/checks.sh"
@@ -39,16 +48,16 @@ source "$src/tests/e2e/netlib.sh"
 # shellcheck source=tests/e2e/cluster.sh
 source "$src/tests/e2e/cluster.sh"
 
+# Like the netns suite, this fails rather than skips without what it needs: a skipped test
+# would let CI pass without ever booting the package.
 if [ "$(id -u)" -ne 0 ]; then
-  skip "needs root (debootstrap, systemd-nspawn, network namespaces)"
-  exit 77
+  give_up "must run as root (debootstrap, systemd-nspawn, network namespaces), uid $(id -u)"
 fi
 if ! need debootstrap || ! need systemd-nspawn || ! need cpack || ! need dpkg-shlibdeps; then
   "$src/scripts/deps" full # debootstrap, systemd-container, dpkg-dev
 fi
 if why=$(net_check); then :; else
-  skip "network namespaces unavailable: $why"
-  exit 77
+  give_up "network namespaces unavailable: $why"
 fi
 
 cl_find_bins "$build" || give_up "$build has no dustd, dustctl and dust-bench: build it first"
@@ -194,12 +203,14 @@ ct_give_data() {
 }
 
 # --- 1. the package ---------------------------------------------------------------------------
-phase "1. package (cpack -G DEB)"
-mkdir -p "$work/deb"
-(cd "$work/deb" && cpack -G DEB -B "$work/deb" --config "$build/CPackConfig.cmake") >"$work/cpack.log" 2>&1 ||
-  { cat "$work/cpack.log" >&2; give_up "cpack -G DEB failed"; }
-[ -f "$work/deb/$debname" ] || give_up "cpack made no $debname"
-pass "cpack: $debname, $(stat -c %s "$work/deb/$debname") bytes; Depends: $(dpkg-deb -f "$work/deb/$debname" Depends)"
+if ! $root_only; then
+  phase "1. package (cpack -G DEB)"
+  mkdir -p "$work/deb"
+  (cd "$work/deb" && cpack -G DEB -B "$work/deb" --config "$build/CPackConfig.cmake") >"$work/cpack.log" 2>&1 ||
+    { cat "$work/cpack.log" >&2; give_up "cpack -G DEB failed"; }
+  [ -f "$work/deb/$debname" ] || give_up "cpack made no $debname"
+  pass "cpack: $debname, $(stat -c %s "$work/deb/$debname") bytes; Depends: $(dpkg-deb -f "$work/deb/$debname" Depends)"
+fi
 
 # --- 2. the minimal Debian root (cached) -------------------------------------------------------
 phase "2. Debian $suite root (debootstrap)"
@@ -222,6 +233,11 @@ else
   echo "$base_key" >"$base.tmp/.dust-base-key"
   mv "$base.tmp" "$base"
   pass "debootstrap: $suite minbase + systemd, $downloaded of packages, root $(du -sh "$base" | cut -f1)"
+fi
+
+if $root_only; then
+  phase ""
+  finish "systemd-nspawn root"
 fi
 
 # --- 3. install the package with apt -----------------------------------------------------------
@@ -435,8 +451,10 @@ sed 's/^/  /' "$work/warnings.txt"
 
 # Remove and purge, checked against what docs/operations.md ("Upgrade") says: "Removing the
 # package (apt remove neural-dust) stops dustd and keeps /var/lib/dust and /etc/dust/dustd.conf.
-# apt purge neural-dust deletes both (including /var/lib/dust/data); the dust user and group
-# stay". Also gone: the binaries, the unit and its enablement (no mask left behind).
+# apt purge neural-dust deletes /etc/dust and everything dustd created in /var/lib/dust
+# (identity key, trust store, checkpoints, counters), but keeps the training files you put into
+# /var/lib/dust/data"; the dust user and group stay. Also gone: the binaries, the unit and its
+# enablement (no mask left behind).
 before=$failures
 ct1 systemctl start dustd
 ct1 env DEBIAN_FRONTEND=noninteractive apt-get remove -y neural-dust >"$work/remove.log" 2>&1 ||
@@ -456,10 +474,14 @@ pass_if "$before" "apt-get remove: dustd stopped, binaries and unit gone, /var/l
 before=$failures
 ct1 env DEBIAN_FRONTEND=noninteractive apt-get purge -y neural-dust >"$work/purge.log" 2>&1 ||
   fail "apt-get purge neural-dust failed: $(tail -5 "$work/purge.log")"
-for f in /var/lib/dust /etc/dust /etc/systemd/system/dustd.service \
+for f in /var/lib/dust/identity.key /var/lib/dust/checkpoint /etc/dust /etc/systemd/system/dustd.service \
   /etc/systemd/system/multi-user.target.wants/dustd.service /run/dust; do
   if ct1 test -e "$f" || ct1 test -L "$f"; then fail "apt-get purge left $f"; fi
 done
+ct1 test -f /var/lib/dust/data/train-images-idx3-ubyte ||
+  fail "apt-get purge deleted the training data in /var/lib/dust/data"
+[ "$(ct1 ls -A /var/lib/dust)" = data ] || fail "apt-get purge left more than data/ in /var/lib/dust: $(ct1 ls -A /var/lib/dust | tr '\n' ' ')"
+grep -q "kept /var/lib/dust/data" "$work/purge.log" || fail "apt-get purge did not say it kept /var/lib/dust/data"
 ct1 getent passwd dust >/dev/null || fail "purge removed the user dust (the guide says it stays)"
 ct1 getent group dust >/dev/null || fail "purge removed the group dust (the guide says it stays)"
 # shellcheck disable=SC2016 # a dpkg-query format, not a shell expression
@@ -467,7 +489,7 @@ ct1 getent group dust >/dev/null || fail "purge removed the group dust (the guid
   fail "dpkg still knows neural-dust after the purge"
 ct1 systemctl daemon-reload
 if ct1 systemctl cat dustd >/dev/null 2>&1; then fail "systemd still has a unit dustd.service after the purge"; fi
-pass_if "$before" "apt-get purge: /var/lib/dust (data included), /etc/dust and the unit's links gone; user and group dust kept"
+pass_if "$before" "apt-get purge: dustd's state in /var/lib/dust, /etc/dust and the unit's links gone; the training files in /var/lib/dust/data, user and group dust kept"
 
 # Installed again on the running system: postinst enables and starts it (deb-systemd-invoke),
 # with a new identity (the purge took the old one). The dependencies are still installed, so
