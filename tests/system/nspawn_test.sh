@@ -238,6 +238,7 @@ fi
 if $root_only; then
   phase ""
   finish "systemd-nspawn root"
+  exit 0
 fi
 
 # --- 3. install the package with apt -----------------------------------------------------------
