@@ -56,6 +56,7 @@ bool ParseLayers(const std::string& text, std::vector<uint32_t>* out) {
 int RunTrain(int argc, char** argv) {
   std::string data_dir;
   std::string layers_text;
+  std::string label_column;
   uint32_t epochs = 1;
   uint32_t batch = 32;
   SgdOptions sgd;
@@ -73,7 +74,10 @@ int RunTrain(int argc, char** argv) {
       "weight-decay", po::value(&sgd.weight_decay)->default_value(0.0f), "L2 weight decay")(
       "seed", po::value(&seed)->default_value(1), "initialisation and shuffling seed")(
       "layers", po::value(&layers_text)->default_value("784,32,10"),
-      "layer sizes, input first, classes last");
+      "layer sizes, input first, classes last")(
+      "csv-label-column", po::value(&label_column),
+      "CSV header name of the label column (default: \"label\" if a header has it, else the "
+      "first column)");
   po::variables_map vm;
   const UsageError usage{.program = "dust-bench train", .exit_code = 2, .blank_line = true};
   if (auto rc = ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;
@@ -92,6 +96,7 @@ int RunTrain(int argc, char** argv) {
   LoadOptions load;
   load.num_classes = layers.back();
   load.expected_features = layers.front();
+  load.label_column = label_column;
   auto contents = daemon::ScanDataDir(data_dir, load, /*strict=*/true);
   if (!contents.ok()) {
     std::cerr << "dust-bench train: " << contents.status().ToString() << "\n";

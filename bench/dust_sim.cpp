@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (data->test.empty()) {
-    std::cerr << "dust-sim: " << c.data << " holds no test data (t10k-* or *test*)\n";
+    std::cerr << "dust-sim: " << c.data
+              << " holds no test data (files in test/, or named like *-test.csv or t10k-*)\n";
     return 1;
   }
   auto parts = dust::sim::Split(data->train, c.split, c.nodes, c.seed);

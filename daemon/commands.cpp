@@ -132,8 +132,10 @@ Status Daemon::CmdEvaluate(const Json& request, const Responder& reply) {
   LoadOptions lo;
   lo.expected_features = m_node->model().input_size();
   lo.num_classes = m_node->model().num_classes();
-  asio::post(m_workers, [this, model = m_node->model(), args = std::move(*args), lo, reply] {
-    Result<Json> result = EvaluateDir(model, args.data_dir, args.split, lo);
+  lo.label_column = m_options.csv_label_column;
+  asio::post(m_workers, [this, model = m_node->model(), args = std::move(*args), lo,
+                         tests = TestFileRule{m_options.test_files}, reply] {
+    Result<Json> result = EvaluateDir(model, args.data_dir, args.split, lo, tests);
     asio::post(m_io, [reply, result = std::move(result)] {
       if (!result.ok()) return reply.Error(errc::kFailed, result.status().message());
       reply.Ok(*result);
@@ -143,8 +145,8 @@ Status Daemon::CmdEvaluate(const Json& request, const Responder& reply) {
 }
 
 Result<Json> Daemon::EvaluateDir(const Mlp& model, const std::string& dir, const std::string& split,
-                                 const LoadOptions& lo) {
-  auto contents = ScanDataDirForEvaluation(dir, lo);
+                                 const LoadOptions& lo, const TestFileRule& tests) {
+  auto contents = ScanDataDirForEvaluation(dir, lo, tests);
   if (!contents.ok()) return contents.status();
   std::string used_split = split.empty() ? (contents->test.empty() ? "all" : "test") : split;
   Dataset data;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "control.h"
+#include "data_dir.h"
 #include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/load_options.h"
@@ -129,9 +130,10 @@ class Daemon {
   Status CmdRescan(const Json& request, const Responder& reply);
   // evaluate's work, on the worker (reads files, touches no daemon state): `model` evaluated on
   // the `split` of the IDX/CSV files in `dir` (empty split: test if there are test files, else
-  // all), as the command's result.
+  // all; test files by `tests`), as the command's result.
   static Result<Json> EvaluateDir(const Mlp& model, const std::string& dir,
-                                  const std::string& split, const LoadOptions& lo);
+                                  const std::string& split, const LoadOptions& lo,
+                                  const TestFileRule& tests);
 
   // Data directory (data_scan.cpp).
   static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes);

@@ -1,5 +1,7 @@
 #include "data_dir.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -39,6 +41,60 @@ std::optional<std::string> IdxPrefix(std::string_view name, std::string_view kin
   return std::string(rest);
 }
 
+bool EqualsIgnoringAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// The names, relative to `dir`, of the regular files (or links to them) in `dir` and in its
+// test/ subdirectory if that is a directory, sorted. An error if `dir` cannot be listed; a
+// test/ that cannot be listed is an error too, since its files would otherwise silently be
+// missing from the test set.
+Status ListDataFiles(const std::string& dir, std::vector<std::string>* names) {
+  namespace fs = std::filesystem;
+  names->clear();
+  const auto list = [&](const fs::path& where, const std::string& prefix) -> Status {
+    std::error_code ec;
+    fs::directory_iterator it(where, ec);
+    if (ec) return Status::IoError("cannot list " + where.string() + ": " + ec.message());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+      if (ec) return Status::IoError("cannot list " + where.string() + ": " + ec.message());
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec)) names->push_back(prefix + it->path().filename().string());
+    }
+    return Status::Ok();
+  };
+  DUST_RETURN_IF_ERROR(list(dir, ""));
+  const fs::path test_dir = fs::path(dir) / std::string(kTestSubdir);
+  std::error_code ec;
+  if (fs::is_directory(test_dir, ec)) {
+    DUST_RETURN_IF_ERROR(list(test_dir, std::string(kTestSubdir) + "/"));
+  }
+  std::sort(names->begin(), names->end());
+  return Status::Ok();
+}
+
+// What a scan looked for as training data, for the error when it found none.
+std::string DescribeTrainingFiles(const TestFileRule& rule) {
+  std::string what =
+      "IDX pairs (X-images-idxN-ubyte[.gz] with X-labels-idx1-ubyte[.gz]) and *.csv files "
+      "that are not test data (";
+  if (rule.globs.empty()) {
+    what +=
+        "in test/, or a name with a component \"test\" or a first component \"t10k\", "
+        "split at '-', '_' and '.')";
+  } else {
+    what += "names matching";
+    for (size_t i = 0; i < rule.globs.size(); ++i) what += (i ? ", " : " ") + rule.globs[i];
+    what += ")";
+  }
+  return what;
+}
+
 struct Candidate {
   std::string name;    // sort key: the images file or the CSV file
   std::string path;    // what is reported in `used`
@@ -49,12 +105,47 @@ struct Candidate {
 
 }  // namespace
 
-bool IsTestDataName(std::string_view file_name) {
-  return file_name.substr(0, 4) == "t10k" || file_name.find("test") != std::string_view::npos;
+bool IsTestDataName(std::string_view relative_name) {
+  const std::string test_prefix = std::string(kTestSubdir) + "/";
+  if (relative_name.substr(0, test_prefix.size()) == test_prefix) return true;
+  std::string_view name = relative_name;
+  if (const size_t slash = name.rfind('/'); slash != std::string_view::npos) {
+    name.remove_prefix(slash + 1);
+  }
+  for (size_t start = 0, index = 0;; ++index) {
+    const size_t end = name.find_first_of("-_.", start);
+    const std::string_view component =
+        name.substr(start, end == std::string_view::npos ? name.npos : end - start);
+    if (EqualsIgnoringAsciiCase(component, "test")) return true;
+    if (index == 0 && EqualsIgnoringAsciiCase(component, "t10k")) return true;
+    if (end == std::string_view::npos) return false;
+    start = end + 1;
+  }
 }
 
-Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options,
-                                    bool strict) {
+bool IsTestFile(std::string_view relative_name, const TestFileRule& rule) {
+  if (rule.globs.empty()) return IsTestDataName(relative_name);
+  const std::string name(relative_name);
+  for (const std::string& glob : rule.globs) {
+    if (::fnmatch(glob.c_str(), name.c_str(), FNM_PATHNAME) == 0) return true;
+  }
+  return false;
+}
+
+Status CheckTestFileGlobs(const std::vector<std::string>& globs) {
+  for (const std::string& glob : globs) {
+    if (glob.empty()) return Status::InvalidArgument("an empty glob matches no file");
+    if (glob.front() == '/') {
+      return Status::InvalidArgument("'" + glob +
+                                     "' is absolute; globs match names relative to the data "
+                                     "directory, e.g. test/*.csv");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options, bool strict,
+                                    const TestFileRule& tests) {
   namespace fs = std::filesystem;
   DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
   const std::string context = "data dir " + dir;
@@ -64,14 +155,7 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
     return Status::InvalidArgument(context + ": not a directory");
   }
   std::vector<std::string> names;
-  fs::directory_iterator it(dir, ec);
-  if (ec) return Status::IoError(context + ": cannot list: " + ec.message());
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return Status::IoError(context + ": cannot list: " + ec.message());
-    std::error_code type_ec;
-    if (it->is_regular_file(type_ec)) names.push_back(it->path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
+  DUST_RETURN_IF_ERROR(ListDataFiles(dir, &names).WithContext(context));
   const auto join = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
 
   DataDirContents result;
@@ -160,7 +244,7 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
       features = loaded->num_features();
       features_from = c.path;
     }
-    Dataset& target = IsTestDataName(c.name) ? result.test : result.train;
+    Dataset& target = IsTestFile(c.name, tests) ? result.test : result.train;
     if (target.empty() && target.num_features() == 0 && target.num_classes() == 0) {
       target = std::move(*loaded);  // the common case (one file per set): no copy
     } else {
@@ -171,10 +255,8 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
   }
 
   if (result.train.empty()) {
-    std::string msg = context +
-                      ": no usable training data; looked for IDX pairs "
-                      "(X-images-idxN-ubyte[.gz] with X-labels-idx1-ubyte[.gz]) and *.csv files "
-                      "whose name neither starts with \"t10k\" nor contains \"test\"";
+    std::string msg =
+        context + ": no usable training data; looked for " + DescribeTrainingFiles(tests);
     if (!result.used.empty()) msg += "; found only test data";
     for (const auto& st : result.skipped) msg += "; skipped " + st.message();
     return Status::NotFound(msg);
@@ -185,17 +267,15 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
   return result;
 }
 
-Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir, const LoadOptions& lo) {
-  auto scanned = ScanDataDir(dir, lo, /*strict=*/false);
+Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir, const LoadOptions& lo,
+                                                 const TestFileRule& tests) {
+  auto scanned = ScanDataDir(dir, lo, /*strict=*/false, tests);
   if (scanned.ok()) return scanned;
   DataDirContents c;
   c.train = Dataset(lo.expected_features, lo.num_classes);
   c.test = Dataset(lo.expected_features, lo.num_classes);
-  std::error_code ec;
   std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
-    names.push_back(e.path().filename());
-  std::sort(names.begin(), names.end());
+  if (!ListDataFiles(dir, &names).ok()) return scanned.status();
   for (const std::string& name : names) {
     std::string path = dir + "/" + name;
     Result<Dataset> loaded = Status::NotFound("");
@@ -213,7 +293,7 @@ Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir, const L
       c.skipped.push_back(loaded.status());
       continue;
     }
-    if ((IsTestDataName(name) ? c.test : c.train).Append(*loaded).ok()) c.used.push_back(path);
+    if ((IsTestFile(name, tests) ? c.test : c.train).Append(*loaded).ok()) c.used.push_back(path);
   }
   if (c.used.empty()) return scanned.status();
   return c;

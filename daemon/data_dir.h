@@ -24,14 +24,38 @@ struct DataDirContents {
   std::vector<Status> skipped;    // each message starts with the path
 };
 
-// True if a data file called `file_name` (no directory) holds test data: its name starts with
-// "t10k" (as MNIST's test files do) or contains "test". Other data files are training data.
-bool IsTestDataName(std::string_view file_name);
+// Which files of a data directory are test data: evaluated on, never trained on.
+struct TestFileRule {
+  // Empty: the naming rule (IsTestDataName). Otherwise exactly the files whose name relative
+  // to the data directory ("wine.csv", "test/wine.csv") matches one of these globs, by
+  // fnmatch(3) with FNM_PATHNAME ('*' and '?' do not match '/'); all others are training data.
+  std::vector<std::string> globs;
+};
 
-// Scans `dir` (not recursively) for IDX pairs ("X-images-idxN-ubyte[.gz]" with
-// "X-labels-idx1-ubyte[.gz]", matched by the prefix X) and "*.csv" files; other files are
-// ignored. Files whose name starts with "t10k" or contains "test" are test data; the rest are
-// training data. Files are taken in sorted name order, so the result is deterministic. All
+// The subdirectory of a data directory that is read too (not recursively): by the naming rule,
+// every data file in it is test data.
+inline constexpr std::string_view kTestSubdir = "test";
+
+// The naming rule. `relative_name` is a file's name relative to the data directory. It is test
+// data if it is in test/ ("test/wine.csv"), or if one of its file name's components (split at
+// '-', '_' and '.') is "test" ("wine-test.csv", "test_2024.csv", "readings.test.csv"), or its
+// first component is "t10k" (MNIST: "t10k-images-idx3-ubyte.gz"), ignoring ASCII case. So
+// "latest.csv", "contest.csv", "attestation.csv", "test2.csv" and "train-images-idx3-ubyte.gz"
+// are training data.
+bool IsTestDataName(std::string_view relative_name);
+
+// Whether the file `relative_name` is test data under `rule`.
+bool IsTestFile(std::string_view relative_name, const TestFileRule& rule);
+
+// Ok if every glob can match a name relative to a data directory (not empty, not absolute);
+// otherwise an error naming the glob.
+Status CheckTestFileGlobs(const std::vector<std::string>& globs);
+
+// Scans `dir`, and its subdirectory test/ if there is one (neither recursively), for IDX pairs
+// ("X-images-idxN-ubyte[.gz]" with "X-labels-idx1-ubyte[.gz]" in the same directory, matched
+// by the prefix X) and "*.csv" files; other files are ignored. `tests` says which files are
+// test data (an IDX pair by its images file's name); the rest are training data. Files are
+// taken in sorted order of their names relative to `dir`, so the result is deterministic. All
 // files must agree on the feature count: options.expected_features if set, else the first
 // usable file's. In strict mode any bad file (unreadable, malformed, an images file without
 // labels or labels without images, a feature count that disagrees) is an error; otherwise it
@@ -39,14 +63,14 @@ bool IsTestDataName(std::string_view file_name);
 // (raw and .gz side by side) is skipped in both modes, the first in name order being used.
 // Finding no usable training data at all is always an error naming the directory and what was
 // looked for. train and test have the agreed shape even when test has no samples.
-Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options,
-                                    bool strict);
+Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options, bool strict,
+                                    const TestFileRule& tests = {});
 
 // For `dustctl evaluate` on a directory ScanDataDir refuses, e.g. one that holds only test
 // files: ScanDataDir's result if it has one; otherwise every IDX pair and CSV file of `dir` that
-// loads, as test or training data by IsTestDataName, the files that do not load in `skipped`.
-// ScanDataDir's error if no file loads.
-Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir,
-                                                 const LoadOptions& options);
+// loads (in `dir` and test/), as test or training data by `tests`, the files that do not load in
+// `skipped`. ScanDataDir's error if no file loads.
+Result<DataDirContents> ScanDataDirForEvaluation(const std::string& dir, const LoadOptions& options,
+                                                 const TestFileRule& tests = {});
 
 }  // namespace dust::daemon

@@ -1,7 +1,7 @@
 // The data directory as the daemon sees it: the scan (ScanDataDir's files, split into training
 // and a deterministic holdout, test data capped for evaluation), the signature that lets a
-// periodic rescan skip an unchanged directory, rescans on the worker and applying their result
-// to the node on the loop.
+// periodic rescan skip an unchanged directory (and test/ in it), rescans on the worker and
+// applying their result to the node on the loop.
 #include <dirent.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -54,17 +54,26 @@ std::shared_ptr<const Dataset> Capped(const Dataset& data, size_t cap) {
 
 std::string Daemon::DataSignature(const std::string& dir) {
   std::vector<std::string> entries;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return "error:" + std::string(std::strerror(errno));
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    struct stat st {};
-    if (::stat((dir + "/" + name).c_str(), &st) != 0) continue;
-    entries.push_back(name + ":" + std::to_string(st.st_size) + ":" +
-                      std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec));
-  }
-  ::closedir(d);
+  // The data dir's entries and those of its test/ subdirectory (ScanDataDir reads both), by
+  // name relative to the data dir. A missing test/ adds nothing; a missing data dir is an error.
+  const auto add = [&](const std::string& where, const std::string& prefix) -> bool {
+    DIR* d = ::opendir(where.c_str());
+    if (!d) return false;
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      struct stat st {};
+      if (::stat((where + "/" + name).c_str(), &st) != 0) continue;
+      entries.push_back(prefix + name + ":" + std::to_string(st.st_size) + ":" +
+                        std::to_string(st.st_mtim.tv_sec) + "." +
+                        std::to_string(st.st_mtim.tv_nsec));
+    }
+    ::closedir(d);
+    return true;
+  };
+  if (!add(dir, "")) return "error:" + std::string(std::strerror(errno));
+  const std::string test_dir(kTestSubdir);
+  (void)add(dir + "/" + test_dir, test_dir + "/");
   std::sort(entries.begin(), entries.end());
   std::string sig;
   for (const auto& e : entries) sig += e + "\n";
@@ -78,7 +87,9 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
   LoadOptions lo;
   lo.num_classes = classes;
   lo.expected_features = features;
-  auto contents = ScanDataDir(options.data_dir, lo, /*strict=*/false);
+  lo.label_column = options.csv_label_column;
+  auto contents =
+      ScanDataDir(options.data_dir, lo, /*strict=*/false, TestFileRule{options.test_files});
   if (!contents.ok()) {
     r.status = contents.status();
     return r;

@@ -33,6 +33,8 @@ void PrintConfig(const dust::daemon::Options& o) {
   std::printf("data-dir = %s\nstate-dir = %s\ncontrol-socket = %s\ncontrol-group = %s\n",
               o.data_dir.c_str(), o.state_dir.c_str(), dust::daemon::ResolveSocketPath(o).c_str(),
               o.control_group.c_str());
+  std::printf("csv-label-column = %s\ntest-files = %s\n", o.csv_label_column.c_str(),
+              list(o.test_files).c_str());
   std::printf("port = %u\nbind-address = %s\nbroadcast = %s\npeer = %s\n", o.port,
               o.bind_address.c_str(), o.broadcast.empty() ? "none" : list(o.broadcast).c_str(),
               list(o.peers).c_str());

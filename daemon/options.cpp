@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "data_dir.h"
 #include "dust/engine/merge.h"
 #include "dust/util/file.h"
 
@@ -32,6 +33,12 @@ po::options_description FileOptions() {
   desc.add_options()
     ("data-dir", po::value<std::string>()->default_value(d.data_dir),
        "directory with training data (IDX pairs and *.csv); rescanned periodically")
+    ("csv-label-column", po::value<std::string>()->default_value(""),
+       "CSV header name of the label column (default: the column named label if a file has a "
+       "header, else the first column)")
+    ("test-files", po::value<std::string>()->default_value(""),
+       "comma-separated globs of test files, relative to data-dir (default: files in test/, "
+       "and names with a component 'test' or starting 't10k')")
     ("state-dir", po::value<std::string>()->default_value(d.state_dir),
        "identity key, trust store, checkpoint, counters ($STATE_DIRECTORY if set)")
     ("control-socket", po::value<std::string>()->default_value(""),
@@ -200,6 +207,14 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   }
   if (o.data_dir.empty()) return bad("data-dir", "must not be empty");
   if (o.state_dir.empty()) return bad("state-dir", "must not be empty");
+  o.csv_label_column = Get<std::string>(vm, "csv-label-column");
+  if (o.csv_label_column.find(',') != std::string::npos) {
+    return bad("csv-label-column",
+               "'" + o.csv_label_column + "' contains a comma, which no CSV column name can");
+  }
+  o.test_files = SplitList(Get<std::string>(vm, "test-files"));
+  if (Status st = CheckTestFileGlobs(o.test_files); !st.ok())
+    return bad("test-files", st.message());
   o.control_socket = Get<std::string>(vm, "control-socket");
   o.control_group = Get<std::string>(vm, "control-group");
 

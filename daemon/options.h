@@ -28,6 +28,9 @@ struct Options {
   // Files and directories.
   std::string config_path;  // the file actually read ("" if none)
   std::string data_dir = "/var/lib/dust/data";
+  // How the data directory is read (data_dir.h, docs/operations.md "What the daemon reads").
+  std::string csv_label_column;         // "" -> "label" if a CSV has a header with it, else first
+  std::vector<std::string> test_files;  // globs; empty -> the naming rule (IsTestDataName)
   std::string state_dir = kDefaultStateDir;  // $STATE_DIRECTORY wins over the default
   std::string control_socket;  // "" -> $RUNTIME_DIRECTORY/dustd.sock or kDefaultSocketPath
   std::string control_group;   // "" -> the daemon's own gid

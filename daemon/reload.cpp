@@ -1,6 +1,6 @@
 // SIGHUP: re-reads the config file with the daemon's command line and applies what can change
-// at runtime (data dir, peers, CPU budget, learning-rate schedule, intervals, log level), logs
-// what needs a restart, reloads the trust store and rescans the data directory.
+// at runtime (data dir and how it is read, peers, CPU budget, learning-rate schedule, intervals,
+// log level), logs what needs a restart, reloads the trust store and rescans the data directory.
 #include "daemon.h"
 #include "log.h"
 
@@ -36,10 +36,10 @@ void Daemon::Reload() {
     // new one applies from the next step.)
     Options keep = m_options;
     auto apply = [&](auto... fields) { ((m_options.*fields = n.*fields), ...); };
-    apply(&O::data_dir, &O::broadcast, &O::peers, &O::cpu_budget, &O::learning_rate,
-          &O::learning_rate_floor, &O::learning_rate_decay_steps, &O::holdout_fraction,
-          &O::holdout_seed, &O::checkpoint_interval, &O::rescan_interval, &O::eval_interval,
-          &O::log_level);
+    apply(&O::data_dir, &O::csv_label_column, &O::test_files, &O::broadcast, &O::peers,
+          &O::cpu_budget, &O::learning_rate, &O::learning_rate_floor, &O::learning_rate_decay_steps,
+          &O::holdout_fraction, &O::holdout_seed, &O::checkpoint_interval, &O::rescan_interval,
+          &O::eval_interval, &O::log_level);
     SetLogLevel(m_options.log_level);
     if (m_gossip) m_gossip->RefreshDestinations(m_options);
     if (keep.checkpoint_interval != m_options.checkpoint_interval) {

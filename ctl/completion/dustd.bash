@@ -8,6 +8,7 @@ _dustd() {
   case $prev in
     -c|--config) _filedir conf; [ ${#COMPREPLY[@]} -eq 0 ] && _filedir; return ;;
     --data-dir|--state-dir) _filedir -d; return ;;
+    --csv-label-column|--test-files) return ;;
     --control-socket) _filedir; return ;;
     --control-group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
     --multicast-interface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
@@ -20,8 +21,8 @@ _dustd() {
     --checkpoint-interval|--rescan-interval|--eval-interval) return ;;
   esac
 
-  COMPREPLY=($(compgen -W "--help --version --config --check-config --data-dir --state-dir
-    --control-socket --control-group --port --bind-address --broadcast --peer --multicast-group
+  COMPREPLY=($(compgen -W "--help --version --config --check-config --data-dir
+    --csv-label-column --test-files --state-dir --control-socket --control-group --port --bind-address --broadcast --peer --multicast-group
     --multicast-interface --metrics-listen --display-name --layers --init-seed --learning-rate
     --momentum --batch-size --batches-per-round --aggregator --cpu-budget --holdout-fraction
     --holdout-seed --announce-interval --send-interval --checkpoint-interval --rescan-interval

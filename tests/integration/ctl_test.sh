@@ -320,7 +320,8 @@ expect_rc 3 "$CTL" "${A[@]}" evaluate --data "$WORK/no-such-dir"
 # A broken file beside good ones: used files evaluated, the broken one named with its reason.
 mkdir -p "$WORK/evalmix"
 cp "$SRC"/data/mnist-10k/t10k-* "$WORK/evalmix/"
-echo "12,not,a,sample" >"$WORK/evalmix/broken.csv"
+# (A header line first: a first line that is not all numbers would itself be the header.)
+printf 'label,a,b,c\n12,not,a,sample\n' >"$WORK/evalmix/broken.csv"
 expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data "$WORK/evalmix" --split test
 [ "$(jget "d['files_skipped'][0]['path']" <"$WORK/out")" = "$WORK/evalmix/broken.csv" ] ||
   fail "evaluate: the skipped file's path: $(cat "$WORK/out")"

@@ -159,7 +159,7 @@ ls "$T/n2/state" | grep -q corrupt && fail "a state file was found corrupt after
 wait_all_above 0.65 60 || fail "node2 did not catch up"
 
 # A bad file dropped into the data dir and SIGHUP: reported and skipped, the rest still used.
-echo "12,not,a,sample" >"$T/n1/data/broken.csv"
+printf 'label,a,b,c\n12,not,a,sample\n' >"$T/n1/data/broken.csv"  # line 2 is bad
 train_before=$(field "$T/n1/sock" status "r['training']['train_samples']")
 kill -HUP "${PIDS[1]}"
 sleep 2

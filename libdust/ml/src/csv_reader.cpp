@@ -1,7 +1,9 @@
-// The CSV reader, in the order a file is read: the file into lines (ForEachLine), the header
-// rule (IsHeader), a line into its label field and features (SplitRow), the label
-// (ParseLabel), the row's width against the file's (CheckRowWidth), then the sample. Each rule
-// of csv_reader.h lives in one of these, so a change to one rule is a change to one function.
+// The CSV reader, in the order a file is read: the file into lines (ForEachLine), a line into
+// fields (SplitFields), the header rule (IsHeader), the label column (FindLabelColumn, or
+// LabelColumnWithoutHeader for a file without a header), a row's field count against the
+// header's (CheckFieldCount), its features (ParseFeatures), its label (ParseLabel), its width
+// against the file's (CheckRowWidth), then the sample. Each rule of csv_reader.h lives in one
+// of these, so a change to one rule is a change to one function.
 #include "dust/ml/csv_reader.h"
 
 #include <charconv>
@@ -10,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "csv_internal.h"
 #include "dust/util/file.h"
 #include "plural.h"
 
@@ -44,6 +47,14 @@ bool ParseFloat(std::string_view s, float* out) {
   return ec == std::errc() && end == s.data() + s.size();
 }
 
+// Spreadsheet programs may start a file with a UTF-8 byte-order mark. Left in place it would
+// be part of the first field, and make a header-less file's first row look like a header.
+std::string_view StripByteOrderMark(std::string_view text) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  return text;
+}
+
 // Calls fn(line_no, line) for each line of `text` that is not blank, trimmed; line_no is
 // 1-based and counts blank lines too. Lines end at '\n' (the last one needs none). Stops at
 // the first error fn returns and returns it.
@@ -63,28 +74,100 @@ Status ForEachLine(std::string_view text, Fn&& fn) {
   return Status::Ok();
 }
 
-// Whether a file's first non-blank line is a header (skipped): its first field is not a
-// number. No later line is ever a header.
-bool IsHeader(std::string_view first_line) {
-  float probe;
-  return !ParseFloat(Trim(first_line.substr(0, first_line.find(','))), &probe);
+// A line's fields, split at every comma (there is no quoting), each trimmed; at least one.
+void SplitFields(std::string_view line, std::vector<std::string_view>* fields) {
+  fields->clear();
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = line.find(',', start);
+    fields->push_back(
+        Trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start)));
+    if (comma == std::string_view::npos) return;
+    start = comma + 1;
+  }
 }
 
-// Splits a data line at its commas: column 1 is the label field (returned as written, checked
-// by ParseLabel), the rest are features. The first feature that is empty, not a number or not
-// finite is an error naming its column.
-Status SplitRow(std::string_view line, const CsvPlace& at, std::string_view* label_field,
-                std::vector<float>* features) {
+// Whether a file's first non-blank line is a header (not read as data): one of its non-empty
+// fields is not a number. An empty field does not make a header, so "1,,2" stays a data row
+// and is refused for its empty field rather than silently skipped. No later line is ever a
+// header.
+bool IsHeader(const std::vector<std::string_view>& fields) {
+  float probe;
+  for (const std::string_view field : fields) {
+    if (!field.empty() && !ParseFloat(field, &probe)) return true;
+  }
+  return false;
+}
+
+// A header name as written, without the double quotes some writers (R's write.csv) put around
+// names.
+std::string_view Unquote(std::string_view name) {
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+    name.remove_prefix(1);
+    name.remove_suffix(1);
+  }
+  return name;
+}
+
+bool EqualsIgnoringAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+// The label column (0-based) of a file with this header: the column named `wanted` (ignoring
+// ASCII case) if that is set, else the one named "label", else the first. A name that occurs
+// twice is an error (either could be meant), and so is a `wanted` the header lacks.
+Result<size_t> FindLabelColumn(const std::vector<std::string_view>& header,
+                               const std::string& wanted, const CsvPlace& at) {
+  const std::string name = wanted.empty() ? "label" : wanted;
+  std::vector<size_t> found;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (EqualsIgnoringAsciiCase(Unquote(header[i]), name)) found.push_back(i);
+  }
+  if (found.size() > 1) {
+    return Status::InvalidArgument(at.Line() + ": the header has more than one column named \"" +
+                                   name + "\" (columns " + std::to_string(found[0] + 1) + " and " +
+                                   std::to_string(found[1] + 1) +
+                                   "), so the label column is ambiguous");
+  }
+  if (found.size() == 1) return found.front();
+  if (wanted.empty()) return size_t{0};
+  return Status::InvalidArgument(at.Line() + ": the header has no column named \"" + wanted +
+                                 "\" (the label column)");
+}
+
+// A file without a header has its label first; a label column asked for by name cannot be
+// found in it, and guessing would train on a feature as the label.
+Status LabelColumnWithoutHeader(const std::string& wanted, const CsvPlace& at) {
+  if (wanted.empty()) return Status::Ok();
+  return Status::InvalidArgument(at.Line() +
+                                 ": no header line (every field of the first line is a number), "
+                                 "so no column is named \"" +
+                                 wanted + "\" (the label column)");
+}
+
+// With a header, every data row has as many fields as it, so that each value is in the column
+// its name says. `header_fields` 0: the file has no header.
+Status CheckFieldCount(size_t n, size_t header_fields, size_t header_line, const CsvPlace& at) {
+  if (header_fields == 0 || n == header_fields) return Status::Ok();
+  return Status::InvalidArgument(at.Line() + ": " + internal::Plural(n, "field", "fields") +
+                                 " but the header (line " + std::to_string(header_line) + ") has " +
+                                 std::to_string(header_fields));
+}
+
+// The features of a row: every field but the label's, in column order. The first that is
+// empty, not a number or not finite is an error naming its column.
+Status ParseFeatures(const std::vector<std::string_view>& fields, size_t label_index,
+                     const CsvPlace& at, std::vector<float>* features) {
   features->clear();
-  size_t comma = line.find(',');
-  *label_field = Trim(line.substr(0, comma));
-  size_t column = 1;
-  while (comma != std::string_view::npos) {
-    const size_t start = comma + 1;
-    comma = line.find(',', start);
-    const std::string_view field =
-        Trim(line.substr(start, comma == std::string_view::npos ? line.npos : comma - start));
-    ++column;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i == label_index) continue;
+    const std::string_view field = fields[i];
+    const size_t column = i + 1;
     float v;
     if (field.empty()) return Status::InvalidArgument(at.Column(column) + ": empty field");
     if (!ParseFloat(field, &v)) {
@@ -101,15 +184,17 @@ Status SplitRow(std::string_view line, const CsvPlace& at, std::string_view* lab
 }
 
 // The label field as a class: an integer (no sign, fraction or exponent) in [0, num_classes).
-Result<uint8_t> ParseLabel(std::string_view field, uint32_t num_classes, const CsvPlace& at) {
+// `column` is 1-based, for messages.
+Result<uint8_t> ParseLabel(std::string_view field, uint32_t num_classes, size_t column,
+                           const CsvPlace& at) {
   int64_t label = -1;
   const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), label);
   if (field.empty() || ec != std::errc() || end != field.data() + field.size()) {
-    return Status::InvalidArgument(at.Column(1) + ": label \"" + std::string(field) +
+    return Status::InvalidArgument(at.Column(column) + ": label \"" + std::string(field) +
                                    "\" is not an integer");
   }
   if (label < 0 || label >= num_classes) {
-    return Status::InvalidArgument(at.Column(1) + ": label " + std::to_string(label) +
+    return Status::InvalidArgument(at.Column(column) + ": label " + std::to_string(label) +
                                    " is out of range (must be 0.." +
                                    std::to_string(num_classes - 1) + ")");
   }
@@ -133,40 +218,66 @@ Status CheckRowWidth(size_t n, uint32_t width, bool first_row, const CsvPlace& a
 
 }  // namespace
 
+namespace internal {
+
+Result<Dataset> ParseCsv(std::string_view text, const std::string& path,
+                         const LoadOptions& options) {
+  DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
+  Dataset out;
+  bool shaped = false;  // out has its shape: the first data row has been read
+  bool first_line = true;
+  size_t label_index = 0;
+  size_t header_fields = 0;  // 0: no header
+  size_t header_line = 0;
+  uint32_t num_features = options.expected_features;
+  std::vector<std::string_view> fields;  // reused from row to row
+  std::vector<float> features;
+  const Status read =
+      ForEachLine(StripByteOrderMark(text), [&](size_t line_no, std::string_view line) -> Status {
+        const CsvPlace at{path, line_no};
+        SplitFields(line, &fields);
+        if (first_line) {
+          first_line = false;
+          if (IsHeader(fields)) {
+            Result<size_t> label = FindLabelColumn(fields, options.label_column, at);
+            if (!label.ok()) return label.status();
+            label_index = *label;
+            header_fields = fields.size();
+            header_line = line_no;
+            return Status::Ok();
+          }
+          DUST_RETURN_IF_ERROR(LabelColumnWithoutHeader(options.label_column, at));
+        }
+        DUST_RETURN_IF_ERROR(CheckFieldCount(fields.size(), header_fields, header_line, at));
+        DUST_RETURN_IF_ERROR(ParseFeatures(fields, label_index, at, &features));
+        const Result<uint8_t> label =
+            ParseLabel(fields[label_index], options.num_classes, label_index + 1, at);
+        if (!label.ok()) return label.status();
+        if (features.empty()) {
+          return Status::InvalidArgument(at.Line() + ": a label but no features");
+        }
+        DUST_RETURN_IF_ERROR(CheckRowWidth(features.size(), num_features, !shaped, at));
+        if (!shaped) {
+          num_features = static_cast<uint32_t>(features.size());
+          out = Dataset(num_features, options.num_classes);
+          shaped = true;
+        }
+        out.AddDense(features, *label);
+        return Status::Ok();
+      });
+  if (!read.ok()) return read;
+  if (!shaped) out = Dataset(num_features, options.num_classes);
+  return out;
+}
+
+}  // namespace internal
+
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options) {
   DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
   auto file = ReadFile(path, options.max_file_bytes);
   if (!file.ok()) return file.status();
-  const std::string_view text(reinterpret_cast<const char*>(file->data()), file->size());
-
-  Dataset out;
-  bool shaped = false;  // out has its shape: the first data row has been read
-  bool first_line = true;
-  uint32_t num_features = options.expected_features;
-  std::string_view label_field;
-  std::vector<float> features;  // reused from row to row
-  const Status read = ForEachLine(text, [&](size_t line_no, std::string_view line) -> Status {
-    const CsvPlace at{path, line_no};
-    if (first_line) {
-      first_line = false;
-      if (IsHeader(line)) return Status::Ok();
-    }
-    DUST_RETURN_IF_ERROR(SplitRow(line, at, &label_field, &features));
-    const Result<uint8_t> label = ParseLabel(label_field, options.num_classes, at);
-    if (!label.ok()) return label.status();
-    if (features.empty()) return Status::InvalidArgument(at.Line() + ": a label but no features");
-    DUST_RETURN_IF_ERROR(CheckRowWidth(features.size(), num_features, !shaped, at));
-    if (!shaped) {
-      num_features = static_cast<uint32_t>(features.size());
-      out = Dataset(num_features, options.num_classes);
-      shaped = true;
-    }
-    out.AddDense(features, *label);
-    return Status::Ok();
-  });
-  if (!read.ok()) return read;
-  if (!shaped) out = Dataset(num_features, options.num_classes);
-  return out;
+  return internal::ParseCsv(
+      std::string_view(reinterpret_cast<const char*>(file->data()), file->size()), path, options);
 }
 
 }  // namespace dust

@@ -9,6 +9,10 @@ Status CheckLoadOptions(const LoadOptions& options) {
     return Status::InvalidArgument("num_classes must be 1..256 (labels are one byte), got " +
                                    std::to_string(options.num_classes));
   }
+  if (options.label_column.find(',') != std::string::npos) {
+    return Status::InvalidArgument("label column \"" + options.label_column +
+                                   "\": a CSV column name cannot contain a comma");
+  }
   return Status::Ok();
 }
 

@@ -90,6 +90,30 @@ TEST_CASE("config: values from the file are applied, comments ignored", "[daemon
   CHECK(ParseConfigText("broadcast = none\n", "t")->broadcast.empty());
 }
 
+TEST_CASE("config: how the data dir is read: CSV label column and test-file globs",
+          "[daemon][options]") {
+  auto defaults = ParseConfigText("", "t");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->csv_label_column.empty());
+  CHECK(defaults->test_files.empty());
+  auto set =
+      ParseConfigText("csv-label-column = target\ntest-files = test/*, *-holdout.csv\n", "t");
+  REQUIRE(set.ok());
+  CHECK(set->csv_label_column == "target");
+  CHECK(set->test_files == std::vector<std::string>{"test/*", "*-holdout.csv"});
+  CheckErrorMentions("\ncsv-label-column = a,b\n", {"test.conf:2: csv-label-column", "comma"});
+  CheckErrorMentions("test-files = /var/lib/dust/data/*.csv\n",
+                     {"test.conf:1: test-files", "is absolute"});
+  dust::testutil::TempDir dir;
+  const std::string conf = dir.WriteFile("d.conf", "");
+  const char* argv[] = {"dustd", "--config",     conf.c_str(), "--csv-label-column",
+                        "y",     "--test-files", "eval/*"};
+  ParseOutcome out = ParseOptions(7, argv);
+  REQUIRE(out.action == ParseOutcome::Action::kRun);
+  CHECK(out.options.csv_label_column == "y");
+  CHECK(out.options.test_files == std::vector<std::string>{"eval/*"});
+}
+
 TEST_CASE("config: the command line overrides the file", "[daemon][options]") {
   dust::testutil::TempDir dir;
   std::string conf = dir.WriteFile("d.conf", "port = 5000\ncpu-budget = 0.3\n");

@@ -85,13 +85,115 @@ TEST_CASE("CSV header is recognised only on the first non-blank line") {
   const std::string second = dir.WriteFile("s.csv", "1,0.5\nlabel,2\n");
   CHECK(ErrorOf(LoadCsv(second, {})) ==
         second + ": line 2, column 1: label \"label\" is not an integer");
-  // A header's other fields are not read at all, and "+1" is not a number to from_chars.
+  // "+1" is not a number to from_chars, so this first line is a header (without "label").
   auto plus = LoadCsv(dir.WriteFile("p.csv", "+1,0\n1,2\n"), {});
   REQUIRE(plus.ok());
   CHECK(plus->size() == 1);
-  auto odd_header = LoadCsv(dir.WriteFile("o.csv", "x,,nan,\n1,2\n"), {});
-  REQUIRE(odd_header.ok());
-  CHECK(odd_header->num_features() == 1);
+  CHECK(plus->label(0) == 1);
+  // One field that is not a number makes the first line a header, wherever it is...
+  auto late_name = LoadCsv(dir.WriteFile("ln.csv", "0,1,x\n2,0.5,0.25\n"), {});
+  REQUIRE(late_name.ok());
+  CHECK(late_name->size() == 1);
+  CHECK(late_name->label(0) == 2);
+  // ...but an empty one does not: "1, ,0" is a data row with an empty field, not a header.
+  const std::string blank = dir.WriteFile("bl.csv", "1,,0\n2,0,0\n");
+  CHECK(ErrorOf(LoadCsv(blank, {})) == blank + ": line 1, column 2: empty field");
+}
+
+TEST_CASE("CSV label column is the header's \"label\", else the first column") {
+  TempDir dir;
+  auto middle = LoadCsv(dir.WriteFile("m.csv", "a,label,b\n0.5,2,-1\n0,7,3\n"), {});
+  REQUIRE(middle.ok());
+  REQUIRE(middle->size() == 2);
+  CHECK(middle->num_features() == 2);
+  CHECK(middle->label(0) == 2);
+  CHECK(middle->label(1) == 7);
+  CHECK(Dense(*middle, 0) == std::vector<float>{0.5f, -1.0f});
+  CHECK(Dense(*middle, 1) == std::vector<float>{0.0f, 3.0f});
+  // Case is ignored, and quotes around names (R's write.csv) are not part of them.
+  auto quoted = LoadCsv(dir.WriteFile("q.csv", "\"x\",\"Label\"\n0.25,1\n"), {});
+  REQUIRE(quoted.ok());
+  CHECK(quoted->label(0) == 1);
+  CHECK(Dense(*quoted, 0) == std::vector<float>{0.25f});
+  // A header without a "label" column: the first column is the label.
+  auto unnamed = LoadCsv(dir.WriteFile("u.csv", "class,x,y\n4,1,2\n"), {});
+  REQUIRE(unnamed.ok());
+  CHECK(unnamed->label(0) == 4);
+  CHECK(Dense(*unnamed, 0) == std::vector<float>{1.0f, 2.0f});
+}
+
+TEST_CASE("CSV label column named by the options must be in a header") {
+  TempDir dir;
+  LoadOptions options;
+  options.label_column = "target";
+  auto last = LoadCsv(dir.WriteFile("l.csv", "f0,label,TARGET\n0.5,9,1\n"), options);
+  REQUIRE(last.ok());
+  CHECK(last->label(0) == 1);  // not the column called "label"
+  CHECK(Dense(*last, 0) == std::vector<float>{0.5f, 9.0f});
+  const std::string missing = dir.WriteFile("x.csv", "\nlabel,a\n1,2\n");
+  CHECK(ErrorOf(LoadCsv(missing, options)) ==
+        missing + ": line 2: the header has no column named \"target\" (the label column)");
+  const std::string headerless = dir.WriteFile("h.csv", "1,2\n");
+  CHECK(ErrorOf(LoadCsv(headerless, options)) ==
+        headerless +
+            ": line 1: no header line (every field of the first line is a number), so no "
+            "column is named \"target\" (the label column)");
+  // Without data rows the header is still checked: the operator learns of it at once.
+  const std::string only_header = dir.WriteFile("o.csv", "label,a\n");
+  CHECK_THAT(ErrorOf(LoadCsv(only_header, options)), Catch::Contains("no column named \"target\""));
+  options.label_column = "a,b";
+  CHECK(ErrorOf(LoadCsv(headerless, options)) ==
+        "label column \"a,b\": a CSV column name cannot contain a comma");
+}
+
+TEST_CASE("CSV header naming the label column twice is refused") {
+  TempDir dir;
+  const std::string twice = dir.WriteFile("t.csv", "label,a,Label\n1,2,3\n");
+  CHECK(ErrorOf(LoadCsv(twice, {})) ==
+        twice +
+            ": line 1: the header has more than one column named \"label\" (columns 1 and 3), "
+            "so the label column is ambiguous");
+}
+
+TEST_CASE("CSV rows must have as many fields as the header") {
+  TempDir dir;
+  const std::string short_row = dir.WriteFile("s.csv", "label,a,b\n1,2,3\n1,2\n");
+  CHECK(ErrorOf(LoadCsv(short_row, {})) ==
+        short_row + ": line 3: 2 fields but the header (line 1) has 3");
+  const std::string long_row = dir.WriteFile("w.csv", "\n\nx,,nan,\n1,2\n");
+  CHECK(ErrorOf(LoadCsv(long_row, {})) ==
+        long_row + ": line 4: 2 fields but the header (line 3) has 4");
+}
+
+TEST_CASE("CSV errors name the label's own column when it is not the first") {
+  TempDir dir;
+  const std::string word = dir.WriteFile("w.csv", "a,label\n0.5,1\n0.5,x\n");
+  CHECK(ErrorOf(LoadCsv(word, {})) == word + ": line 3, column 2: label \"x\" is not an integer");
+  const std::string big = dir.WriteFile("b.csv", "a,label\n0.5,10\n");
+  CHECK(ErrorOf(LoadCsv(big, {})) ==
+        big + ": line 2, column 2: label 10 is out of range (must be 0..9)");
+  const std::string inf = dir.WriteFile("i.csv", "a,label\n-inf,1\n");
+  CHECK(ErrorOf(LoadCsv(inf, {})) == inf + ": line 2, column 1: \"-inf\" is not a finite number");
+}
+
+TEST_CASE("CSV UTF-8 byte-order mark is not part of the first field") {
+  TempDir dir;
+  // Left in, it would make this header-less file's first row a header and drop it.
+  auto headerless = LoadCsv(dir.WriteFile("n.csv",
+                                          "\xEF\xBB\xBF"
+                                          "1,0.5\n2,0.25\n"),
+                            {});
+  REQUIRE(headerless.ok());
+  CHECK(headerless->size() == 2);
+  CHECK(headerless->label(0) == 1);
+  LoadOptions options;
+  options.label_column = "label";
+  auto header = LoadCsv(dir.WriteFile("h.csv",
+                                      "\xEF\xBB\xBF"
+                                      "label,a\n3,1\n"),
+                        options);
+  REQUIRE(header.ok());
+  CHECK(header->label(0) == 3);
 }
 
 TEST_CASE("CSV line is checked features first, then its label, then its width") {
@@ -138,9 +240,10 @@ TEST_CASE("CSV file without data rows loads as an empty dataset of the expected 
 TEST_CASE(
     "CSV fields may be surrounded by spaces and tabs and numbers written any from_chars way") {
   TempDir dir;
-  auto d = LoadCsv(dir.WriteFile("f.csv", " 2\t,\t1e-1 , -0 ,.5,5.,0x1\n"), {});
+  // (After a data line: as the first line, one that is not all numbers would be the header.)
+  auto d = LoadCsv(dir.WriteFile("f.csv", "1,0,0,0,0,0\n 2\t,\t1e-1 , -0 ,.5,5.,0x1\n"), {});
   REQUIRE_FALSE(d.ok());  // "0x1": from_chars reads the 0 and stops at x
-  CHECK_THAT(d.status().message(), Catch::EndsWith(": line 1, column 6: \"0x1\" is not a number"));
+  CHECK_THAT(d.status().message(), Catch::EndsWith(": line 2, column 6: \"0x1\" is not a number"));
   auto ok = LoadCsv(dir.WriteFile("g.csv", " 2\t,\t1e-1 , -0 ,.5,5.\r\n"), {});
   REQUIRE(ok.ok());
   CHECK(ok->label(0) == 2);

@@ -9,11 +9,17 @@
 
 namespace dust {
 
-// CSV: one sample per line, "label,f1,f2,...". A header line is allowed if its first field is
-// not a number. Features are used as given (scale them yourself, e.g. to [0, 1]). Blank lines,
-// "\r\n" line ends and spaces around fields are tolerated; every row must have the same number
-// of features; a field that is not a finite number, or a label that is not an integer in
-// [0, num_classes), is an error naming the file, the line and the column (1-based).
+// CSV: one sample per line, fields separated by commas (no quoting; a UTF-8 byte-order mark
+// at the start is ignored). The first non-blank line is a header if any of its fields is not
+// a number; header names may be in double quotes. The label column is options.label_column
+// if set (the header must then have exactly one column of that name, ignoring ASCII case),
+// else the header's column named "label", else the first column; every other column is a
+// feature, in file order. Features are used as given (raw scale). Blank lines, "\r\n" line
+// ends and spaces around fields are tolerated. Every data row must have as many fields as
+// the header (if there is one) and as many features as the rows before (and as
+// options.expected_features, if set); a feature that is empty or not a finite number, or a
+// label that is not an integer in [0, num_classes), is an error naming the file, the line
+// and the column (1-based).
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options);
 
 }  // namespace dust
