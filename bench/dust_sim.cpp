@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "dust/util/crypto.h"
+#include "model_shape.h"
 #include "sim.h"
 
 namespace dust::sim {
@@ -39,11 +40,15 @@ int main(int argc, char** argv) {
     std::cerr << "dust-sim: libsodium failed to initialise\n";
     return 1;
   }
-  auto data = dust::daemon::ScanDataDir(c.data, dust::LoadOptions{}, /*strict=*/false);
-  if (!data.ok()) {
-    std::cerr << "dust-sim: " << data.status().ToString() << "\n";
+  // Strict, as dust-bench train: a file that cannot be used is an error, never left out quietly.
+  auto shaped = dust::bench::LoadShapedData(c.data, c.layers);
+  if (!shaped.ok()) {
+    std::cerr << "dust-sim: " << shaped.status().ToString() << "\n";
     return 1;
   }
+  c.layers = shaped->layers;
+  std::cerr << "dust-sim: " << shaped->description << "\n";
+  dust::daemon::DataDirContents* data = &shaped->contents;
   if (data->test.empty()) {
     std::cerr << "dust-sim: " << c.data << " holds no test data (t10k-* or *test*)\n";
     return 1;

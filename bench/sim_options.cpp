@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "bench_options.h"
+#include "model_shape.h"
 #include "sim.h"
 
 namespace po = boost::program_options;
@@ -82,7 +83,10 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       "no-head", "do not send the small layers every round (plain round-robin sweep)")(
       "threads", po::value(&c.threads)->default_value(2),
       "threads for receiving and evaluating (output does not depend on it)")(
-      "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes");
+      "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes")(
+      "layers", po::value<std::string>(),
+      "layer sizes, input first, classes last, at least one hidden layer, e.g. 784,64,10; must "
+      "agree with the data (default: FEATURES,32,CLASSES from the data)");
   po::variables_map vm;
   const bench::UsageError usage{.program = "dust-sim", .blank_line = true};
   if (auto rc = bench::ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;
@@ -119,6 +123,16 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       !(c.lr > 0)) {
     std::cerr << "dust-sim: an option is out of range (see --help)\n";
     return 1;
+  }
+  if (vm.count("layers")) {
+    auto layers = bench::ParseLayers(str("layers"));
+    // The engine's nodes need a hidden layer; the baselines train the same model.
+    if (!layers || layers->size() < 3) {
+      std::cerr << "dust-sim: --layers must be comma-separated widths in [1, " << kMaxLayerWidth
+                << "], at least one hidden layer, e.g. 784,32,10\n";
+      return 1;
+    }
+    c.layers = std::move(*layers);
   }
   auto attack = ParseAttack(c.attack);
   if (!attack.ok()) {
