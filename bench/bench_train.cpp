@@ -7,6 +7,7 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -74,6 +75,11 @@ int RunTrain(int argc, char** argv) {
     std::cerr << "dust-bench train: --batch and --epochs must be at least 1\n";
     return 2;
   }
+  // A zero rate would report an untrained model's accuracy as if it had been trained.
+  if (!(sgd.learning_rate > 0) || !(sgd.momentum >= 0) || !(sgd.weight_decay >= 0)) {
+    std::cerr << "dust-bench train: --lr must be > 0, --momentum and --weight-decay >= 0\n";
+    return 2;
+  }
   sgd.batch_size = batch;
 
   auto shaped = LoadShapedData(data_dir, layers);
@@ -120,6 +126,12 @@ int RunTrain(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "epoch %u/%u: mean batch loss %.4f, %.2f s elapsed\n", e + 1, epochs,
                  last_epoch_loss, t);
+  }
+  if (!std::isfinite(last_epoch_loss)) {
+    // The figures below are real (an accuracy near chance), but say why.
+    std::fprintf(stderr,
+                 "dust-bench train: the training loss is not finite (training diverged); a "
+                 "lower --lr or features scaled to a small range would help\n");
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

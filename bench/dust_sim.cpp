@@ -26,7 +26,7 @@ int Simulation::Run() {
   if (m_c.algorithm == "local") return RunDust(true);
   if (m_c.algorithm == "centralized") return RunCentralized();
   if (m_c.algorithm == "fedavg") return RunFedAvg();
-  std::cerr << "dust-sim: --algorithm: dust, fedavg, local or centralized\n";
+  std::cerr << "dust-sim: --algorithm: dust, fedavg, local or centralized\n";  // checked before
   return 1;
 }
 
@@ -60,6 +60,11 @@ int main(int argc, char** argv) {
   }
   std::vector<bool> byz(c.nodes, false);
   size_t nbyz = static_cast<size_t>(std::llround(c.byzantine * c.nodes));
+  if (c.byzantine > 0 && nbyz == 0) {
+    std::cerr << "dust-sim: --byzantine " << c.byzantine << " of " << c.nodes
+              << " nodes rounds to no node at all\n";
+    return 1;
+  }
   if (nbyz > 0 && attack.kind != dust::sim::Attack::kNone) {
     dust::Rng r(c.seed + 777);
     std::vector<uint32_t> idx(c.nodes);
