@@ -7,21 +7,21 @@
 
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench_options.h"
 #include "bench_registry.h"
-#include "data_dir.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
 #include "dust/util/rng.h"
+#include "model_shape.h"
 
 namespace dust::bench {
 namespace {
@@ -34,23 +34,6 @@ double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-bool ParseLayers(const std::string& text, std::vector<uint32_t>* out) {
-  std::stringstream ss(text);
-  std::string item;
-  out->clear();
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      const unsigned long v = std::stoul(item, &used);
-      if (used != item.size() || v == 0 || v > kMaxLayerWidth) return false;
-      out->push_back(static_cast<uint32_t>(v));
-    } catch (const std::exception&) {
-      return false;
-    }
-  }
-  return out->size() >= 2;
 }
 
 int RunTrain(int argc, char** argv) {
@@ -73,37 +56,45 @@ int RunTrain(int argc, char** argv) {
       "momentum", po::value(&sgd.momentum)->default_value(0.9f), "SGD momentum")(
       "weight-decay", po::value(&sgd.weight_decay)->default_value(0.0f), "L2 weight decay")(
       "seed", po::value(&seed)->default_value(1), "initialisation and shuffling seed")(
-      "layers", po::value(&layers_text)->default_value("784,32,10"),
-      "layer sizes, input first, classes last")(
+      "layers", po::value(&layers_text),
+      "layer sizes, input first, classes last, e.g. 784,64,10; must agree with the data "
+      "(default: FEATURES,32,CLASSES from the data)")(
       "csv-label-column", po::value(&label_column),
       "CSV header name of the label column (default: \"label\" if a header has it, else the "
       "first column)");
   po::variables_map vm;
   const UsageError usage{.program = "dust-bench train", .exit_code = 2, .blank_line = true};
   if (auto rc = ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;
-  std::vector<uint32_t> layers;
-  if (!ParseLayers(layers_text, &layers)) {
-    std::cerr << "dust-bench train: --layers must be comma-separated widths in [1, "
-              << kMaxLayerWidth << "], at least two, e.g. 784,32,10\n";
-    return 2;
+  std::vector<uint32_t> layers;  // empty: from the data
+  if (vm.count("layers")) {
+    auto parsed = ParseLayers(layers_text);
+    if (!parsed) {
+      std::cerr << "dust-bench train: --layers must be comma-separated widths in [1, "
+                << kMaxLayerWidth << "], at least two, e.g. 784,32,10\n";
+      return 2;
+    }
+    layers = std::move(*parsed);
   }
   if (batch == 0 || epochs == 0) {
     std::cerr << "dust-bench train: --batch and --epochs must be at least 1\n";
     return 2;
   }
+  // A zero rate would report an untrained model's accuracy as if it had been trained.
+  if (!(sgd.learning_rate > 0) || !(sgd.momentum >= 0) || !(sgd.weight_decay >= 0)) {
+    std::cerr << "dust-bench train: --lr must be > 0, --momentum and --weight-decay >= 0\n";
+    return 2;
+  }
   sgd.batch_size = batch;
 
-  LoadOptions load;
-  load.num_classes = layers.back();
-  load.expected_features = layers.front();
-  load.label_column = label_column;
-  auto contents = daemon::ScanDataDir(data_dir, load, /*strict=*/true);
-  if (!contents.ok()) {
-    std::cerr << "dust-bench train: " << contents.status().ToString() << "\n";
+  auto shaped = LoadShapedData(data_dir, layers, label_column);
+  if (!shaped.ok()) {
+    std::cerr << "dust-bench train: " << shaped.status().ToString() << "\n";
     return 1;
   }
-  const Dataset& train = contents->train;
-  const Dataset& test = contents->test;
+  layers = shaped->layers;
+  std::cerr << shaped->description << "\n";
+  const Dataset& train = shaped->contents.train;
+  const Dataset& test = shaped->contents.test;
   auto created = Mlp::Create(layers);
   if (!created.ok()) {
     std::cerr << "dust-bench train: " << created.status().ToString() << "\n";
@@ -139,6 +130,12 @@ int RunTrain(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::fprintf(stderr, "epoch %u/%u: mean batch loss %.4f, %.2f s elapsed\n", e + 1, epochs,
                  last_epoch_loss, t);
+  }
+  if (!std::isfinite(last_epoch_loss)) {
+    // The figures below are real (an accuracy near chance), but say why.
+    std::fprintf(stderr,
+                 "dust-bench train: the training loss is not finite (training diverged); a "
+                 "lower --lr or features scaled to a small range would help\n");
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

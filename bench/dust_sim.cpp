@@ -16,6 +16,7 @@
 #include <iostream>
 
 #include "dust/util/crypto.h"
+#include "model_shape.h"
 #include "sim.h"
 
 namespace dust::sim {
@@ -25,7 +26,7 @@ int Simulation::Run() {
   if (m_c.algorithm == "local") return RunDust(true);
   if (m_c.algorithm == "centralized") return RunCentralized();
   if (m_c.algorithm == "fedavg") return RunFedAvg();
-  std::cerr << "dust-sim: --algorithm: dust, fedavg, local or centralized\n";
+  std::cerr << "dust-sim: --algorithm: dust, fedavg, local or centralized\n";  // checked before
   return 1;
 }
 
@@ -39,11 +40,15 @@ int main(int argc, char** argv) {
     std::cerr << "dust-sim: libsodium failed to initialise\n";
     return 1;
   }
-  auto data = dust::daemon::ScanDataDir(c.data, dust::LoadOptions{}, /*strict=*/false);
-  if (!data.ok()) {
-    std::cerr << "dust-sim: " << data.status().ToString() << "\n";
+  // Strict, as dust-bench train: a file that cannot be used is an error, never left out quietly.
+  auto shaped = dust::bench::LoadShapedData(c.data, c.layers);
+  if (!shaped.ok()) {
+    std::cerr << "dust-sim: " << shaped.status().ToString() << "\n";
     return 1;
   }
+  c.layers = shaped->layers;
+  std::cerr << "dust-sim: " << shaped->description << "\n";
+  dust::daemon::DataDirContents* data = &shaped->contents;
   if (data->test.empty()) {
     std::cerr << "dust-sim: " << c.data
               << " holds no test data (files in test/, or named like *-test.csv or t10k-*)\n";
@@ -56,6 +61,11 @@ int main(int argc, char** argv) {
   }
   std::vector<bool> byz(c.nodes, false);
   size_t nbyz = static_cast<size_t>(std::llround(c.byzantine * c.nodes));
+  if (c.byzantine > 0 && nbyz == 0) {
+    std::cerr << "dust-sim: --byzantine " << c.byzantine << " of " << c.nodes
+              << " nodes rounds to no node at all\n";
+    return 1;
+  }
   if (nbyz > 0 && attack.kind != dust::sim::Attack::kNone) {
     dust::Rng r(c.seed + 777);
     std::vector<uint32_t> idx(c.nodes);

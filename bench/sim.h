@@ -50,6 +50,9 @@ struct Config {
   double delta_fraction = 0.6;
   bool head = true;
   bool quiet = false;
+  // The model: --layers as given (empty: from the data) until main fits it to the data
+  // (model_shape.h), then the layers every node and baseline trains.
+  std::vector<uint32_t> layers;
 };
 
 struct Attack {

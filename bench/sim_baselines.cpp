@@ -1,5 +1,6 @@
 // dust-sim's baselines on the same data and evaluation: one centralized model, and FedAvg.
 #include <cmath>
+#include <iostream>
 
 #include "sim.h"
 
@@ -7,8 +8,11 @@ namespace dust::sim {
 
 int Simulation::RunCentralized() {
   // One model on the union of the nodes' data, as many samples per round as all nodes together.
-  auto model = Mlp::Create(Mlp::DefaultLayers());
-  if (!model.ok()) return 1;
+  auto model = Mlp::Create(m_c.layers);
+  if (!model.ok()) {
+    std::cerr << "dust-sim: " << model.status().ToString() << "\n";
+    return 1;
+  }
   model->Init(1);
   SgdOptions sgd;
   sgd.learning_rate = static_cast<float>(m_c.lr);
@@ -47,8 +51,11 @@ int Simulation::RunFedAvg() {
   // McMahan et al.: each round a server sends the fp32 model to 10% of the clients, each trains
   // one local epoch and sends its fp32 model back; the server averages weighted by samples.
   const uint32_t n = m_c.nodes;
-  auto global = Mlp::Create(Mlp::DefaultLayers());
-  if (!global.ok()) return 1;
+  auto global = Mlp::Create(m_c.layers);
+  if (!global.ok()) {
+    std::cerr << "dust-sim: " << global.status().ToString() << "\n";
+    return 1;
+  }
   global->Init(1);
   const size_t np = global->num_params();
   const uint64_t model_bytes = np * 4;

@@ -51,6 +51,7 @@ int Simulation::RunDust(bool local) {
   nodes.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
     NodeOptions o;
+    o.layers = m_c.layers;
     o.sgd.learning_rate = static_cast<float>(m_c.lr);
     o.sgd.batch_size = m_c.batch_size;
     o.sgd.momentum = static_cast<float>(m_c.momentum);

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Reporting helpers and package checks shared by the packaging tests (sourced by
 # tests/integration/systemd_test.sh, tests/cross/package_check.sh and tests/system/nspawn_test.sh;
-# bash, set -euo pipefail).
+# bash, set -euo pipefail); tests/integration/shape_test.sh uses the reporting helpers.
 # Checks go on after a failure and the script ends with `finish`, so one run shows every
 # problem; give_up stops where what follows depends on what just failed.
 

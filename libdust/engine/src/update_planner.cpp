@@ -103,7 +103,11 @@ Result<PlannedUpdate> PlanHybridUpdate(uint64_t round, std::span<const float> pa
   const size_t budget = kMaxPayloadBytes - kUpdatePreambleBytes;
   const size_t cb = CodingBytes(options.coding), ov = SegmentOverheadBytes(options.coding);
   size_t abs_bytes = static_cast<size_t>(budget * (1.0f - options.delta_fraction));
-  size_t block = abs_bytes > ov + cb ? std::min((abs_bytes - ov) / cb, np) : 0;
+  // At most half the model (rounded up): a block that covered the whole model would leave no
+  // coordinate to send a delta for, and a small model (a few hundred parameters, as tabular
+  // data gives) would then never move, its training stuck in the accumulator. With two or more
+  // blocks every coordinate is outside the block at least every other round.
+  size_t block = abs_bytes > ov + cb ? std::min((abs_bytes - ov) / cb, (np + 1) / 2) : 0;
   size_t start = 0, end = 0;
   if (block > 0) {
     size_t nblocks = (np + block - 1) / block;

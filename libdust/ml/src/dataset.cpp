@@ -1,5 +1,6 @@
 #include "dust/ml/dataset.h"
 
+#include <algorithm>
 #include <cassert>
 #include <string>
 
@@ -92,6 +93,23 @@ void Dataset::Reserve(size_t samples, size_t nonzeros) {
   m_labels.reserve(m_labels.size() + samples);
   m_index.reserve(m_index.size() + nonzeros);
   m_value.reserve(m_value.size() + nonzeros);
+}
+
+Status Dataset::SetNumClasses(uint32_t num_classes) {
+  if (num_classes == 0 || num_classes > 256) {
+    return Status::InvalidArgument("number of classes " + std::to_string(num_classes) +
+                                   " is not in 1..256");
+  }
+  if (!empty() && MaxLabel() >= num_classes) {
+    return Status::InvalidArgument("label " + std::to_string(MaxLabel()) + " does not fit " +
+                                   std::to_string(num_classes) + " classes");
+  }
+  m_num_classes = num_classes;
+  return Status::Ok();
+}
+
+uint8_t Dataset::MaxLabel() const {
+  return empty() ? uint8_t{0} : *std::max_element(m_labels.begin(), m_labels.end());
 }
 
 }  // namespace dust

@@ -85,6 +85,31 @@ TEST_CASE("the hybrid plan sends a round's block and the largest residuals outsi
   }
 }
 
+TEST_CASE("a model smaller than the absolute block still sends every residual as a delta") {
+  // 5-32-3: 291 parameters, fewer than the ~560 int8 values the block may take. Were the block
+  // the whole model, no coordinate could leave as a delta and the model would never move.
+  NodeOptions o;
+  o.layers = {5, 32, 3};
+  const size_t np = ParamCount(o.layers);
+  const std::vector<float> params = Random(np, 7, 0.0f), residual = Random(np, 8, 0.0f);
+  std::set<uint32_t> sent_over_rounds;
+  for (uint64_t round : {0u, 1u}) {
+    Result<PlannedUpdate> plan = PlanHybridUpdate(round, params, residual, 1.0f, o);
+    REQUIRE(plan.ok());
+    std::set<uint32_t> block;
+    for (const UpdateSegment& seg : Decode(*plan, np).segments) {
+      for (size_t k = 0; k < seg.size(); ++k) {
+        if (!seg.delta) block.insert(seg.index(k));
+      }
+    }
+    CHECK(block.size() == (np + 1) / 2 - round);  // 146, then the other 145
+    // Every coordinate outside the block goes as a delta: they all fit.
+    CHECK(plan->own_delta.index.size() == np - block.size());
+    sent_over_rounds.insert(plan->own_delta.index.begin(), plan->own_delta.index.end());
+  }
+  CHECK(sent_over_rounds.size() == np);
+}
+
 TEST_CASE("with nothing to send as delta, the hybrid plan is the absolute block alone") {
   const NodeOptions o = SmallModel();
   const size_t np = ParamCount(o.layers);

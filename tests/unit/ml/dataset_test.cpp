@@ -74,3 +74,20 @@ TEST_CASE("dataset appended to itself doubles") {
   CHECK(d.label(1) == 2);
   CHECK(Dense(d, 1) == std::vector<float>{1.0f, 0.0f});
 }
+
+TEST_CASE("dataset number of classes can be set to any count its labels fit") {
+  Dataset d(2, 256);
+  CHECK(d.MaxLabel() == 0);
+  const float x[] = {1.0f, 0.0f};
+  d.AddDense(x, 2);
+  d.AddDense(x, 0);
+  CHECK(d.MaxLabel() == 2);
+  REQUIRE(d.SetNumClasses(3).ok());
+  CHECK(d.num_classes() == 3);
+  CHECK_FALSE(d.SetNumClasses(2).ok());  // label 2 would not fit
+  CHECK_FALSE(d.SetNumClasses(0).ok());
+  CHECK_FALSE(d.SetNumClasses(257).ok());
+  CHECK(d.num_classes() == 3);  // unchanged by the refusals
+  REQUIRE(d.SetNumClasses(256).ok());
+  CHECK(d.num_classes() == 256);
+}

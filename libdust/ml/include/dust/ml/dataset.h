@@ -53,6 +53,12 @@ class Dataset {
   Status Append(const Dataset& other);
   // Pre-allocates room for `samples` more samples holding `nonzeros` more values in total.
   void Reserve(size_t samples, size_t nonzeros);
+  // Sets the number of classes without copying, e.g. to the count a tool infers from the
+  // labels after loading with a generous bound. InvalidArgument (nothing changes) if it is not
+  // in 1..256 or a stored label is not below it.
+  Status SetNumClasses(uint32_t num_classes);
+  // The highest stored label; 0 for an empty dataset.
+  uint8_t MaxLabel() const;
 
  private:
   friend struct DatasetAccess;  // libdust/ml/src/idx_reader.cpp: the IDX loader fills rows in bulk
