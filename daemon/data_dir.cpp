@@ -10,6 +10,7 @@
 
 #include "dust/ml/csv_reader.h"
 #include "dust/ml/idx_reader.h"
+#include "dust/util/text.h"
 
 namespace dust::daemon {
 
@@ -39,15 +40,6 @@ std::optional<std::string> IdxPrefix(std::string_view name, std::string_view kin
   rest.remove_suffix(marker.size());
   if (rest.empty()) return std::nullopt;
   return std::string(rest);
-}
-
-bool EqualsIgnoringAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // The names, relative to `dir`, of the regular files (or links to them) in `dir` and in its

@@ -14,6 +14,7 @@
 
 #include "csv_internal.h"
 #include "dust/util/file.h"
+#include "dust/util/text.h"
 #include "plural.h"
 
 namespace dust {
@@ -107,15 +108,6 @@ std::string_view Unquote(std::string_view name) {
     name.remove_suffix(1);
   }
   return name;
-}
-
-bool EqualsIgnoringAsciiCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
 }
 
 // The label column (0-based) of a file with this header: the column named `wanted` (ignoring
