@@ -30,9 +30,8 @@ struct PlannedUpdate {
 // kHybrid (GossipMode): the absolute values of one block of coordinates chosen by `round`
 // (round-robin over the whole model, its size options.delta_fraction's complement of the
 // payload but at most half the model), and the largest-magnitude entries of `residual` outside
-// that block as deltas, as
-// many as fit. `params` and `residual` have the model's size. kNotFound when there is nothing
-// to send; kResourceExhausted when no plan fits in a datagram.
+// that block as deltas, as many as fit. `params` and `residual` have the model's size.
+// kNotFound when there is nothing to send; kResourceExhausted when no plan fits in a datagram.
 Result<PlannedUpdate> PlanHybridUpdate(uint64_t round, std::span<const float> params,
                                        std::span<const float> residual, float own_weight,
                                        const NodeOptions& options);
