@@ -32,14 +32,18 @@ std::string FilesOf(const daemon::DataDirContents& c, bool test) {
   return out;
 }
 
-std::string Commas(std::span<const uint32_t> layers) {
+// "784<sep>32<sep>10".
+std::string JoinWidths(std::span<const uint32_t> layers, char sep) {
   std::string out;
   for (size_t i = 0; i < layers.size(); ++i) {
-    if (i > 0) out += ',';
+    if (i > 0) out += sep;
     out += std::to_string(layers[i]);
   }
   return out;
 }
+
+// As --layers takes it: "784,32,10".
+std::string Commas(std::span<const uint32_t> layers) { return JoinWidths(layers, ','); }
 
 }  // namespace
 
@@ -61,14 +65,7 @@ std::optional<std::vector<uint32_t>> ParseLayers(const std::string& text) {
   return out;
 }
 
-std::string LayersName(std::span<const uint32_t> layers) {
-  std::string out;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    if (i > 0) out += '-';
-    out += std::to_string(layers[i]);
-  }
-  return out;
-}
+std::string LayersName(std::span<const uint32_t> layers) { return JoinWidths(layers, '-'); }
 
 Result<ShapedData> LoadShapedData(const std::string& dir, const std::vector<uint32_t>& layers,
                                   const std::string& label_column) {
