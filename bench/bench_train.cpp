@@ -40,6 +40,7 @@ int RunTrain(int argc, char** argv) {
   std::string data_dir;
   std::string layers_text;
   std::string label_column;
+  std::string scaling_mode = "data";
   uint32_t epochs = 1;
   uint32_t batch = 32;
   SgdOptions sgd;
@@ -59,6 +60,9 @@ int RunTrain(int argc, char** argv) {
       "layers", po::value(&layers_text),
       "layer sizes, input first, classes last, e.g. 784,64,10; must agree with the data "
       "(default: FEATURES,32,CLASSES from the data)")(
+      "scaling", po::value(&scaling_mode)->default_value("data"),
+      "input scaling: \"data\" (computed from the training set by the fleet's rule, "
+      "docs/engine.md \"Feature scaling\") or \"none\" (raw features)")(
       "csv-label-column", po::value(&label_column),
       "CSV header name of the label column (default: \"label\" if a header has it, else the "
       "first column)");
@@ -85,6 +89,11 @@ int RunTrain(int argc, char** argv) {
     return 2;
   }
   sgd.batch_size = batch;
+  if (scaling_mode != "data" && scaling_mode != "none") {
+    std::cerr << "dust-bench train: --scaling must be \"data\" or \"none\", not \"" << scaling_mode
+              << "\"\n";
+    return 2;
+  }
 
   auto shaped = LoadShapedData(data_dir, layers, label_column);
   if (!shaped.ok()) {
@@ -102,6 +111,14 @@ int RunTrain(int argc, char** argv) {
   }
   Mlp model = std::move(created).value();
   model.Init(seed);
+  if (scaling_mode == "data") {
+    const FeatureMoments moments = FeatureMoments::Of(train);
+    if (Status set = model.SetScaling(ScalingFor(moments)); !set.ok()) {
+      std::cerr << "dust-bench train: " << set.ToString() << "\n";
+      return 1;
+    }
+    std::cerr << "scaling: " << DescribeScaling(model.scaling(), train.num_features()) << "\n";
+  }
   Trainer trainer(model, sgd);
   const double density = static_cast<double>(train.nonzeros()) /
                          (static_cast<double>(train.size()) * train.num_features());
@@ -152,6 +169,7 @@ int RunTrain(int argc, char** argv) {
   out["momentum"] = sgd.momentum;
   out["weight_decay"] = sgd.weight_decay;
   out["seed"] = seed;
+  out["scaling"] = scaling_mode;
   out["train_samples"] = train.size();
   out["train_nonzero_fraction"] = density;
   out["test_samples"] = eval.samples;

@@ -47,6 +47,7 @@ struct Config {
   int64_t partition_start = -1, partition_heal = -1;
   uint64_t seed = 1;
   std::string coding = "int8", gossip = "hybrid";
+  std::string scaling = "fleet";  // fleet | none (docs/engine.md, "Feature scaling")
   double delta_fraction = 0.6;
   bool head = true;
   bool quiet = false;

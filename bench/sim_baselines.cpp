@@ -14,6 +14,8 @@ int Simulation::RunCentralized() {
     return 1;
   }
   model->Init(1);
+  // The scaling the fleet agrees on when every node hears every other: that of all the data.
+  if (m_c.scaling == "fleet") (void)model->SetScaling(ScalingFor(FeatureMoments::Of(m_data.train)));
   SgdOptions sgd;
   sgd.learning_rate = static_cast<float>(m_c.lr);
   sgd.batch_size = m_c.batch_size;
@@ -57,6 +59,9 @@ int Simulation::RunFedAvg() {
     return 1;
   }
   global->Init(1);
+  if (m_c.scaling == "fleet") {
+    (void)global->SetScaling(ScalingFor(FeatureMoments::Of(m_data.train)));
+  }
   const size_t np = global->num_params();
   const uint64_t model_bytes = np * 4;
   const uint32_t per_round = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(0.1 * n)));

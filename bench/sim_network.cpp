@@ -3,6 +3,7 @@
 // once it heals, and the second tick that merges what arrived.
 #include <array>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "dust/engine/merge.h"
@@ -61,6 +62,7 @@ int Simulation::RunDust(bool local) {
     o.announce_interval_ms = 30 * kRoundMs;
     o.send_head_every_round = m_c.head;
     o.gossip = m_c.gossip == "absolute" ? GossipMode::kAbsolute : GossipMode::kHybrid;
+    o.scaling = m_c.scaling == "none" ? ScalingMode::kNone : ScalingMode::kFleet;
     o.delta_fraction = static_cast<float>(m_c.delta_fraction);
     o.coding = m_c.coding == "int16"  ? ValueCoding::kInt16
                : m_c.coding == "fp16" ? ValueCoding::kFp16
@@ -159,6 +161,17 @@ int Simulation::RunDust(bool local) {
     if (final || (m_c.eval_every > 0 && (r + 1) % m_c.eval_every == 0)) {
       Evaluate(r + 1, models, final);
     }
+  }
+  if (m_c.scaling == "fleet" && !nodes.empty()) {
+    // What the fleet agreed on (stderr: stdout stays the measurement).
+    std::map<uint64_t, uint32_t> ids;
+    for (const Node& node : nodes) ids[node.scaling_status().id] += 1;
+    const ScalingStatus st = nodes[0].scaling_status();
+    std::cerr << "dust-sim: input scaling "
+              << DescribeScaling(nodes[0].model().scaling(), m_c.layers.front()) << "; node 0 "
+              << (st.agreed ? "agreed" : "still calibrating") << " over " << st.samples
+              << " samples (" << st.peers_pooled << " peers pooled); " << ids.size()
+              << " distinct scaling(s) among the nodes\n";
   }
   for (auto& node : nodes) {
     NodeCounters nc = node.counters();

@@ -55,6 +55,9 @@ Status CheckChoices(const Config& c) {
   if (!one_of(c.gossip, {"hybrid", "absolute"})) {
     return Status::InvalidArgument("--gossip '" + c.gossip + "': hybrid or absolute");
   }
+  if (!one_of(c.scaling, {"fleet", "none"})) {
+    return Status::InvalidArgument("--scaling '" + c.scaling + "': fleet or none");
+  }
   return Status::Ok();
 }
 
@@ -134,6 +137,9 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       "coding", po::value<std::string>()->default_value("int8"),
       "update value coding: int8|int16|fp16")(
       "gossip", po::value<std::string>()->default_value("hybrid"), "hybrid | absolute")(
+      "scaling", po::value<std::string>()->default_value("fleet"),
+      "input scaling: fleet (nodes agree on one from pooled statistics; the baselines use "
+      "that of all the data) | none (raw features)")(
       "delta-fraction", po::value(&c.delta_fraction)->default_value(0.6),
       "hybrid: share of the payload for top-k deltas")(
       "no-head", "do not send the small layers every round (plain round-robin sweep)")(
@@ -159,6 +165,7 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
   c.coding = str("coding");
   c.plot = str("plot");
   c.gossip = str("gossip");
+  c.scaling = str("scaling");
   if (!partition.empty()) {
     auto colon = partition.find(':');
     try {

@@ -3,13 +3,17 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
+#include <tuple>
 
 #include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
 #include "dust/net/ingress.h"
 #include "dust/net/replay.h"
+#include "dust/net/scaling_wire.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
+#include "fleet_scaling.h"
 #include "legacy_checkpoint.h"
 #include "peer_table.h"
 #include "round_buffer.h"
@@ -47,6 +51,9 @@ struct Node::Impl {
   Ingress ingress;
   CounterAllocator counter_alloc;
   ModelFingerprint fingerprint{};
+  ModelFingerprint update_fingerprint{};  // fingerprint mixed with the input scaling
+  internal::FleetScaling fleet_scaling;
+  uint64_t scaling_changes = 0;
 
   internal::RoundBuffer round_buffer;
   internal::PeerTable peers;
@@ -74,9 +81,38 @@ struct Node::Impl {
         merger(model.num_params(), options.aggregator),
         ingress(IngressOptionsFor(options, id.public_key), t),
         counter_alloc(options.counter_mark),
+        fleet_scaling(options.layers.front(), options.scaling_calibration_rounds,
+                      options.scaling_announce_rounds),
         round_buffer(options.max_pending_updates),
         peers(options.max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
+    update_fingerprint = fingerprint;
+    if (options.scaling == ScalingMode::kFleet) {
+      // A fresh model is initialised in the scaled inputs' space (as if trained on them from
+      // the start), not moved there: moving would multiply the first layer's initial weights
+      // by the features' spreads.
+      fleet_scaling.SetOwnMoments(FeatureMoments::Of(train));
+      if (std::optional<InputScaling> own = fleet_scaling.TakeChange()) UseScaling(*own);
+    }
+  }
+
+  void UseScaling(const InputScaling& scaling) {
+    (void)model.SetScaling(scaling);  // the width is the model's: cannot fail
+    (void)work.SetScaling(scaling);
+    update_fingerprint = UpdateFingerprint(fingerprint, scaling);
+    ingress.SetUpdateFingerprint(update_fingerprint);
+  }
+
+  // Moves the model (and the vectors of changes that go with it) to the scaling fleet_scaling
+  // reports, if it changed. What is buffered was sent in the old scaling: merged first.
+  void ApplyScalingChange() {
+    std::optional<InputScaling> next = fleet_scaling.TakeChange();
+    if (!next) return;
+    MergePending();
+    const std::span<float> linked[] = {ef, trainer.momentum()};
+    if (!ChangeScaling(model, *next, linked).ok()) return;  // same width: cannot fail
+    UseScaling(*next);
+    ++scaling_changes;
   }
 
   // What the receive pipeline checks: our model's fingerprint, the clock rules, the rate limit,
@@ -114,6 +150,29 @@ struct Node::Impl {
     counters.updates_merged += a.updates + d.updates;
     counters.merges += 1;
     round_buffer.Clear();
+  }
+
+  // An authenticated scaling message (fleet_scaling.h).
+  std::optional<DropReason> AcceptScaling(const DatagramHeader& h, ByteView payload) {
+    if (options.scaling != ScalingMode::kFleet) return DropReason::kBadPayload;
+    Result<ScalingBlock> b = DecodeScalingBlock(payload);
+    if (!b.ok() || b->features != model.input_size()) return DropReason::kBadPayload;
+    fleet_scaling.OnBlock(h.sender, *b);
+    ApplyScalingChange();
+    counters.scaling_accepted += 1;
+    return std::nullopt;
+  }
+
+  void SendScaling(uint64_t r, int64_t now_ms, std::vector<Bytes>* out) {
+    std::optional<ScalingBlock> b = fleet_scaling.BlockToSend(r);
+    if (!b) return;
+    Result<Bytes> body = EncodeScalingBlock(*b);
+    if (!body.ok()) return;
+    DatagramHeader h;
+    h.type = MessageType::kScaling;
+    h.sample_weight = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    h.round = r;
+    Send(h, *body, now_ms, out);
   }
 
   // An authenticated announce of peer `p`: its name, accuracy and sample count. The drop
@@ -183,7 +242,7 @@ struct Node::Impl {
   // to *out. Sends nothing when no counter is available (counted) or encoding fails.
   void Send(DatagramHeader h, ByteView body, int64_t now_ms, std::vector<Bytes>* out) {
     h.timestamp_ms = now_ms;
-    h.model = fingerprint;
+    h.model = h.type == MessageType::kUpdate ? update_fingerprint : fingerprint;
     if (!NextCounter(&h.counter)) return;
     Result<Bytes> d = EncodeDatagram(h, body, identity);
     if (!d.ok()) return;
@@ -280,9 +339,17 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
   outcome.sender = h.sender;
   outcome.type = h.type;
   PeerInfo& p = s.peers.Touch(h.sender, now_ms);
-  outcome.drop = h.type == MessageType::kAnnounce
-                     ? s.AcceptAnnounce(h, in.datagram.payload, p)
-                     : s.AcceptUpdate(h, in.datagram.payload, p, now_ms);
+  switch (h.type) {
+    case MessageType::kAnnounce:
+      outcome.drop = s.AcceptAnnounce(h, in.datagram.payload, p);
+      break;
+    case MessageType::kScaling:
+      outcome.drop = s.AcceptScaling(h, in.datagram.payload);
+      break;
+    case MessageType::kUpdate:
+      outcome.drop = s.AcceptUpdate(h, in.datagram.payload, p, now_ms);
+      break;
+  }
   if (outcome.drop) {
     s.ingress.CountDrop(*outcome.drop);
     p.updates_rejected += 1;
@@ -298,7 +365,12 @@ void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
   if (now_ms >= s.next_send_ms) {
     uint64_t r = static_cast<uint64_t>(std::max<int64_t>(now_ms, 0) / s.options.send_interval_ms);
     if (!s.sent_any || r != s.round) {
+      if (s.options.scaling == ScalingMode::kFleet) {
+        s.fleet_scaling.OnRound(r, *s.trust, s.identity.public_key);
+        s.ApplyScalingChange();
+      }
       s.SendUpdate(r, now_ms, out);
+      if (s.options.scaling == ScalingMode::kFleet) s.SendScaling(r, now_ms, out);
       s.round = r;
       s.sent_any = true;
     }
@@ -351,12 +423,19 @@ Status Node::SetDataset(Dataset train) {
   }
   s.train = std::move(train);
   s.sampler.Reset();
+  if (s.options.scaling == ScalingMode::kFleet) {
+    s.fleet_scaling.SetOwnMoments(FeatureMoments::Of(s.train));
+    s.ApplyScalingChange();
+  }
   return Status::Ok();
 }
 
 Bytes Node::ExportCheckpoint() const {
   const Impl& s = *m_impl;
   Checkpoint c = MakeCheckpoint(s.model, s.trainer, s.options.init_seed, s.round, s.samples_seen);
+  // An agreed scaling is kept with the sample count it won with; a calibrating node's own
+  // scaling is stored (the parameters are in it) but not as agreed.
+  if (s.fleet_scaling.agreed()) c.scaling_samples = s.fleet_scaling.samples();
   // The unsent local progress goes with the model, so a restart resumes sending it; an
   // all-zero accumulator (nothing pending, or not the hybrid algorithm) is left out.
   if (std::any_of(s.ef.begin(), s.ef.end(), [](float v) { return v != 0.0f; })) {
@@ -387,6 +466,21 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
   s.round_buffer.Clear();
+  // The parameters are in the checkpoint's scaling. An agreed one is ours again; otherwise
+  // (calibrating when it was written, or kNone) the model moves to the scaling this node uses.
+  (void)s.model.SetScaling(c.scaling);
+  InputScaling target;  // kNone: raw features
+  if (s.options.scaling == ScalingMode::kFleet) {
+    if (c.scaling_samples > 0) s.fleet_scaling.Restore(c.scaling, c.scaling_samples);
+    std::ignore = s.fleet_scaling.TakeChange();  // the model moves below, whatever changed
+    target = s.fleet_scaling.scaling();
+  }
+  if (!(target == s.model.scaling())) {
+    const std::span<float> linked[] = {s.ef, s.trainer.momentum()};
+    (void)ChangeScaling(s.model, target, linked);
+    ++s.scaling_changes;
+  }
+  s.UseScaling(target);
   return Status::Ok();
 }
 
@@ -394,6 +488,20 @@ const Mlp& Node::model() const { return m_impl->model; }
 Mlp& Node::mutable_model() { return m_impl->model; }
 const PublicKey& Node::public_key() const { return m_impl->identity.public_key; }
 const ModelFingerprint& Node::fingerprint() const { return m_impl->fingerprint; }
+ModelFingerprint Node::update_fingerprint() const { return m_impl->update_fingerprint; }
+ScalingStatus Node::scaling_status() const {
+  const Impl& s = *m_impl;
+  ScalingStatus st;
+  st.mode = s.options.scaling;
+  st.changes = s.scaling_changes;
+  if (s.options.scaling == ScalingMode::kNone) return st;
+  st.agreed = s.fleet_scaling.agreed();
+  st.samples = s.fleet_scaling.samples();
+  st.id = s.fleet_scaling.id();
+  st.peers_pooled = s.fleet_scaling.peers_pooled();
+  st.calibration_end = s.fleet_scaling.calibration_end();
+  return st;
+}
 uint64_t Node::round() const { return m_impl->round; }
 uint64_t Node::samples_seen() const { return m_impl->samples_seen; }
 size_t Node::train_size() const { return m_impl->train.size(); }

@@ -12,7 +12,8 @@ namespace {
 
 constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
 constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
-constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual;
+constexpr uint16_t kFlagScaling = 4;   // bit 2: the input scaling follows (after the residual)
+constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual | kFlagScaling;
 // The body starts with flags u16 and the layer count u32.
 constexpr SealedFormat kFormat{.name = "checkpoint",
                                .magic = "DUSTCKPT",
@@ -93,7 +94,9 @@ Status DecodeLayout(ByteView body, Checkpoint* c, Layout* layout) {
   }
   const int blocks =
       1 + ((layout->flags & kFlagMomentum) != 0) + ((layout->flags & kFlagResidual) != 0);
-  const uint64_t float_bytes = 4 * layout->param_count * static_cast<uint64_t>(blocks);
+  uint64_t float_bytes = 4 * layout->param_count * static_cast<uint64_t>(blocks);
+  // The scaling: its sample count, then center and scale of every input.
+  if (layout->flags & kFlagScaling) float_bytes += 8 + 8 * uint64_t{c->layer_sizes[0]};
   if (r.remaining() != float_bytes) {
     return Status::Corrupt("checkpoint: " + std::to_string(kFormat.file_bytes(body.size())) +
                            " bytes, expected " +
@@ -102,6 +105,14 @@ Status DecodeLayout(ByteView body, Checkpoint* c, Layout* layout) {
   }
   layout->values = r.rest();
   return Status::Ok();
+}
+
+// The scaling block is written for a non-identity scaling, or for the identity when it is a
+// fleet's agreed scaling (scaling_samples > 0), with explicit centers 0 and scales 1.
+bool HasScalingBlock(const Checkpoint& c) { return !c.scaling.identity() || c.scaling_samples > 0; }
+
+size_t ScalingBytes(const Checkpoint& c) {
+  return HasScalingBlock(c) ? 8 + 8 * size_t{c.layer_sizes[0]} : 0;
 }
 
 }  // namespace
@@ -113,12 +124,14 @@ uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int val
 
 Bytes EncodeCheckpoint(const Checkpoint& c) {
   const size_t body_bytes = kFormat.min_body + 4 * c.layer_sizes.size() + kCountersBytes +
-                            4 * (c.params.size() + c.momentum.size() + c.residual.size());
+                            4 * (c.params.size() + c.momentum.size() + c.residual.size()) +
+                            ScalingBytes(c);
   return SealFile(
       kFormat, kCheckpointVersion,
       [&](ByteWriter& w) {
         w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
-                                    (c.residual.empty() ? 0 : kFlagResidual)));
+                                    (c.residual.empty() ? 0 : kFlagResidual) |
+                                    (HasScalingBlock(c) ? kFlagScaling : 0)));
         w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
         for (uint32_t s : c.layer_sizes) w.U32(s);
         w.U64(c.init_seed);
@@ -129,6 +142,12 @@ Bytes EncodeCheckpoint(const Checkpoint& c) {
         PutFloats(w, c.params);
         PutFloats(w, c.momentum);
         PutFloats(w, c.residual);
+        if (HasScalingBlock(c)) {
+          const size_t in = c.layer_sizes[0];
+          w.U64(c.scaling_samples);
+          PutFloats(w, c.scaling.identity() ? std::vector<float>(in, 0.0f) : c.scaling.center());
+          PutFloats(w, c.scaling.identity() ? std::vector<float>(in, 1.0f) : c.scaling.scale());
+        }
       },
       body_bytes);
 }
@@ -148,6 +167,28 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
   if (layout.flags & kFlagResidual) {
     DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "residual", &c.residual));
   }
+  if (layout.flags & kFlagScaling) {
+    c.scaling_samples = r.U64();
+    const size_t in = c.layer_sizes[0];
+    std::vector<float> center, scale;
+    DUST_RETURN_IF_ERROR(GetFloats(r, in, "scaling center", &center));
+    DUST_RETURN_IF_ERROR(GetFloats(r, in, "scaling scale", &scale));
+    const bool identity =
+        std::all_of(center.begin(), center.end(),
+                    [](float v) { return v == 0.0f && !std::signbit(v); }) &&
+        std::all_of(scale.begin(), scale.end(), [](float v) { return v == 1.0f; });
+    c.scaling = InputScaling(std::move(center), std::move(scale));
+    if (Status s = c.scaling.Check(c.layer_sizes[0]); !s.ok()) {
+      return Status::Corrupt("checkpoint: " + s.message());
+    }
+    if (identity) {
+      // Canonical: an identity scaling is stored only with the fleet's sample count.
+      if (c.scaling_samples == 0) {
+        return Status::Corrupt("checkpoint: identity scaling block without a sample count");
+      }
+      c.scaling = InputScaling{};
+    }
+  }
   if (!r.ok() || r.remaining() != 0) {
     return Status::Corrupt("checkpoint: internal length mismatch");  // unreachable by the checks
   }
@@ -164,6 +205,7 @@ Checkpoint MakeCheckpoint(const Mlp& model, const Trainer& trainer, uint64_t ini
   c.samples_seen = samples_seen;
   c.params.assign(model.params().begin(), model.params().end());
   c.momentum.assign(trainer.momentum().begin(), trainer.momentum().end());
+  c.scaling = model.scaling();
   return c;
 }
 
@@ -175,6 +217,7 @@ Result<Mlp> ModelFromCheckpoint(const Checkpoint& c) {
                                    " parameters for a model of " + std::to_string(m->num_params()));
   }
   std::copy(c.params.begin(), c.params.end(), m->params().begin());
+  if (Status s = m->SetScaling(c.scaling); !s.ok()) return s.WithContext("checkpoint");
   return m;
 }
 

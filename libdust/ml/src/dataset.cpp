@@ -61,6 +61,13 @@ Dataset Dataset::Subset(std::span<const uint32_t> indices) const {
   return out;
 }
 
+void Dataset::Clear() {
+  m_row_start.resize(1);
+  m_index.clear();
+  m_value.clear();
+  m_labels.clear();
+}
+
 Status Dataset::Append(const Dataset& other) {
   if (m_num_features == 0 && m_num_classes == 0 && empty()) {
     m_num_features = other.m_num_features;

@@ -14,11 +14,14 @@ constexpr uint32_t kPredictStackWidth = 1024;
 
 }  // namespace
 
-EvalResult Evaluate(const Mlp& model, const Dataset& data) {
+EvalResult Evaluate(const Mlp& model, const Dataset& raw) {
   EvalResult r;
   const uint32_t classes = model.num_classes();
   r.confusion.assign(size_t{classes} * classes, 0);
-  if (!internal::DataFits(model, data)) return r;
+  if (!internal::DataFits(model, raw)) return r;
+  Dataset scaled;
+  if (!model.scaling().identity()) scaled = ScaleDataset(raw, model.scaling());
+  const Dataset& data = model.scaling().identity() ? raw : scaled;
   const uint32_t width = internal::MaxWidth(model.layer_sizes());
   std::vector<float> buf(2 * size_t{width});
   size_t correct = 0;
@@ -33,7 +36,10 @@ EvalResult Evaluate(const Mlp& model, const Dataset& data) {
   return r;
 }
 
-uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs) {
+uint32_t Predict(const Mlp& model, const SampleView& raw, std::span<float> probs) {
+  std::vector<uint32_t> index;
+  std::vector<float> value;
+  const SampleView x = model.scaling().identity() ? raw : model.scaling().Apply(raw, index, value);
   const uint32_t classes = model.num_classes();
   const uint32_t width = internal::MaxWidth(model.layer_sizes());
   float stack_buf[2 * kPredictStackWidth];
@@ -52,8 +58,11 @@ uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs) 
   return pred;
 }
 
-void PredictBatch(const Mlp& model, const Dataset& data, std::span<uint32_t> out) {
-  if (!internal::DataFits(model, data)) return;
+void PredictBatch(const Mlp& model, const Dataset& raw, std::span<uint32_t> out) {
+  if (!internal::DataFits(model, raw)) return;
+  Dataset scaled;
+  if (!model.scaling().identity()) scaled = ScaleDataset(raw, model.scaling());
+  const Dataset& data = model.scaling().identity() ? raw : scaled;
   const uint32_t width = internal::MaxWidth(model.layer_sizes());
   std::vector<float> buf(2 * size_t{width});
   internal::PredictSamples(internal::DetectIsa(), model, data, buf.data(), width, out);

@@ -68,6 +68,56 @@ LayerView Mlp::layer(size_t l) {
   return {w, w + size_t{in} * out, in, out};
 }
 
+Status Mlp::SetScaling(InputScaling scaling) {
+  DUST_RETURN_IF_ERROR(scaling.Check(input_size()));
+  m_scaling = std::move(scaling);
+  return Status::Ok();
+}
+
+Status ChangeScaling(Mlp& model, const InputScaling& to, std::span<const std::span<float>> linked) {
+  const uint32_t in = model.input_size();
+  const uint32_t out = model.layer_sizes()[1];
+  DUST_RETURN_IF_ERROR(to.Check(in));
+  for (std::span<float> v : linked) {
+    if (v.size() != model.num_params()) {
+      return Status::InvalidArgument("a vector linked to the model has " +
+                                     std::to_string(v.size()) + " values, not " +
+                                     std::to_string(model.num_params()));
+    }
+  }
+  const InputScaling& from = model.scaling();
+  auto center = [](const InputScaling& s, uint32_t k) {
+    return s.identity() ? 0.0 : double{s.center()[k]};
+  };
+  auto scale = [](const InputScaling& s, uint32_t k) {
+    return s.identity() ? 1.0 : double{s.scale()[k]};
+  };
+  std::vector<double> factor(in);  // to_k / from_k
+  std::vector<double> shift(in);   // (to.center_k - from.center_k) / from_k
+  for (uint32_t k = 0; k < in; ++k) {
+    factor[k] = scale(to, k) / scale(from, k);
+    shift[k] = (center(to, k) - center(from, k)) / scale(from, k);
+  }
+  // The same linear map on the parameters and on every linked vector: the first layer's
+  // weights W [in][out] then its bias [out] (model.h layout).
+  auto map = [&](float* w) {
+    float* b = w + size_t{in} * out;
+    std::vector<double> bias(b, b + out);
+    for (uint32_t k = 0; k < in; ++k) {
+      float* row = w + size_t{k} * out;
+      for (uint32_t o = 0; o < out; ++o) {
+        bias[o] += static_cast<double>(row[o]) * shift[k];
+        row[o] = static_cast<float>(row[o] * factor[k]);
+      }
+    }
+    for (uint32_t o = 0; o < out; ++o) b[o] = static_cast<float>(bias[o]);
+  };
+  map(model.params().data());
+  for (std::span<float> v : linked) map(v.data());
+  InputScaling copy = to;
+  return model.SetScaling(std::move(copy));
+}
+
 ConstLayerView Mlp::layer(size_t l) const {
   const float* w = m_params.data() + m_offsets[l];
   const uint32_t in = m_sizes[l];
@@ -84,6 +134,21 @@ ModelFingerprint Fingerprint(std::span<const uint32_t> layer_sizes, uint64_t ini
   w.U32(static_cast<uint32_t>(layer_sizes.size()));
   for (uint32_t s : layer_sizes) w.U32(s);
   w.U64(init_seed);
+  const Hash256 h = Blake2b256(b);
+  ModelFingerprint f{};
+  std::copy_n(h.begin(), f.size(), f.begin());
+  return f;
+}
+
+ModelFingerprint UpdateFingerprint(const ModelFingerprint& model, const InputScaling& scaling) {
+  if (scaling.identity()) return model;
+  // "dust-scaled-v1", the model's fingerprint, then every center and scale as float32 bits.
+  Bytes b;
+  ByteWriter w(&b);
+  w.Raw(AsBytes("dust-scaled-v1"));
+  w.Raw(model);
+  for (float c : scaling.center()) w.F32(c);
+  for (float s : scaling.scale()) w.F32(s);
   const Hash256 h = Blake2b256(b);
   ModelFingerprint f{};
   std::copy_n(h.begin(), f.size(), f.begin());

@@ -3,6 +3,7 @@
 // by row as each row's gradient completes; Step then updates every other parameter.
 #include <algorithm>
 #include <limits>
+#include <numeric>
 
 #include "dust/ml/model.h"
 #include "kernels.h"
@@ -37,6 +38,24 @@ Trainer::Trainer(const Mlp& model, SgdOptions options)
   m_feature_value.assign(plan.entries, 0.0f);
   m_delta.assign(plan.delta, 0.0f);
   m_scratch.assign(plan.scratch, 0.0f);
+  m_scaled_order.resize(m_options.batch_size);
+  std::iota(m_scaled_order.begin(), m_scaled_order.end(), 0u);
+}
+
+Trainer::Batch Trainer::ScaledBatch(const Mlp& model, const Dataset& data,
+                                    std::span<const uint32_t> indices) {
+  const InputScaling& scaling = model.scaling();
+  if (scaling.identity()) return {&data, indices};
+  if (m_scaled.num_features() != data.num_features() ||
+      m_scaled.num_classes() != data.num_classes()) {
+    m_scaled = Dataset(data.num_features(), data.num_classes());
+  }
+  m_scaled.Clear();
+  for (uint32_t i : indices) {
+    const SampleView z = scaling.Apply(data.sample(i), m_scale_index, m_scale_value);
+    m_scaled.AddSparse(z.index, z.value, z.label);
+  }
+  return {&m_scaled, std::span<const uint32_t>(m_scaled_order).first(indices.size())};
 }
 
 bool Trainer::Compatible(const Mlp& model, const Dataset& data, size_t batch) const {
@@ -52,8 +71,9 @@ float Trainer::Gradient(const Mlp& model, const Dataset& data, std::span<const u
   const float scale = 1.0f / static_cast<float>(indices.size());
   const internal::BatchBuffers buf = MakeBuffers(m_max_chunk, m_feature_count, m_feature_sample,
                                                  m_feature_value, m_delta, m_scratch);
-  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
-                                                buf, grad.data(), nullptr);
+  const Batch batch = ScaledBatch(model, data, indices);
+  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, *batch.data,
+                                                batch.indices, scale, buf, grad.data(), nullptr);
   return static_cast<float>(loss / static_cast<double>(indices.size()));
 }
 
@@ -73,8 +93,9 @@ float Trainer::Step(Mlp& model, const Dataset& data, std::span<const uint32_t> i
                                     .momentum_buffer = m_momentum.data()};
   const internal::BatchBuffers buf = MakeBuffers(m_max_chunk, m_feature_count, m_feature_sample,
                                                  m_feature_value, m_delta, m_scratch);
-  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, data, indices, scale,
-                                                buf, m_grad.data(), &sgd);
+  const Batch batch = ScaledBatch(model, data, indices);
+  const double loss = internal::AccumulateBatch(internal::DetectIsa(), model, *batch.data,
+                                                batch.indices, scale, buf, m_grad.data(), &sgd);
 
   // Every other parameter: g' = g + wd*w; v = mu*v + g'; w -= lr*v (PyTorch's order of
   // operations). That part of m_grad is left all-zero for the next step.

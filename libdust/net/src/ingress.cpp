@@ -87,7 +87,10 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
   const TrustedPeer* peer = m_trust->Find(h.sender);
   if (peer == nullptr || h.sender == m_options.self) return Drop(DropReason::kUntrusted);
 
-  if (h.model != m_options.model) return Drop(DropReason::kIncompatibleModel);
+  const bool scaled_update = h.type == MessageType::kUpdate && m_options.update_model;
+  if (h.model != (scaled_update ? *m_options.update_model : m_options.model)) {
+    return Drop(DropReason::kIncompatibleModel);
+  }
 
   // Written to avoid overflow on hostile timestamps: compare in 128-bit-safe steps.
   const int64_t ts = h.timestamp_ms;

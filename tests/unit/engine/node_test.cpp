@@ -50,6 +50,9 @@ NodeOptions Options() {
   o.sgd.learning_rate = 0.1f;
   o.send_interval_ms = 1000;
   o.announce_interval_ms = 0;
+  // These tests are about gossip; scaling has its own tests (node_scaling_test.cpp), and each
+  // node's data here would give it a slightly different scaling for its first rounds.
+  o.scaling = ScalingMode::kNone;
   return o;
 }
 

@@ -68,10 +68,24 @@ enum class GossipMode : uint8_t {
   kAbsolute = 1,
 };
 
+// How a node scales raw features (docs/engine.md, "Feature scaling").
+enum class ScalingMode : uint8_t {
+  // Agree with the peers on one scaling from pooled statistics of everyone's data (default).
+  kFleet = 0,
+  // Raw features, no scaling messages (every peer must use the same mode).
+  kNone = 1,
+};
+
 struct NodeOptions {
   // Model: all peers must agree on these two (they form the fingerprint in every datagram).
   std::vector<uint32_t> layers = Mlp::DefaultLayers();
   uint64_t init_seed = 1;
+
+  ScalingMode scaling = ScalingMode::kFleet;
+  // kFleet: rounds of calibration from the first tick (at least 3 passes over the node's
+  // blocks of moments), then a block of the agreed scaling every scaling_announce_rounds.
+  uint32_t scaling_calibration_rounds = 10;
+  uint32_t scaling_announce_rounds = 4;
 
   SgdOptions sgd;                 // local training
   uint32_t batches_per_unit = 1;  // SGD steps (of sgd.batch_size samples) per TrainUnit
@@ -127,6 +141,17 @@ struct DatagramOutcome {
   MessageType type = MessageType::kUpdate;  // with `sender`: what it was
 };
 
+// Where the node's input scaling stands (dustctl status "scaling").
+struct ScalingStatus {
+  ScalingMode mode = ScalingMode::kFleet;
+  bool agreed = false;           // kFleet: frozen (or adopted); false while calibrating
+  uint64_t samples = 0;          // agreed: samples pooled; calibrating: the node's own
+  uint64_t id = 0;               // ScalingId of the current scaling (0 for kNone)
+  size_t peers_pooled = 0;       // peers whose moments this node pooled when it froze
+  uint64_t calibration_end = 0;  // round at which calibration ends (0: not started)
+  uint64_t changes = 0;          // times the model moved to another scaling
+};
+
 struct PeerInfo {
   PublicKey key{};
   std::string display_name;  // from its last announce ("" until one arrives)
@@ -148,6 +173,7 @@ struct NodeCounters {
   uint64_t datagrams_received = 0;
   uint64_t updates_accepted = 0;
   uint64_t announces_accepted = 0;
+  uint64_t scaling_accepted = 0;  // scaling messages (calibration moments, fleet scalings)
   uint64_t updates_merged = 0;
   uint64_t merges = 0;
   uint64_t datagrams_sent = 0;
@@ -172,7 +198,8 @@ class Node {
   // Network input. Never throws; any bytes are fine. `source` is what the datagram came from
   // (IP address, or a node index in the simulator) for rate limiting. Every datagram ends
   // accepted or counted under exactly one reason that RefusesDatagram (ingress.h), so
-  // datagrams_received == updates_accepted + announces_accepted + counters().drops.Total().
+  // datagrams_received == updates_accepted + announces_accepted + scaling_accepted +
+  // counters().drops.Total().
   DatagramOutcome OnDatagram(ByteView bytes, const SourceKey& source, int64_t now_ms);
 
   // Timers: merges buffered updates, then appends the datagrams to send now (each at most
@@ -203,6 +230,10 @@ class Node {
   Mlp& mutable_model();  // tests and the simulator's attacks; not for the daemon
   const PublicKey& public_key() const;
   const ModelFingerprint& fingerprint() const;
+  // What this node's updates carry: fingerprint() mixed with the input scaling (equal to
+  // fingerprint() for the identity).
+  ModelFingerprint update_fingerprint() const;
+  ScalingStatus scaling_status() const;
   uint64_t round() const;         // round of the last update sent
   uint64_t samples_seen() const;  // local training samples processed
   size_t train_size() const;

@@ -31,6 +31,10 @@ struct Checkpoint {
   // Empty, or the engine's error-feedback accumulator (local progress not yet sent, node.h),
   // the same size as params: kept so that a restart loses none of the node's training.
   std::vector<float> residual;
+  // The model's input scaling (identity: not stored) and the number of samples whose pooled
+  // statistics it was computed from (the engine prefers the fleet scaling with more samples).
+  InputScaling scaling;
+  uint64_t scaling_samples = 0;
 
   bool operator==(const Checkpoint&) const = default;
 };

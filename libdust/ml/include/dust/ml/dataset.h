@@ -51,6 +51,8 @@ class Dataset {
   // Appends all of `other`; both must have the same num_features and num_classes, except that
   // an empty, default-constructed Dataset takes the shape of `other`. On error nothing changes.
   Status Append(const Dataset& other);
+  // Removes every sample, keeping the shape and the allocated memory (scratch batches).
+  void Clear();
   // Pre-allocates room for `samples` more samples holding `nonzeros` more values in total.
   void Reserve(size_t samples, size_t nonzeros);
   // Sets the number of classes without copying, e.g. to the count a tool infers from the

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dust/ml/dataset.h"
+#include "dust/ml/scaling.h"
 #include "dust/util/status.h"
 
 namespace dust {
@@ -59,11 +60,28 @@ class Mlp {
   LayerView layer(size_t l);
   ConstLayerView layer(size_t l) const;
 
+  // The map from raw features to the first layer's inputs (scaling.h); identity after Create.
+  // Training, Evaluate and Predict take raw features and apply it. SetScaling replaces it
+  // without touching the parameters (the model then computes another function: for a
+  // checkpoint's or a fresh model's scaling); ChangeScaling below keeps the function.
+  const InputScaling& scaling() const { return m_scaling; }
+  Status SetScaling(InputScaling scaling);
+
  private:
   std::vector<uint32_t> m_sizes;
+  InputScaling m_scaling;
   std::vector<size_t> m_offsets;  // start of each layer's weights in m_params
   std::vector<float> m_params;
 };
+
+// Moves `model` to another input scaling while keeping the function of raw features it computes
+// (up to float rounding): the first layer absorbs the change, W'[k] = W[k] * to_k / from_k and
+// b' = b + sum_k W[k] * (to.center_k - from.center_k) / from_k (from/to: the scales). The map
+// is linear in the parameters (no constant term), so `linked` vectors in the parameter layout
+// that hold changes of them (momentum, unsent progress) are mapped by the same formula and stay
+// the changes of the moved model. InvalidArgument (nothing changes) if `to` does not fit the
+// model or a linked vector has another size.
+Status ChangeScaling(Mlp& model, const InputScaling& to, std::span<const std::span<float>> linked);
 
 // Number of parameters of an MLP with these sizes (no allocation). 64 bits whatever size_t is:
 // sizes that are not yet checked against kMaxParams (a checkpoint's, a configuration's) can
@@ -74,6 +92,11 @@ uint64_t ParamCount(std::span<const uint32_t> layer_sizes);
 // fingerprints differ never merge. BLAKE2b over a fixed encoding (documented in protocol.md).
 using ModelFingerprint = std::array<uint8_t, 8>;
 ModelFingerprint Fingerprint(std::span<const uint32_t> layer_sizes, uint64_t init_seed);
+
+// What a model's updates carry on the wire: its Fingerprint, mixed with its input scaling so
+// that peers in different scalings never merge each other's values (docs/protocol.md, "Model
+// fingerprint"). The identity leaves the fingerprint as it is.
+ModelFingerprint UpdateFingerprint(const ModelFingerprint& model, const InputScaling& scaling);
 
 struct SgdOptions {
   float learning_rate = 0.05f;
@@ -120,6 +143,13 @@ class Trainer {
 
  private:
   bool Compatible(const Mlp& model, const Dataset& data, size_t batch) const;
+  // The batch the kernels see: `data` and `indices` themselves, or, for a model with a
+  // scaling, the scaled samples copied into m_scaled (indices 0..n-1).
+  struct Batch {
+    const Dataset* data;
+    std::span<const uint32_t> indices;
+  };
+  Batch ScaledBatch(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices);
 
   SgdOptions m_options;
   std::vector<uint32_t> m_sizes;  // the architecture this trainer was built for
@@ -136,6 +166,10 @@ class Trainer {
   std::vector<float> m_feature_value;
   std::vector<float> m_delta;
   std::vector<float> m_scratch;  // one sample's activations and deltas, layers >= 1
+  Dataset m_scaled;                     // ScaledBatch's samples
+  std::vector<uint32_t> m_scaled_order;  // 0..batch_size-1
+  std::vector<uint32_t> m_scale_index;   // one sample being scaled
+  std::vector<float> m_scale_value;
   uint64_t m_steps = 0;
 };
 
@@ -150,8 +184,9 @@ struct EvalResult {
 EvalResult Evaluate(const Mlp& model, const Dataset& data);
 
 // Inference for one sample: writes class probabilities (softmax) to `probs` if it is not
-// empty (size num_classes) and returns the arg-max class. Allocation-free for models whose
-// layers are at most 1024 wide; wider ones use a heap scratch buffer.
+// empty (size num_classes) and returns the arg-max class. `x` is raw (the model applies its
+// scaling). Allocation-free for models without a scaling whose layers are at most 1024 wide;
+// others use heap scratch buffers.
 uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs = {});
 
 // Inference for a batch: predicted class of every sample of `data` into `out` (size data.size()).

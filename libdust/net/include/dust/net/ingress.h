@@ -111,6 +111,10 @@ struct DropCounters {
 
 struct IngressOptions {
   WireFingerprint model{};              // our model's fingerprint (model.h Fingerprint)
+  // What an update's header must carry instead, when set: the model's fingerprint mixed with
+  // its input scaling (model.h UpdateFingerprint). An update of another scaling is refused as
+  // kIncompatibleModel like one of another model; announces and scaling messages carry `model`.
+  std::optional<WireFingerprint> update_model;
   int64_t max_skew_ms = 5 * 60 * 1000;  // accepted |timestamp - now|
   int64_t not_before_ms = 0;            // refuse datagrams stamped earlier (e.g. process start,
                                         // so datagrams recorded before a restart, when the
@@ -154,6 +158,7 @@ class Ingress {
   size_t replay_windows() const { return m_windows.size(); }
 
   void SetModelFingerprint(const WireFingerprint& fp) { m_options.model = fp; }
+  void SetUpdateFingerprint(std::optional<WireFingerprint> fp) { m_options.update_model = fp; }
   void SetNotBefore(int64_t not_before_ms) { m_options.not_before_ms = not_before_ms; }
   const IngressOptions& options() const { return m_options; }
 

@@ -1,0 +1,157 @@
+// Nodes agree on one input scaling (docs/engine.md, "Feature scaling").
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "dust/engine/node.h"
+#include "dust/net/trust.h"
+#include "dust/util/rng.h"
+
+using namespace dust;
+
+namespace {
+
+constexpr uint32_t kFeatures = 6, kClasses = 3;
+
+// Raw-scale readings: feature f of class c is around (f + 1) * 100 + 10 c, spread (f + 1);
+// `offset` shifts a node's readings so that its own statistics differ from its peers'.
+Dataset RawData(size_t n, uint64_t seed, float offset) {
+  Dataset d(kFeatures, kClasses);
+  Rng rng(seed);
+  std::vector<float> x(kFeatures);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = static_cast<uint8_t>(rng.Below(kClasses));
+    for (uint32_t f = 0; f < kFeatures; ++f) {
+      x[f] =
+          static_cast<float>((f + 1) * 100.0 + 10.0 * c + (f + 1) * (rng.Uniform() - 0.5)) + offset;
+    }
+    d.AddDense(x, c);
+  }
+  return d;
+}
+
+KeyPair Key(uint8_t n) {
+  std::array<uint8_t, kSeedBytes> seed{};
+  seed.fill(n);
+  return KeyPairFromSeed(seed);
+}
+
+struct Fleet {
+  TrustStore trust;
+  std::vector<Node> nodes;
+
+  Node& Add(uint8_t id, float offset, size_t samples) {
+    NodeOptions o;
+    o.layers = {kFeatures, 8, kClasses};
+    o.send_interval_ms = 1000;
+    o.announce_interval_ms = 0;
+    o.scaling_calibration_rounds = 5;
+    std::string name = "node";  // (built in two steps: GCC 12 warns on "n" + to_string)
+    name += std::to_string(id);
+    REQUIRE(trust.Add(Key(id).public_key, name, 0).ok());
+    auto n = Node::Create(o, Key(id), &trust, RawData(samples, id, offset), id);
+    REQUIRE(n.ok());
+    nodes.push_back(std::move(*n));
+    return nodes.back();
+  }
+
+  // One round at `round`: every node in `live` ticks and its datagrams reach the others.
+  void Round(uint64_t round, const std::vector<size_t>& live) {
+    const int64_t now = static_cast<int64_t>(round) * 1000;
+    std::vector<std::vector<Bytes>> out(nodes.size());
+    for (size_t i : live) {
+      nodes[i].TrainUnit();
+      nodes[i].OnTick(now, &out[i]);
+    }
+    for (size_t i : live) {
+      for (const Bytes& d : out[i]) {
+        for (size_t j : live) {
+          if (j != i) nodes[j].OnDatagram(d, SourceKey::FromIndex(i), now + 1);
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("nodes pool their statistics into one scaling, and a late joiner adopts it") {
+  Fleet f;
+  f.Add(1, 0.0f, 100);
+  f.Add(2, 5.0f, 60);
+  f.Add(3, -5.0f, 40);
+  // Before calibration ends each node uses its own data's scaling: three different ones.
+  CHECK_FALSE(f.nodes[0].scaling_status().agreed);
+  CHECK(f.nodes[0].update_fingerprint() != f.nodes[1].update_fingerprint());
+  CHECK(f.nodes[0].update_fingerprint() != f.nodes[0].fingerprint());
+  uint64_t round = 100;
+  // Calibration: rounds 100-104; the scaling freezes at the start of round 105.
+  for (int i = 0; i < 5; ++i) f.Round(round++, {0, 1, 2});
+  CHECK_FALSE(f.nodes[0].scaling_status().agreed);
+  f.Round(round++, {0, 1, 2});
+  for (const Node& n : f.nodes) {
+    const ScalingStatus s = n.scaling_status();
+    CHECK(s.agreed);
+    CHECK(s.samples == 200);
+    CHECK(s.peers_pooled == 2);
+    CHECK(s.id == f.nodes[0].scaling_status().id);
+    CHECK(n.update_fingerprint() == f.nodes[0].update_fingerprint());
+    CHECK(n.model().scaling() == f.nodes[0].model().scaling());
+  }
+  // The pooled scaling standardises feature 0 around the mean of all 200 samples (~110).
+  const InputScaling& s = f.nodes[0].model().scaling();
+  REQUIRE_FALSE(s.identity());
+  CHECK(s.center()[0] > 100.0f);
+  CHECK(s.center()[0] < 120.0f);
+
+  // From now on updates merge: no model drops for the rest of the run.
+  const uint64_t dropped = f.nodes[0].counters().drops.Get(DropReason::kIncompatibleModel);
+  for (int i = 0; i < 8; ++i) f.Round(round++, {0, 1, 2});
+  CHECK(f.nodes[0].counters().drops.Get(DropReason::kIncompatibleModel) == dropped);
+  CHECK(f.nodes[0].counters().scaling_accepted > 0);
+
+  // A late joiner with data of its own takes the fleet's scaling from the fleet's messages
+  // (every scaling_announce_rounds rounds) well before its own calibration would end.
+  Node& late = f.Add(4, 50.0f, 500);
+  for (int i = 0; i < 5 && !late.scaling_status().agreed; ++i) f.Round(round++, {0, 1, 2, 3});
+  CHECK(late.scaling_status().agreed);
+  CHECK(late.scaling_status().id == f.nodes[0].scaling_status().id);
+  CHECK(late.model().scaling() == f.nodes[0].model().scaling());
+  CHECK(f.nodes[0].scaling_status().samples == 200);  // the fleet does not move for it
+
+  // A checkpoint keeps the agreed scaling; a node restarted from it is agreed at once.
+  NodeOptions o = f.nodes[1].options();
+  auto restarted = Node::Create(o, Key(2), &f.trust, RawData(60, 2, 5.0f), 2);
+  REQUIRE(restarted.ok());
+  CHECK_FALSE(restarted->scaling_status().agreed);
+  REQUIRE(restarted->ImportCheckpoint(f.nodes[1].ExportCheckpoint()).ok());
+  CHECK(restarted->scaling_status().agreed);
+  CHECK(restarted->scaling_status().id == f.nodes[1].scaling_status().id);
+  CHECK(restarted->update_fingerprint() == f.nodes[1].update_fingerprint());
+  const auto a = restarted->model().params();
+  const auto b = f.nodes[1].model().params();
+  CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+}
+
+TEST_CASE("two groups that froze different scalings converge on the one with more samples") {
+  Fleet f;
+  f.Add(1, 0.0f, 100);
+  f.Add(2, 3.0f, 100);
+  f.Add(3, -20.0f, 30);
+  uint64_t round = 10;
+  // Calibrate apart: {0, 1} and {2}.
+  for (int i = 0; i < 6; ++i) {
+    f.Round(round, {0, 1});
+    f.Round(round++, {2});
+  }
+  REQUIRE(f.nodes[0].scaling_status().agreed);
+  REQUIRE(f.nodes[2].scaling_status().agreed);
+  REQUIRE(f.nodes[0].scaling_status().id != f.nodes[2].scaling_status().id);
+  // Heal: node 2 (30 samples) moves to the group's scaling (200 samples), not the reverse.
+  for (int i = 0; i < 5; ++i) f.Round(round++, {0, 1, 2});
+  CHECK(f.nodes[2].scaling_status().id == f.nodes[0].scaling_status().id);
+  CHECK(f.nodes[2].scaling_status().samples == 200);
+  CHECK(f.nodes[0].scaling_status().samples == 200);
+  CHECK(f.nodes[2].scaling_status().changes >= 1);
+}
