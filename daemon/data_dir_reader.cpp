@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <set>
 
 #include "dust/ml/idx_reader.h"
@@ -76,6 +77,16 @@ Result<Hash256> PrefixHash(int fd, const std::string& path, uint64_t end, uint64
 
 int64_t Nanoseconds(const timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
 
+// Whether a file stamped now could still change without its stamp changing: file timestamps
+// advance in clock ticks (a few milliseconds), so a write in the same tick as the last one keeps
+// mtime and ctime. Like git's "racily clean" index entries, such a file is checked again.
+bool Racy(const DataDirReader::Stamp& stamp) {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  constexpr int64_t kTick = 1000000000;  // 1 s: coarser than any file system's tick
+  return std::max(stamp.mtime_ns, stamp.ctime_ns) > Nanoseconds(now) - kTick;
+}
+
 bool SameReadOptions(const LoadOptions& a, const LoadOptions& b) {
   return a.num_classes == b.num_classes && a.max_file_bytes == b.max_file_bytes &&
          a.label_column == b.label_column;
@@ -101,7 +112,17 @@ void DataDirReader::RefreshCsv(const DataFile& file, Entry* e, DataDirScan* scan
     return;
   }
   const Stamp stamp = StampOf(info);
-  if (e->csv && stamp == e->stamp) return;  // unchanged: nothing to read
+  if (e->csv && stamp == e->stamp) {
+    if (!e->racy) return;  // unchanged: nothing to read
+    // Stamped within a timestamp tick of a write: a change since could have left the stamp as it
+    // was. Unchanged if the bytes read still hash the same (a change outside the hashed blocks
+    // in that tick, with the size kept, is not seen).
+    Result<Hash256> now = PrefixHash(fd.get(), file.path, e->cursor.offset, &scan->bytes_read);
+    if (now.ok() && *now == e->prefix) {
+      e->racy = Racy(stamp);
+      return;
+    }
+  }
 
   ++scan->files_read;
   const auto fail = [&](Status st) {
@@ -151,6 +172,7 @@ void DataDirReader::RefreshCsv(const DataFile& file, Entry* e, DataDirScan* scan
   }
   e->csv = true;
   e->stamp = stamp;
+  e->racy = Racy(stamp);
   e->cursor = chunk->next;
   e->prefix = *prefix;
   e->error = std::move(chunk->error);
@@ -166,7 +188,7 @@ void DataDirReader::RefreshIdx(const DataFile& file, Entry* e, DataDirScan* scan
   };
   Stamp images, labels;
   const bool stamped = stamp_of(file.path, &images) && stamp_of(file.labels, &labels);
-  if (stamped && !e->csv && e->labels == file.labels && images == e->stamp &&
+  if (stamped && !e->csv && !e->racy && e->labels == file.labels && images == e->stamp &&
       labels == e->labels_stamp) {
     return;  // unchanged
   }
@@ -177,6 +199,7 @@ void DataDirReader::RefreshIdx(const DataFile& file, Entry* e, DataDirScan* scan
   e->labels = file.labels;
   e->stamp = images;
   e->labels_stamp = labels;
+  e->racy = Racy(images) || Racy(labels);
   if (loaded.ok()) {
     e->samples = std::move(*loaded);
     e->error = Status::Ok();

@@ -3,7 +3,9 @@
 // ScanDataDir (data_dir.h); what differs is what a rescan reads and the CSV rules for a file
 // that is being written:
 //
-//   - A file whose (device, inode, size, mtime, ctime) are those of the last scan is not read.
+//   - A file whose (device, inode, size, mtime, ctime) are those of the last scan is not read
+//     (unless the last scan came less than a second after a write to it: then its hashed blocks,
+//     below, are read to confirm it is unchanged).
 //   - A CSV file with the same inode that only grew, whose consumed prefix still has the bytes
 //     that were read (a hash of its first and last 4 KiB), is read from where the last read
 //     stopped: the appended rows are added, parsed by the rules of the file's start (header,
@@ -69,6 +71,13 @@ Result<DataDirContents> Concatenate(const std::string& dir, const DataDirScan& s
 
 class DataDirReader {
  public:
+  // What identifies a file's content without reading it.
+  struct Stamp {
+    uint64_t dev = 0, ino = 0, size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+
   // Scans `dir` (see the top of this file). `options` applies to every file; when it, or `dir`,
   // differs from the last call's, everything is read again. Fails only if the directory cannot
   // be listed or options are invalid; a bad file is in `skipped` (or has its `error`).
@@ -76,18 +85,13 @@ class DataDirReader {
                              const TestFileRule& tests);
 
  private:
-  // What identifies a file's content without reading it.
-  struct Stamp {
-    uint64_t dev = 0, ino = 0, size = 0;
-    int64_t mtime_ns = 0, ctime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
   static Stamp StampOf(const struct stat& st);
   struct Entry {
     bool csv = false;
     std::string labels;  // IDX: the labels file's path
     Stamp stamp;         // CSV: the file; IDX: the images file
     Stamp labels_stamp;  // IDX
+    bool racy = false;   // stamped less than a timestamp tick after the file was written
     CsvCursor cursor;    // CSV: where the next read starts
     Hash256 prefix{};    // CSV: hash of the first and last 4 KiB of the bytes before cursor.offset
     Dataset samples;
