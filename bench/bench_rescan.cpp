@@ -47,11 +47,16 @@ int RunRescan(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const int v = std::atoi(argv[i + 1]);
-    if (a == "--files") o.files = v;
-    else if (a == "--rows") o.rows = v;
-    else if (a == "--features") o.features = v;
-    else if (a == "--append") o.append = v;
-    else if (a == "--reps") o.reps = v;
+    if (a == "--files")
+      o.files = v;
+    else if (a == "--rows")
+      o.rows = v;
+    else if (a == "--features")
+      o.features = v;
+    else if (a == "--append")
+      o.append = v;
+    else if (a == "--reps")
+      o.reps = v;
     else {
       std::fprintf(stderr,
                    "usage: dust-bench rescan [--files N] [--rows N] [--features N] [--append N] "
@@ -112,9 +117,9 @@ int RunRescan(int argc, char** argv) {
       "{\"files\":%d,\"rows_per_file\":%d,\"features\":%d,\"appended_rows\":%d,\"samples\":%zu,"
       "\"dir_bytes\":%llu,\"full_s\":%.6f,\"incremental_s\":%.6f,\"incremental_read_s\":%.6f,"
       "\"incremental_bytes_read\":%llu,\"speedup\":%.1f}\n",
-      o.files, o.rows, o.features, o.append, samples,
-      static_cast<unsigned long long>(bytes_total), best_full, best_incremental, best_read,
-      static_cast<unsigned long long>(bytes_incremental), best_full / best_incremental);
+      o.files, o.rows, o.features, o.append, samples, static_cast<unsigned long long>(bytes_total),
+      best_full, best_incremental, best_read, static_cast<unsigned long long>(bytes_incremental),
+      best_full / best_incremental);
   return 0;
 }
 

@@ -90,8 +90,8 @@ class Daemon {
     };
     std::vector<FileError> with_errors;
     std::vector<std::pair<std::string, uint64_t>> incomplete;  // path, bytes of its last line
-    size_t test_samples = 0;  // before capping for evaluation
-    size_t files_read = 0;    // by the scan that produced this state (the others were unchanged)
+    size_t test_samples = 0;                                   // before capping for evaluation
+    size_t files_read = 0;  // by the scan that produced this state (the others were unchanged)
     uint64_t bytes_read = 0;
     int64_t scanned_ms = 0;
     std::string signature;  // names, sizes and mtimes: rescans skip an unchanged dir

@@ -148,9 +148,8 @@ Status ListDataDirFiles(const std::string& dir, std::vector<DataFile>* files,
     if (auto p = IdxPrefix(name, "images")) {
       auto [pos, inserted] = images_by_prefix.emplace(*p, name);
       if (!inserted) {
-        push(
-            Status::AlreadyExists(join(name) + ": another copy of the IDX set \"" + *p + "\"; " +
-                                  join(pos->second) + " is used instead"));
+        push(Status::AlreadyExists(join(name) + ": another copy of the IDX set \"" + *p + "\"; " +
+                                   join(pos->second) + " is used instead"));
         continue;
       }
       DataFile c{name, join(name), "", false, false};
@@ -167,9 +166,8 @@ Status ListDataDirFiles(const std::string& dir, std::vector<DataFile>* files,
         candidates.push_back(DataFile{name, join(name), "", false, true});
     } else {
       for (size_t i = 1; i < list.size(); ++i) {
-        push(
-            Status::AlreadyExists(join(list[i]) + ": another copy of the IDX labels \"" + prefix +
-                                  "\"; " + join(list.front()) + " is used instead"));
+        push(Status::AlreadyExists(join(list[i]) + ": another copy of the IDX labels \"" + prefix +
+                                   "\"; " + join(list.front()) + " is used instead"));
       }
     }
   }
@@ -195,9 +193,9 @@ Status UnpairedIdxFile(const DataFile& file) {
 
 Status FeatureCountMismatch(const std::string& path, uint32_t have, uint32_t want,
                             const std::string& want_from) {
-  return Status::InvalidArgument(path + ": samples have " + std::to_string(have) +
-                                 " features but " + std::to_string(want) + " are expected (set by " +
-                                 want_from + "); all files in a data dir must agree");
+  return Status::InvalidArgument(
+      path + ": samples have " + std::to_string(have) + " features but " + std::to_string(want) +
+      " are expected (set by " + want_from + "); all files in a data dir must agree");
 }
 
 Status NoTrainingData(const std::string& dir, const TestFileRule& tests, bool found_test,

@@ -46,7 +46,8 @@ Status ReadAt(int fd, const std::string& path, uint64_t offset, uint64_t size, s
   out->resize(size);
   uint64_t done = 0;
   while (done < size) {
-    const ssize_t n = ::pread(fd, out->data() + done, size - done, static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd, out->data() + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Errno(path, "read");
@@ -102,9 +103,9 @@ DataDirReader::Stamp DataDirReader::StampOf(const struct stat& st) {
 void DataDirReader::RefreshCsv(const DataFile& file, Entry* e, DataDirScan* scan) const {
   Fd fd(::open(file.path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat info {};
-  Status opened = fd.get() < 0                      ? Errno(file.path, "open")
-                  : ::fstat(fd.get(), &info) != 0   ? Errno(file.path, "stat")
-                                                    : Status::Ok();
+  Status opened = fd.get() < 0                    ? Errno(file.path, "open")
+                  : ::fstat(fd.get(), &info) != 0 ? Errno(file.path, "stat")
+                                                  : Status::Ok();
   if (!opened.ok()) {
     *e = Entry{};
     e->csv = true;
@@ -220,8 +221,7 @@ Result<DataDirScan> DataDirReader::Rescan(const std::string& dir, const LoadOpti
 
   DataDirScan scan;
   std::vector<DataFile> files;
-  DUST_RETURN_IF_ERROR(
-      ListDataDirFiles(dir, &files, &scan.skipped).WithContext("data dir " + dir));
+  DUST_RETURN_IF_ERROR(ListDataDirFiles(dir, &files, &scan.skipped).WithContext("data dir " + dir));
   std::set<std::string> present;
   uint32_t features = options.expected_features;
   std::string features_from = features != 0 ? "the configured expected_features" : "";

@@ -44,9 +44,9 @@ namespace dust::daemon {
 
 // One file of a scan that contributes samples (possibly none: an empty or header-only file).
 struct ScannedFile {
-  std::string name;                // relative to the data directory (the images file of a pair)
-  std::vector<std::string> paths;  // CSV: the file; IDX: the images file, the labels file
-  bool test = false;               // by the scan's TestFileRule
+  std::string name;                  // relative to the data directory (the images file of a pair)
+  std::vector<std::string> paths;    // CSV: the file; IDX: the images file, the labels file
+  bool test = false;                 // by the scan's TestFileRule
   const Dataset* samples = nullptr;  // owned by the reader; valid until its next Rescan
   // Ok, or why not all of the file is used: a CSV file's first bad line (its rows before it are
   // used), an IDX pair that changed and no longer loads (its last good samples are used). The
@@ -58,9 +58,9 @@ struct ScannedFile {
 
 struct DataDirScan {
   std::vector<ScannedFile> files;  // in name order
-  std::vector<Status> skipped;     // files that contribute nothing; each message starts with the path
-  size_t files_read = 0;           // files read, whole or in part, by this scan
-  uint64_t bytes_read = 0;         // bytes read from them (data and prefix checks)
+  std::vector<Status> skipped;  // files that contribute nothing; each message starts with the path
+  size_t files_read = 0;        // files read, whole or in part, by this scan
+  uint64_t bytes_read = 0;      // bytes read from them (data and prefix checks)
 };
 
 // The samples of a scan put together as ScanDataDir would return them: train and test files

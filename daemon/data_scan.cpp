@@ -107,7 +107,8 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
   for (const ScannedFile& f : scan->files) {
     r.data.used.insert(r.data.used.end(), f.paths.begin(), f.paths.end());
     if (!f.error.ok()) {
-      r.data.with_errors.push_back({f.paths.front(), f.samples->size(), SkippedFile(f.error).second});
+      r.data.with_errors.push_back(
+          {f.paths.front(), f.samples->size(), SkippedFile(f.error).second});
     }
     if (f.incomplete_bytes > 0) r.data.incomplete.push_back({f.paths.front(), f.incomplete_bytes});
     if (f.samples->empty()) continue;
@@ -116,8 +117,8 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
       added = test.Append(*f.samples);
     } else {
       Dataset file_train, file_holdout;
-      SplitHoldout(*f.samples, options.holdout_fraction,
-                   options.holdout_seed ^ NameHash(f.name), &file_train, &file_holdout);
+      SplitHoldout(*f.samples, options.holdout_fraction, options.holdout_seed ^ NameHash(f.name),
+                   &file_train, &file_holdout);
       added = r.train.Append(file_train);
       if (added.ok()) added = holdout.Append(file_holdout);
     }

@@ -1,9 +1,10 @@
 // The CSV reader, in the order a file is read: the file into lines (ParseLines, which can
 // start where an earlier read of the file stopped), a line into fields (SplitFields), the
 // header rule (IsHeader), the label column (FindLabelColumn, or LabelColumnWithoutHeader for a
-// file without a header), a row's field count against the header's (CheckFieldCount), its features (ParseFeatures), its label (ParseLabel), its width
-// against the file's (CheckRowWidth), then the sample. Each rule of csv_reader.h lives in one
-// of these, so a change to one rule is a change to one function.
+// file without a header), a row's field count against the header's (CheckFieldCount), its features
+// (ParseFeatures), its label (ParseLabel), its width against the file's (CheckRowWidth), then the
+// sample. Each rule of csv_reader.h lives in one of these, so a change to one rule is a change to
+// one function.
 #include "dust/ml/csv_reader.h"
 
 #include <algorithm>
@@ -228,10 +229,12 @@ CsvChunk ParseLines(std::string_view text, const std::string& path, const LoadOp
     const Result<uint8_t> label =
         ParseLabel(fields[at.label_index], options.num_classes, at.label_index + 1, place);
     if (!label.ok()) return label.status();
-    if (features.empty()) return Status::InvalidArgument(place.Line() + ": a label but no features");
+    if (features.empty())
+      return Status::InvalidArgument(place.Line() + ": a label but no features");
     const bool first_row = at.num_features == 0;
-    DUST_RETURN_IF_ERROR(CheckRowWidth(
-        features.size(), first_row ? options.expected_features : at.num_features, first_row, place));
+    DUST_RETURN_IF_ERROR(CheckRowWidth(features.size(),
+                                       first_row ? options.expected_features : at.num_features,
+                                       first_row, place));
     if (first_row) {
       at.num_features = static_cast<uint32_t>(features.size());
       chunk.rows = Dataset(at.num_features, options.num_classes);

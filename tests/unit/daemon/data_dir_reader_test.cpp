@@ -43,7 +43,8 @@ std::vector<int> Labels(const Dataset& d) {
 
 }  // namespace
 
-TEST_CASE("reader: an unchanged file is not read again; a grown one is read from where it stopped") {
+TEST_CASE(
+    "reader: an unchanged file is not read again; a grown one is read from where it stopped") {
   TempDir dir;
   const std::string path = dir.WriteFile("log.csv", "label,a\n1,0.5\n2,0.25\n");
   dir.WriteFile("other.csv", "3,1\n");
@@ -67,7 +68,8 @@ TEST_CASE("reader: an unchanged file is not read again; a grown one is read from
   Append(path, "6,1,2\n");
   View wide = Rescan(reader, dir, "log.csv");
   CHECK(wide.file->samples->size() == 4);
-  CHECK_THAT(wide.file->error.message(), Catch::Contains(path + ": line 6: 3 fields but the header"));
+  CHECK_THAT(wide.file->error.message(),
+             Catch::Contains(path + ": line 6: 3 fields but the header"));
 }
 
 TEST_CASE("reader: a last line without a newline waits until it is complete") {
@@ -100,7 +102,8 @@ TEST_CASE("reader: a header-only file takes the rows appended later") {
   CHECK(one.file->samples->sample(0).value[0] == 0.5f);
 }
 
-TEST_CASE("reader: a shrunk file, a rewrite of the same size and a renamed-over file are read whole") {
+TEST_CASE(
+    "reader: a shrunk file, a rewrite of the same size and a renamed-over file are read whole") {
   TempDir dir;
   const std::string path = dir.WriteFile("log.csv", "1,0.5\n2,0.25\n3,1\n");
   DataDirReader reader;
@@ -174,7 +177,8 @@ TEST_CASE("reader: a bad appended row keeps the rows read, and is read again onc
   View worse = Rescan(reader, dir, "worse.csv");
   CHECK(worse.file == nullptr);
   REQUIRE(worse.scan.skipped.size() == 1);
-  CHECK_THAT(worse.scan.skipped[0].message(), Catch::StartsWith(dir.Path("worse.csv") + ": line 2"));
+  CHECK_THAT(worse.scan.skipped[0].message(),
+             Catch::StartsWith(dir.Path("worse.csv") + ": line 2"));
 }
 
 TEST_CASE("reader: a changed IDX pair that no longer loads keeps its last good samples") {

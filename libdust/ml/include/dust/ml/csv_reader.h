@@ -28,13 +28,13 @@ Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options);
 // label column, the row width): enough for the next read to parse the bytes appended since
 // exactly as reading the whole file would parse them, with the same line numbers.
 struct CsvCursor {
-  uint64_t offset = 0;         // bytes consumed: just past the '\n' of the last line read
-  uint64_t lines = 0;          // lines consumed, blank ones included
-  bool started = false;        // the first non-blank line (a header or a row) has been read
-  size_t label_index = 0;      // 0-based
-  size_t header_fields = 0;    // 0: no header
-  uint64_t header_line = 0;    // 1-based; 0: no header
-  uint32_t num_features = 0;   // the rows' width; 0 before the first row
+  uint64_t offset = 0;        // bytes consumed: just past the '\n' of the last line read
+  uint64_t lines = 0;         // lines consumed, blank ones included
+  bool started = false;       // the first non-blank line (a header or a row) has been read
+  size_t label_index = 0;     // 0-based
+  size_t header_fields = 0;   // 0: no header
+  uint64_t header_line = 0;   // 1-based; 0: no header
+  uint32_t num_features = 0;  // the rows' width; 0 before the first row
 };
 
 // What one incremental read found.
