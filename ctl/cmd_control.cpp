@@ -107,12 +107,11 @@ int CmdRescan(Context& ctx, std::span<const std::string> args) {
     nlohmann::json skipped =
         result.contains("files_skipped") ? result.at("files_skipped") : nlohmann::json::array();
     if (!skipped.is_array()) skipped = nlohmann::json::array();
-    *ctx.out << "data: " << JsonText(result, "files_used") << " files used, " << skipped.size()
-             << " skipped; " << JsonText(result, "train_samples") << " train / "
-             << JsonText(result, "holdout_samples") << " holdout samples\n";
-    for (const auto& s : skipped) {
-      *ctx.out << "skipped " << JsonText(s, "path") << ": " << JsonText(s, "reason") << "\n";
-    }
+    *ctx.out << "data: " << JsonText(result, "files_used") << " files used ("
+             << JsonText(result, "files_read") << " read now), " << skipped.size() << " skipped; "
+             << JsonText(result, "train_samples") << " train / "
+             << JsonText(result, "holdout_samples") << " holdout samples\n"
+             << FormatDataFiles(result, "");
   });
 }
 

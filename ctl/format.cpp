@@ -150,6 +150,29 @@ std::string FormatAgo(const json& at_ms, int64_t now_ms) {
   return FormatDuration(ago) + " ago";
 }
 
+std::string FormatDataFiles(const json& data, const std::string& indent) {
+  std::ostringstream os;
+  const auto each = [&](const char* key, auto&& line) {
+    const json* list = Field(data, key);
+    if (list == nullptr || !list->is_array()) return;
+    for (const json& f : *list) {
+      if (f.is_object()) line(f);
+    }
+  };
+  each("files_skipped", [&](const json& f) {
+    os << indent << "skipped " << Str(f, "path") << ": " << Str(f, "reason") << "\n";
+  });
+  each("files_with_errors", [&](const json& f) {
+    os << indent << Str(f, "path") << ": " << Int(f, "samples") << " samples used, then "
+       << Str(f, "reason") << "\n";
+  });
+  each("incomplete_last_lines", [&](const json& f) {
+    os << indent << Str(f, "path") << ": " << Int(f, "bytes")
+       << "-byte incomplete last line left for the next rescan\n";
+  });
+  return os.str();
+}
+
 std::string FormatStatus(const json& st, int64_t now_ms) {
   std::ostringstream os;
   os << "node: " << Str(st, "node_id");
@@ -223,11 +246,7 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
     if (Field(d, "last_scan_ms") != nullptr) {
       os << ", scanned " << FormatAgo(d["last_scan_ms"], now_ms);
     }
-    os << "\n";
-    if (nskipped > 0) {
-      for (const json& s : *skipped)
-        os << "    skipped " << Str(s, "path") << ": " << Str(s, "reason") << "\n";
-    }
+    os << "\n" << FormatDataFiles(d, "    ");
   }
   const json& c = Obj(st, "checkpoint");
   if (!c.empty()) {

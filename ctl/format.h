@@ -27,6 +27,10 @@ std::string FormatPercent(const nlohmann::json& fraction);
 std::string FormatAgo(const nlohmann::json& at_ms, int64_t now_ms);
 
 std::string FormatStatus(const nlohmann::json& status, int64_t now_ms);
+// The data dir's files that are not simply used (status's "data" and rescan's reply): one line
+// each, after `indent`, for a file skipped, a file used up to an error, and a last line still
+// being written.
+std::string FormatDataFiles(const nlohmann::json& data, const std::string& indent);
 std::string FormatPeers(const nlohmann::json& peers, int64_t now_ms);
 std::string FormatTrustList(const nlohmann::json& list, int64_t now_ms);
 std::string FormatEvaluation(const nlohmann::json& evaluation);

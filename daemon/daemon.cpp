@@ -133,7 +133,8 @@ Status Daemon::Start() {
   LogInfo("trust store: {} trusted peer(s)", m_trust.size());
 
   // Data: the first scan runs here, synchronously; later ones on the worker.
-  ScanResult scan = ScanData(m_options, m_options.layers.front(), m_options.layers.back());
+  ScanResult scan =
+      ScanData(m_options, m_options.layers.front(), m_options.layers.back(), m_reader.get());
   if (!scan.status.ok()) {
     LogWarn("data dir {}: {}; training waits for data (rescan on SIGHUP or every {} s)",
             m_options.data_dir, scan.status.message(), m_options.rescan_interval);
@@ -141,7 +142,7 @@ Status Daemon::Start() {
   }
   Dataset train = std::move(scan.train);
   m_data = std::move(scan.data);
-  for (const auto& [path, why] : m_data.skipped) LogWarn("data: skipped {}: {}", path, why);
+  LogScan(m_data);
   // Loading inflates whole files into temporary buffers; give that memory back to the system
   // (a long-running daemon's footprint is its steady state, not the peak of a scan).
   ::malloc_trim(0);

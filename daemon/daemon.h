@@ -35,6 +35,7 @@
 
 #include "control.h"
 #include "data_dir.h"
+#include "data_dir_reader.h"
 #include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/load_options.h"
@@ -81,6 +82,17 @@ class Daemon {
     size_t train_samples = 0;
     std::vector<std::string> used;
     std::vector<std::pair<std::string, std::string>> skipped;  // path, reason
+    // Files used in part: a CSV file up to its first bad line, an IDX pair's last good read.
+    struct FileError {
+      std::string path;
+      size_t samples = 0;  // what the file contributes
+      std::string reason;
+    };
+    std::vector<FileError> with_errors;
+    std::vector<std::pair<std::string, uint64_t>> incomplete;  // path, bytes of its last line
+    size_t test_samples = 0;                                   // before capping for evaluation
+    size_t files_read = 0;  // by the scan that produced this state (the others were unchanged)
+    uint64_t bytes_read = 0;
     int64_t scanned_ms = 0;
     std::string signature;  // names, sizes and mtimes: rescans skip an unchanged dir
   };
@@ -136,7 +148,13 @@ class Daemon {
                                   const TestFileRule& tests);
 
   // Data directory (data_scan.cpp).
-  static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes);
+  // A scan with `reader` (which reads only what changed since its last scan): the training
+  // data, the holdout split off each training file, the test data capped for evaluation.
+  static ScanResult ScanData(const Options& options, uint32_t features, uint32_t classes,
+                             DataDirReader* reader);
+  static void LogScan(const DataState& data);
+  // A file name's share of the holdout seed.
+  static uint64_t NameHash(const std::string& name);
   static std::string DataSignature(const std::string& dir);
   // Scans on the worker, then applies the result on the loop and answers `reply` (if not null)
   // with the rescan command's result. Does nothing while a scan runs (CmdRescan refuses first),
@@ -164,6 +182,8 @@ class Daemon {
   std::string StatusLine();
   // The files_skipped list of status, rescan and evaluate: [{"path", "reason"}, ...].
   static Json SkippedFilesJson(const std::vector<std::pair<std::string, std::string>>& skipped);
+  // The data dir as status and rescan report it.
+  Json DataJson();
   uint64_t Steps() const { return m_steps_base + m_units; }
 
   static int64_t NowMs();
@@ -186,6 +206,9 @@ class Daemon {
   TrustStore m_trust;
   std::optional<Node> m_node;
   DataState m_data;
+  // What the scans read of the data dir. Used by one scan at a time: at start on the loop, then
+  // on the worker (m_scanning).
+  std::unique_ptr<DataDirReader> m_reader = std::make_unique<DataDirReader>();
   bool m_scanning = false;
 
   ControlDispatcher m_dispatcher;

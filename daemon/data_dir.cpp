@@ -87,14 +87,6 @@ std::string DescribeTrainingFiles(const TestFileRule& rule) {
   return what;
 }
 
-struct Candidate {
-  std::string name;    // sort key: the images file or the CSV file
-  std::string path;    // what is reported in `used`
-  std::string labels;  // IDX: the labels path ("" if missing)
-  bool csv = false;
-  bool orphan_labels = false;
-};
-
 }  // namespace
 
 bool IsTestDataName(std::string_view relative_name) {
@@ -136,6 +128,85 @@ Status CheckTestFileGlobs(const std::vector<std::string>& globs) {
   return Status::Ok();
 }
 
+Status ListDataDirFiles(const std::string& dir, std::vector<DataFile>* files,
+                        std::vector<Status>* skipped) {
+  namespace fs = std::filesystem;
+  files->clear();
+  std::vector<std::string> names;
+  DUST_RETURN_IF_ERROR(ListDataFiles(dir, &names));
+  const auto join = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
+  std::vector<DataFile>& candidates = *files;
+  const auto push = [&](Status st) { skipped->push_back(std::move(st)); };
+
+  // Pair images with labels by prefix; the first name (sorted) wins when there are copies.
+  std::map<std::string, std::vector<std::string>> labels_by_prefix;
+  for (const auto& name : names) {
+    if (auto p = IdxPrefix(name, "labels")) labels_by_prefix[*p].push_back(name);
+  }
+  std::map<std::string, std::string> images_by_prefix;
+  for (const auto& name : names) {
+    if (auto p = IdxPrefix(name, "images")) {
+      auto [pos, inserted] = images_by_prefix.emplace(*p, name);
+      if (!inserted) {
+        push(Status::AlreadyExists(join(name) + ": another copy of the IDX set \"" + *p + "\"; " +
+                                   join(pos->second) + " is used instead"));
+        continue;
+      }
+      DataFile c{name, join(name), "", false, false};
+      auto l = labels_by_prefix.find(*p);
+      if (l != labels_by_prefix.end()) c.labels = join(l->second.front());
+      candidates.push_back(std::move(c));
+    } else if (EndsWith(name, ".csv")) {
+      candidates.push_back(DataFile{name, join(name), "", true, false});
+    }
+  }
+  for (const auto& [prefix, list] : labels_by_prefix) {
+    if (images_by_prefix.count(prefix) == 0) {
+      for (const auto& name : list)
+        candidates.push_back(DataFile{name, join(name), "", false, true});
+    } else {
+      for (size_t i = 1; i < list.size(); ++i) {
+        push(Status::AlreadyExists(join(list[i]) + ": another copy of the IDX labels \"" + prefix +
+                                   "\"; " + join(list.front()) + " is used instead"));
+      }
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const DataFile& a, const DataFile& b) { return a.name < b.name; });
+
+  return Status::Ok();
+}
+
+Status UnpairedIdxFile(const DataFile& file) {
+  if (file.orphan_labels) {
+    return Status::NotFound(file.path + ": IDX labels file without a matching images file (" +
+                            IdxPrefix(file.name, "labels").value_or("?") +
+                            "-images-idxN-ubyte[.gz])");
+  }
+  if (!file.csv && file.labels.empty()) {
+    return Status::NotFound(file.path + ": IDX images file without a matching labels file (" +
+                            IdxPrefix(file.name, "images").value_or("?") +
+                            "-labels-idx1-ubyte[.gz])");
+  }
+  return Status::Ok();
+}
+
+Status FeatureCountMismatch(const std::string& path, uint32_t have, uint32_t want,
+                            const std::string& want_from) {
+  return Status::InvalidArgument(
+      path + ": samples have " + std::to_string(have) + " features but " + std::to_string(want) +
+      " are expected (set by " + want_from + "); all files in a data dir must agree");
+}
+
+Status NoTrainingData(const std::string& dir, const TestFileRule& tests, bool found_test,
+                      const std::vector<Status>& skipped) {
+  std::string msg =
+      "data dir " + dir + ": no usable training data; looked for " + DescribeTrainingFiles(tests);
+  if (found_test) msg += "; found only test data";
+  for (const auto& st : skipped) msg += "; skipped " + st.message();
+  return Status::NotFound(msg);
+}
+
 Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& options, bool strict,
                                     const TestFileRule& tests) {
   namespace fs = std::filesystem;
@@ -146,10 +217,6 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
     if (!fs::exists(dir, ec)) return Status::NotFound(context + ": no such directory");
     return Status::InvalidArgument(context + ": not a directory");
   }
-  std::vector<std::string> names;
-  DUST_RETURN_IF_ERROR(ListDataFiles(dir, &names).WithContext(context));
-  const auto join = [&](const std::string& name) { return (fs::path(dir) / name).string(); };
-
   DataDirContents result;
   const auto reject = [&](Status st) -> Status {
     if (strict) return st.WithContext(context);
@@ -157,58 +224,14 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
     return Status::Ok();
   };
 
-  // Pair images with labels by prefix; the first name (sorted) wins when there are copies.
-  std::map<std::string, std::vector<std::string>> labels_by_prefix;
-  for (const auto& name : names) {
-    if (auto p = IdxPrefix(name, "labels")) labels_by_prefix[*p].push_back(name);
-  }
-  std::map<std::string, std::string> images_by_prefix;
-  std::vector<Candidate> candidates;
-  for (const auto& name : names) {
-    if (auto p = IdxPrefix(name, "images")) {
-      auto [pos, inserted] = images_by_prefix.emplace(*p, name);
-      if (!inserted) {
-        result.skipped.push_back(
-            Status::AlreadyExists(join(name) + ": another copy of the IDX set \"" + *p + "\"; " +
-                                  join(pos->second) + " is used instead"));
-        continue;
-      }
-      Candidate c{name, join(name), "", false, false};
-      auto l = labels_by_prefix.find(*p);
-      if (l != labels_by_prefix.end()) c.labels = join(l->second.front());
-      candidates.push_back(std::move(c));
-    } else if (EndsWith(name, ".csv")) {
-      candidates.push_back(Candidate{name, join(name), "", true, false});
-    }
-  }
-  for (const auto& [prefix, list] : labels_by_prefix) {
-    if (images_by_prefix.count(prefix) == 0) {
-      for (const auto& name : list)
-        candidates.push_back(Candidate{name, join(name), "", false, true});
-    } else {
-      for (size_t i = 1; i < list.size(); ++i) {
-        result.skipped.push_back(
-            Status::AlreadyExists(join(list[i]) + ": another copy of the IDX labels \"" + prefix +
-                                  "\"; " + join(list.front()) + " is used instead"));
-      }
-    }
-  }
-  std::sort(candidates.begin(), candidates.end(),
-            [](const Candidate& a, const Candidate& b) { return a.name < b.name; });
+  std::vector<DataFile> candidates;
+  DUST_RETURN_IF_ERROR(ListDataDirFiles(dir, &candidates, &result.skipped).WithContext(context));
 
   uint32_t features = options.expected_features;
   std::string features_from = features != 0 ? "the configured expected_features" : "";
   for (const auto& c : candidates) {
-    if (c.orphan_labels) {
-      DUST_RETURN_IF_ERROR(reject(Status::NotFound(
-          c.path + ": IDX labels file without a matching images file (" +
-          IdxPrefix(c.name, "labels").value_or("?") + "-images-idxN-ubyte[.gz])")));
-      continue;
-    }
-    if (!c.csv && c.labels.empty()) {
-      DUST_RETURN_IF_ERROR(reject(Status::NotFound(
-          c.path + ": IDX images file without a matching labels file (" +
-          IdxPrefix(c.name, "images").value_or("?") + "-labels-idx1-ubyte[.gz])")));
+    if (Status unpaired = UnpairedIdxFile(c); !unpaired.ok()) {
+      DUST_RETURN_IF_ERROR(reject(std::move(unpaired)));
       continue;
     }
     LoadOptions file_options = options;
@@ -226,10 +249,8 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
       continue;
     }
     if (features != 0 && loaded->num_features() != features) {
-      DUST_RETURN_IF_ERROR(reject(Status::InvalidArgument(
-          c.path + ": samples have " + std::to_string(loaded->num_features()) + " features but " +
-          std::to_string(features) + " are expected (set by " + features_from +
-          "); all files in a data dir must agree")));
+      DUST_RETURN_IF_ERROR(
+          reject(FeatureCountMismatch(c.path, loaded->num_features(), features, features_from)));
       continue;
     }
     if (features == 0) {
@@ -246,13 +267,7 @@ Result<DataDirContents> ScanDataDir(const std::string& dir, const LoadOptions& o
     if (!c.csv) result.used.push_back(c.labels);
   }
 
-  if (result.train.empty()) {
-    std::string msg =
-        context + ": no usable training data; looked for " + DescribeTrainingFiles(tests);
-    if (!result.used.empty()) msg += "; found only test data";
-    for (const auto& st : result.skipped) msg += "; skipped " + st.message();
-    return Status::NotFound(msg);
-  }
+  if (result.train.empty()) return NoTrainingData(dir, tests, !result.used.empty(), result.skipped);
   if (result.test.num_features() == 0 && result.test.num_classes() == 0) {
     result.test = Dataset(result.train.num_features(), result.train.num_classes());
   }

@@ -51,6 +51,35 @@ bool IsTestFile(std::string_view relative_name, const TestFileRule& rule);
 // otherwise an error naming the glob.
 Status CheckTestFileGlobs(const std::vector<std::string>& globs);
 
+// One data file of a data directory: a CSV file, or an IDX pair by its images file.
+struct DataFile {
+  std::string name;    // relative to the data directory (the images file's, for a pair)
+  std::string path;    // the data directory joined with `name`
+  std::string labels;  // IDX: the labels file's path; "" if there is none
+  bool csv = false;
+  bool orphan_labels = false;  // an IDX labels file without images (`path` is the labels file)
+};
+
+// The data files of `dir` and of its test/ subdirectory, sorted by name, as ScanDataDir below
+// describes them; the second copy of an IDX set goes to `skipped` instead. An error if a
+// directory cannot be listed.
+Status ListDataDirFiles(const std::string& dir, std::vector<DataFile>* files,
+                        std::vector<Status>* skipped);
+
+// The error for an IDX file of `file` that lacks its partner (images without labels, labels
+// without images); Ok for a CSV file or a complete pair.
+Status UnpairedIdxFile(const DataFile& file);
+
+// The error for a file whose samples have `have` features where `want` are expected, as set by
+// `want_from` (an option or the first file that had samples).
+Status FeatureCountMismatch(const std::string& path, uint32_t have, uint32_t want,
+                            const std::string& want_from);
+
+// The error for a data directory without usable training data: what was looked for, whether
+// test data was found, and every skipped file.
+Status NoTrainingData(const std::string& dir, const TestFileRule& tests, bool found_test,
+                      const std::vector<Status>& skipped);
+
 // Scans `dir`, and its subdirectory test/ if there is one (neither recursively), for IDX pairs
 // ("X-images-idxN-ubyte[.gz]" with "X-labels-idx1-ubyte[.gz]" in the same directory, matched
 // by the prefix X) and "*.csv" files; other files are ignored. `tests` says which files are

@@ -80,7 +80,8 @@ std::string Daemon::DataSignature(const std::string& dir) {
   return sig;
 }
 
-Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, uint32_t classes) {
+Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, uint32_t classes,
+                                    DataDirReader* reader) {
   ScanResult r;
   r.data.signature = DataSignature(options.data_dir);
   r.data.scanned_ms = NowMs();
@@ -88,19 +89,52 @@ Daemon::ScanResult Daemon::ScanData(const Options& options, uint32_t features, u
   lo.num_classes = classes;
   lo.expected_features = features;
   lo.label_column = options.csv_label_column;
-  auto contents =
-      ScanDataDir(options.data_dir, lo, /*strict=*/false, TestFileRule{options.test_files});
-  if (!contents.ok()) {
-    r.status = contents.status();
+  const TestFileRule tests{options.test_files};
+  auto scan = reader->Rescan(options.data_dir, lo, tests);
+  if (!scan.ok()) {
+    r.status = scan.status();
     return r;
   }
-  r.data.used = contents->used;
-  for (const Status& s : contents->skipped) r.data.skipped.push_back(SkippedFile(s));
-  Dataset holdout;
-  SplitHoldout(contents->train, options.holdout_fraction, options.holdout_seed, &r.train, &holdout);
+  r.data.files_read = scan->files_read;
+  r.data.bytes_read = scan->bytes_read;
+  for (const Status& s : scan->skipped) r.data.skipped.push_back(SkippedFile(s));
+  // Each file's samples are split on their own, by their row in the file and the file's name,
+  // so rows appended to one file, or another file coming or going, leave every other sample on
+  // its side of the split.
+  Dataset test(features, classes);
+  Dataset holdout(features, classes);
+  r.train = Dataset(features, classes);
+  for (const ScannedFile& f : scan->files) {
+    r.data.used.insert(r.data.used.end(), f.paths.begin(), f.paths.end());
+    if (!f.error.ok()) {
+      r.data.with_errors.push_back(
+          {f.paths.front(), f.samples->size(), SkippedFile(f.error).second});
+    }
+    if (f.incomplete_bytes > 0) r.data.incomplete.push_back({f.paths.front(), f.incomplete_bytes});
+    if (f.samples->empty()) continue;
+    Status added;
+    if (f.test) {
+      added = test.Append(*f.samples);
+    } else {
+      Dataset file_train, file_holdout;
+      SplitHoldout(*f.samples, options.holdout_fraction, options.holdout_seed ^ NameHash(f.name),
+                   &file_train, &file_holdout);
+      added = r.train.Append(file_train);
+      if (added.ok()) added = holdout.Append(file_holdout);
+    }
+    if (!added.ok()) {
+      r.status = added.WithContext(f.paths.front());
+      return r;
+    }
+  }
+  if (r.train.empty() && holdout.empty()) {
+    r.status = NoTrainingData(options.data_dir, tests, !r.data.used.empty(), scan->skipped);
+    return r;
+  }
   r.data.train_samples = r.train.size();
+  r.data.test_samples = test.size();
   r.data.holdout = std::make_shared<const Dataset>(std::move(holdout));
-  if (!contents->test.empty()) r.data.test = Capped(contents->test, kMaxEvalSamples);
+  if (!test.empty()) r.data.test = Capped(test, kMaxEvalSamples);
   return r;
 }
 
@@ -112,7 +146,8 @@ void Daemon::RescanAsync(bool force, const Responder* reply) {
   if (reply) responder = *reply;
   Options options = m_options;
   asio::post(m_workers, [this, options, responder] {
-    ScanResult result = ScanData(options, options.layers.front(), options.layers.back());
+    ScanResult result =
+        ScanData(options, options.layers.front(), options.layers.back(), m_reader.get());
     asio::post(m_io, [this, result = std::move(result), responder]() mutable {
       m_scanning = false;
       if (m_stopping) return;
@@ -125,10 +160,12 @@ void Daemon::RescanAsync(bool force, const Responder* reply) {
         responder->Error(errc::kFailed, st.message());
         return;
       }
-      responder->Ok({{"files_used", used},
-                     {"files_skipped", skipped},
-                     {"train_samples", m_node->train_size()},
-                     {"holdout_samples", m_data.holdout ? m_data.holdout->size() : 0}});
+      Json answer = DataJson();
+      answer["files_used"] = used;  // this scan's, also when the daemon kept its earlier data
+      answer["files_skipped"] = std::move(skipped);
+      answer["train_samples"] = m_node->train_size();
+      answer["holdout_samples"] = m_data.holdout ? m_data.holdout->size() : 0;
+      responder->Ok(std::move(answer));
     });
   });
 }
@@ -140,7 +177,7 @@ void Daemon::ApplyScan(ScanResult result) {
     m_data.signature = result.data.signature;  // do not rescan an unchanged broken dir
     return;
   }
-  for (const auto& [path, why] : result.data.skipped) LogWarn("data: skipped {}: {}", path, why);
+  LogScan(result.data);
   Status st = m_node->SetDataset(std::move(result.train));
   if (!st.ok()) {
     LogError("data dir {}: {}", m_options.data_dir, st.message());
@@ -148,10 +185,28 @@ void Daemon::ApplyScan(ScanResult result) {
   }
   m_data = std::move(result.data);
   ::malloc_trim(0);
-  LogInfo("data: {} file(s), {} training samples, {} holdout, {} test", m_data.used.size(),
-          m_node->train_size(), m_data.holdout ? m_data.holdout->size() : 0,
-          m_data.test ? m_data.test->size() : 0);
+  LogInfo("data: {} file(s) ({} read now, {} bytes), {} training samples, {} holdout, {} test",
+          m_data.used.size(), m_data.files_read, m_data.bytes_read, m_node->train_size(),
+          m_data.holdout ? m_data.holdout->size() : 0, m_data.test_samples);
   EvaluateAsync();
+}
+
+void Daemon::LogScan(const DataState& data) {
+  for (const auto& [path, why] : data.skipped) LogWarn("data: skipped {}: {}", path, why);
+  for (const auto& f : data.with_errors) {
+    LogWarn("data: {}: {} sample(s) used, then {}", f.path, f.samples, f.reason);
+  }
+  for (const auto& [path, bytes] : data.incomplete) {
+    LogInfo("data: {}: {}-byte incomplete last line left for the next rescan", path, bytes);
+  }
+}
+
+uint64_t Daemon::NameHash(const std::string& name) {
+  const Hash256 h =
+      Blake2b256(ByteView(reinterpret_cast<const uint8_t*>(name.data()), name.size()));
+  uint64_t v = 0;
+  std::memcpy(&v, h.data(), sizeof(v));
+  return v;
 }
 
 std::pair<std::string, std::string> Daemon::SkippedFile(const Status& why) {

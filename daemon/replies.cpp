@@ -129,11 +129,7 @@ Json Daemon::StatusJson() {
         {"updates_rejected", rejected},
         {"updates_merged", c.updates_merged},
         {"drops", drops}}},
-      {"data",
-       {{"dir", m_options.data_dir},
-        {"files_used", m_data.used.size()},
-        {"files_skipped", SkippedFilesJson(m_data.skipped)},
-        {"last_scan_ms", m_data.scanned_ms ? Json(m_data.scanned_ms) : Json(nullptr)}}},
+      {"data", DataJson()},
       {"checkpoint",
        {{"last_ms", m_checkpoint_ms ? Json(m_checkpoint_ms) : Json(nullptr)},
         {"steps", m_checkpoint_steps},
@@ -146,6 +142,26 @@ Json Daemon::SkippedFilesJson(const std::vector<std::pair<std::string, std::stri
   Json list = Json::array();
   for (const auto& [path, why] : skipped) list.push_back({{"path", path}, {"reason", why}});
   return list;
+}
+
+Json Daemon::DataJson() {
+  Json errors = Json::array();
+  for (const auto& f : m_data.with_errors) {
+    errors.push_back({{"path", f.path}, {"samples", f.samples}, {"reason", f.reason}});
+  }
+  Json incomplete = Json::array();
+  for (const auto& [path, bytes] : m_data.incomplete) {
+    incomplete.push_back({{"path", path}, {"bytes", bytes}});
+  }
+  return {{"dir", m_options.data_dir},
+          {"files_used", m_data.used.size()},
+          {"files_skipped", SkippedFilesJson(m_data.skipped)},
+          {"files_with_errors", std::move(errors)},
+          {"incomplete_last_lines", std::move(incomplete)},
+          {"test_samples", m_data.test_samples},
+          {"files_read", m_data.files_read},
+          {"bytes_read", m_data.bytes_read},
+          {"last_scan_ms", m_data.scanned_ms ? Json(m_data.scanned_ms) : Json(nullptr)}};
 }
 
 Json Daemon::PeersJson() {

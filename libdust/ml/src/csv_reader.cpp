@@ -1,11 +1,13 @@
-// The CSV reader, in the order a file is read: the file into lines (ForEachLine), a line into
-// fields (SplitFields), the header rule (IsHeader), the label column (FindLabelColumn, or
-// LabelColumnWithoutHeader for a file without a header), a row's field count against the
-// header's (CheckFieldCount), its features (ParseFeatures), its label (ParseLabel), its width
-// against the file's (CheckRowWidth), then the sample. Each rule of csv_reader.h lives in one
-// of these, so a change to one rule is a change to one function.
+// The CSV reader, in the order a file is read: the file into lines (ParseLines, which can
+// start where an earlier read of the file stopped), a line into fields (SplitFields), the
+// header rule (IsHeader), the label column (FindLabelColumn, or LabelColumnWithoutHeader for a
+// file without a header), a row's field count against the header's (CheckFieldCount), its features
+// (ParseFeatures), its label (ParseLabel), its width against the file's (CheckRowWidth), then the
+// sample. Each rule of csv_reader.h lives in one of these, so a change to one rule is a change to
+// one function.
 #include "dust/ml/csv_reader.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -54,25 +56,6 @@ std::string_view StripByteOrderMark(std::string_view text) {
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   return text;
-}
-
-// Calls fn(line_no, line) for each line of `text` that is not blank, trimmed; line_no is
-// 1-based and counts blank lines too. Lines end at '\n' (the last one needs none). Stops at
-// the first error fn returns and returns it.
-template <typename Fn>
-Status ForEachLine(std::string_view text, Fn&& fn) {
-  size_t line_no = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    const std::string_view line = Trim(text.substr(pos, eol - pos));
-    pos = eol + 1;
-    ++line_no;
-    if (line.empty()) continue;
-    DUST_RETURN_IF_ERROR(fn(line_no, line));
-  }
-  return Status::Ok();
 }
 
 // A line's fields, split at every comma (there is no quoting), each trimmed; at least one.
@@ -208,6 +191,85 @@ Status CheckRowWidth(size_t n, uint32_t width, bool first_row, const CsvPlace& a
   return Status::Ok();
 }
 
+// The reader proper: parses the lines of `text` (the file's bytes from from.offset on) as the
+// continuation of a file read up to `from`. Lines end at '\n'; a last line without one is taken
+// as a line when `last_line_complete`, else left unread (incomplete_bytes). Stops at the first
+// bad line: the rows before it are kept and `next` points at its start.
+CsvChunk ParseLines(std::string_view text, const std::string& path, const LoadOptions& options,
+                    const CsvCursor& from, bool last_line_complete) {
+  CsvChunk chunk;
+  CsvCursor& at = chunk.next;
+  at = from;
+  if (at.offset == 0) {
+    const std::string_view stripped = StripByteOrderMark(text);
+    at.offset = text.size() - stripped.size();  // the mark is consumed with the first line
+    text = stripped;
+  }
+  chunk.rows = Dataset(at.num_features, options.num_classes);
+  std::vector<std::string_view> fields;  // reused from row to row
+  std::vector<float> features;
+  // One line's verdict: Ok with the line taken (a header, a sample or nothing), or its error.
+  const auto take = [&](size_t line_no, std::string_view line) -> Status {
+    const CsvPlace place{path, line_no};
+    SplitFields(line, &fields);
+    if (!at.started) {
+      if (IsHeader(fields)) {
+        Result<size_t> label = FindLabelColumn(fields, options.label_column, place);
+        if (!label.ok()) return label.status();
+        at.started = true;
+        at.label_index = *label;
+        at.header_fields = fields.size();
+        at.header_line = line_no;
+        return Status::Ok();
+      }
+      DUST_RETURN_IF_ERROR(LabelColumnWithoutHeader(options.label_column, place));
+    }
+    DUST_RETURN_IF_ERROR(CheckFieldCount(fields.size(), at.header_fields, at.header_line, place));
+    DUST_RETURN_IF_ERROR(ParseFeatures(fields, at.label_index, place, &features));
+    const Result<uint8_t> label =
+        ParseLabel(fields[at.label_index], options.num_classes, at.label_index + 1, place);
+    if (!label.ok()) return label.status();
+    if (features.empty())
+      return Status::InvalidArgument(place.Line() + ": a label but no features");
+    const bool first_row = at.num_features == 0;
+    DUST_RETURN_IF_ERROR(CheckRowWidth(features.size(),
+                                       first_row ? options.expected_features : at.num_features,
+                                       first_row, place));
+    if (first_row) {
+      at.num_features = static_cast<uint32_t>(features.size());
+      chunk.rows = Dataset(at.num_features, options.num_classes);
+    }
+    at.started = true;
+    chunk.rows.AddDense(features, *label);
+    return Status::Ok();
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) {
+      if (!last_line_complete) {
+        chunk.incomplete_bytes = text.size() - pos;
+        break;
+      }
+      eol = text.size();
+    }
+    const std::string_view line = Trim(text.substr(pos, eol - pos));
+    const size_t line_no = at.lines + 1;
+    if (!line.empty()) {
+      chunk.error = take(line_no, line);
+      if (!chunk.error.ok()) break;
+    }
+    const size_t next = std::min(eol + 1, text.size());
+    at.offset += next - pos;
+    at.lines = line_no;
+    pos = next;
+  }
+  if (chunk.rows.num_features() == 0 && at.num_features == 0) {
+    chunk.rows = Dataset(options.expected_features, options.num_classes);
+  }
+  return chunk;
+}
+
 }  // namespace
 
 namespace internal {
@@ -215,54 +277,18 @@ namespace internal {
 Result<Dataset> ParseCsv(std::string_view text, const std::string& path,
                          const LoadOptions& options) {
   DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
-  Dataset out;
-  bool shaped = false;  // out has its shape: the first data row has been read
-  bool first_line = true;
-  size_t label_index = 0;
-  size_t header_fields = 0;  // 0: no header
-  size_t header_line = 0;
-  uint32_t num_features = options.expected_features;
-  std::vector<std::string_view> fields;  // reused from row to row
-  std::vector<float> features;
-  const Status read =
-      ForEachLine(StripByteOrderMark(text), [&](size_t line_no, std::string_view line) -> Status {
-        const CsvPlace at{path, line_no};
-        SplitFields(line, &fields);
-        if (first_line) {
-          first_line = false;
-          if (IsHeader(fields)) {
-            Result<size_t> label = FindLabelColumn(fields, options.label_column, at);
-            if (!label.ok()) return label.status();
-            label_index = *label;
-            header_fields = fields.size();
-            header_line = line_no;
-            return Status::Ok();
-          }
-          DUST_RETURN_IF_ERROR(LabelColumnWithoutHeader(options.label_column, at));
-        }
-        DUST_RETURN_IF_ERROR(CheckFieldCount(fields.size(), header_fields, header_line, at));
-        DUST_RETURN_IF_ERROR(ParseFeatures(fields, label_index, at, &features));
-        const Result<uint8_t> label =
-            ParseLabel(fields[label_index], options.num_classes, label_index + 1, at);
-        if (!label.ok()) return label.status();
-        if (features.empty()) {
-          return Status::InvalidArgument(at.Line() + ": a label but no features");
-        }
-        DUST_RETURN_IF_ERROR(CheckRowWidth(features.size(), num_features, !shaped, at));
-        if (!shaped) {
-          num_features = static_cast<uint32_t>(features.size());
-          out = Dataset(num_features, options.num_classes);
-          shaped = true;
-        }
-        out.AddDense(features, *label);
-        return Status::Ok();
-      });
-  if (!read.ok()) return read;
-  if (!shaped) out = Dataset(num_features, options.num_classes);
-  return out;
+  CsvChunk chunk = ParseLines(text, path, options, CsvCursor{}, /*last_line_complete=*/true);
+  if (!chunk.error.ok()) return chunk.error;
+  return std::move(chunk.rows);
 }
 
 }  // namespace internal
+
+Result<CsvChunk> ReadCsvChunk(std::string_view text, const std::string& path,
+                              const LoadOptions& options, const CsvCursor& from) {
+  DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
+  return ParseLines(text, path, options, from, /*last_line_complete=*/false);
+}
 
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options) {
   DUST_RETURN_IF_ERROR(CheckLoadOptions(options));

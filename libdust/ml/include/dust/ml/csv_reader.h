@@ -1,7 +1,9 @@
 // The CSV reader: one labelled sample per line, for tabular data of any width.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "dust/ml/dataset.h"
 #include "dust/ml/load_options.h"
@@ -21,5 +23,41 @@ namespace dust {
 // label that is not an integer in [0, num_classes), is an error naming the file, the line
 // and the column (1-based).
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options);
+
+// How far an incremental read of a CSV file got, and what it learned there (the header, the
+// label column, the row width): enough for the next read to parse the bytes appended since
+// exactly as reading the whole file would parse them, with the same line numbers.
+struct CsvCursor {
+  uint64_t offset = 0;        // bytes consumed: just past the '\n' of the last line read
+  uint64_t lines = 0;         // lines consumed, blank ones included
+  bool started = false;       // the first non-blank line (a header or a row) has been read
+  size_t label_index = 0;     // 0-based
+  size_t header_fields = 0;   // 0: no header
+  uint64_t header_line = 0;   // 1-based; 0: no header
+  uint32_t num_features = 0;  // the rows' width; 0 before the first row
+};
+
+// What one incremental read found.
+struct CsvChunk {
+  // The samples of the complete lines read, in file order (shape: next.num_features features,
+  // or options.expected_features while there are no rows yet).
+  Dataset rows;
+  CsvCursor next;  // where the next read starts
+  // Bytes after the last '\n' that were not read: a line still being written. 0 when the text
+  // ends with a newline, or when the read stopped at a bad line.
+  uint64_t incomplete_bytes = 0;
+  // Ok, or the first bad line's error (as LoadCsv reports it). The read stops there: `rows`
+  // holds the lines before it and next.offset is its start, so a read after the file changed
+  // tries that line again.
+  Status error;
+};
+
+// Reads the complete lines of `text`, which holds the bytes of the CSV file `path` from
+// from.offset on (its whole content when `from` is a default CsvCursor), as the continuation of
+// the lines `from` has read. A last line without a '\n' is not read (see incomplete_bytes); that
+// is the one difference from LoadCsv, which reads a whole file whose last line has no newline.
+// Fails only for bad options; a bad line is reported in CsvChunk::error.
+Result<CsvChunk> ReadCsvChunk(std::string_view text, const std::string& path,
+                              const LoadOptions& options, const CsvCursor& from);
 
 }  // namespace dust

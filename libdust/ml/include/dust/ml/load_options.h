@@ -2,8 +2,8 @@
 // feature count a file must have, the largest file it may read, and (CSV only) which column
 // holds the label.
 //
-// Readers never half-load: they return a complete Dataset or an error Status whose message
-// names the file and what is wrong (bad magic, counts that disagree, truncated file, label out
+// Readers never half-load (except ReadCsvChunk, the incremental CSV reader, by design): they
+// return a complete Dataset or an error Status whose message names the file and what is wrong (bad magic, counts that disagree, truncated file, label out
 // of range, mismatched feature count).
 #pragma once
 
