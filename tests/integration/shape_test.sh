@@ -18,26 +18,11 @@ PY=/usr/bin/python3
 for b in "$SIM" "$BENCH"; do [ -x "$b" ] || { echo "shape_test: $b not built" >&2; exit 1; }; done
 # shellcheck source=tests/lib/checks.sh
 source "$SRC/tests/lib/checks.sh"
+# shellcheck source=tests/lib/tables.sh
+source "$SRC/tests/lib/tables.sh"
 TMP=$(mktemp -d /tmp/dust-shape-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# table FILE ROWS FEATURES LABELS SEED [SCALE]: ROWS headerless CSV rows "label,f1,...", labels
-# drawn from the comma-separated LABELS; class c's features are 1 where index % 4 == c, else 0,
-# plus N(0, 0.3) noise (so the classes are learnable but not trivially), times SCALE (1).
-table() {
-  "$PY" - "$@" <<'PYEOF'
-import random, sys
-path, rows, features, labels, seed = sys.argv[1:6]
-scale = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
-rng = random.Random(int(seed))
-labels = [int(x) for x in labels.split(",")]
-with open(path, "w") as f:
-    for _ in range(int(rows)):
-        c = rng.choice(labels)
-        x = [scale * ((1.0 if j % 4 == c else 0.0) + rng.gauss(0, 0.3)) for j in range(int(features))]
-        f.write(str(c) + "," + ",".join("%.4f" % v for v in x) + "\n")
-PYEOF
-}
 # Test files are named *-test.csv, training files anything else without "test".
 mkdir "$TMP/good" "$TMP/narrow" "$TMP/extra" "$TMP/one" "$TMP/raw"
 table "$TMP/good/tiny-train.csv" 300 5 0,1,2 1
