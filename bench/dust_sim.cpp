@@ -12,6 +12,7 @@
 // arguments the output is identical, except the summary's "seconds".
 //
 // This file holds main and the --algorithm dispatch; the rest is in sim_*.cpp (see sim.h).
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Strict, as dust-bench train: a file that cannot be used is an error, never left out quietly.
-  auto shaped = dust::bench::LoadShapedData(c.data, c.layers);
+  auto shaped = dust::bench::LoadShapedData(c.data, c.layers, c.csv_label_column);
   if (!shaped.ok()) {
     std::cerr << "dust-sim: " << shaped.status().ToString() << "\n";
     return 1;
@@ -58,6 +59,14 @@ int main(int argc, char** argv) {
   if (!parts.ok()) {
     std::cerr << "dust-sim: " << parts.status().message() << "\n";
     return 1;
+  }
+  // A node without data only merges what it hears (and its own accuracy counts in the mean): a
+  // real fleet can have such nodes, but a split that makes them should not do so unnoticed.
+  const auto empty = std::count_if(parts->begin(), parts->end(), [](auto& p) { return p.empty(); });
+  if (empty > 0 && c.algorithm != "centralized") {
+    std::cerr << "dust-sim: " << empty << " of " << c.nodes
+              << " nodes hold no training data (--split " << c.split << " of " << data->train.size()
+              << " samples)\n";
   }
   std::vector<bool> byz(c.nodes, false);
   size_t nbyz = static_cast<size_t>(std::llround(c.byzantine * c.nodes));

@@ -41,6 +41,7 @@ constexpr uint32_t kChurnPeriod = 20;  // rounds a churned node stays offline / 
 
 struct Config {
   std::string data, split, algorithm, attack, aggregator_spec, plot;
+  std::string csv_label_column;  // "": "label" if a CSV header has it, else the first column
   uint32_t nodes = 20, rounds = 400, eval_every = 20, eval_subset = 1000;
   uint32_t batches_per_round = 1, batch_size = 32, threads = 2;
   double loss = 0, churn = 0, byzantine = 0, target = 0, lr = 0.05, lr_final = 1.0, momentum = 0.9;

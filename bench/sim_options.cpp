@@ -148,7 +148,10 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes")(
       "layers", po::value<std::string>(),
       "layer sizes, input first, classes last, at least one hidden layer, e.g. 784,64,10; must "
-      "agree with the data (default: FEATURES,32,CLASSES from the data)");
+      "agree with the data (default: FEATURES,32,CLASSES from the data)")(
+      "csv-label-column", po::value(&c.csv_label_column),
+      "CSV header name of the label column (default: \"label\" if a header has it, else the "
+      "first column)");
   po::variables_map vm;
   const bench::UsageError usage{.program = "dust-sim", .blank_line = true};
   if (auto rc = bench::ParseCommandLine(argc, argv, desc, usage, &vm)) return *rc;

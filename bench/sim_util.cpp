@@ -49,7 +49,12 @@ Result<std::vector<std::vector<uint32_t>>> Split(const Dataset& train, const std
     std::stable_sort(all.begin(), all.end(),
                      [&](uint32_t a, uint32_t b) { return train.label(a) < train.label(b); });
     size_t shards = size_t{nodes} * k;
-    if (shards > all.size()) return Status::InvalidArgument("--split shards:K: too many shards");
+    if (shards > all.size()) {
+      return Status::InvalidArgument("--split " + split + " with " + std::to_string(nodes) +
+                                     " nodes cuts the training data into " +
+                                     std::to_string(shards) + " shards, but it has only " +
+                                     std::to_string(all.size()) + " samples");
+    }
     std::vector<uint32_t> order(shards);
     for (uint32_t s = 0; s < shards; ++s) order[s] = s;
     Shuffle(order, rng);

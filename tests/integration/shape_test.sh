@@ -4,7 +4,9 @@
 # learn (well above the 1/3 of chance), dust-sim with every --algorithm. And every tool refuses
 # what it cannot do, with a message and a non-zero exit, printing no figures: a --layers that
 # disagrees with the data, test data of another width or with a class the training data lacks,
-# one class only, and dust-sim options that do nothing with the chosen --algorithm.
+# one class only, dust-sim options that do nothing with the chosen --algorithm, more shards than
+# samples, and a --csv-label-column the header lacks (dust-sim finds a label column not first by
+# that option, as dust-bench train does). dust-sim says when its split leaves nodes without data.
 #
 # Usage: tests/integration/shape_test.sh BUILD_DIR
 set -euo pipefail
@@ -16,26 +18,11 @@ PY=/usr/bin/python3
 for b in "$SIM" "$BENCH"; do [ -x "$b" ] || { echo "shape_test: $b not built" >&2; exit 1; }; done
 # shellcheck source=tests/lib/checks.sh
 source "$SRC/tests/lib/checks.sh"
+# shellcheck source=tests/lib/tables.sh
+source "$SRC/tests/lib/tables.sh"
 TMP=$(mktemp -d /tmp/dust-shape-test.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# table FILE ROWS FEATURES LABELS SEED [SCALE]: ROWS headerless CSV rows "label,f1,...", labels
-# drawn from the comma-separated LABELS; class c's features are 1 where index % 4 == c, else 0,
-# plus N(0, 0.3) noise (so the classes are learnable but not trivially), times SCALE (1).
-table() {
-  "$PY" - "$@" <<'PYEOF'
-import random, sys
-path, rows, features, labels, seed = sys.argv[1:6]
-scale = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
-rng = random.Random(int(seed))
-labels = [int(x) for x in labels.split(",")]
-with open(path, "w") as f:
-    for _ in range(int(rows)):
-        c = rng.choice(labels)
-        x = [scale * ((1.0 if j % 4 == c else 0.0) + rng.gauss(0, 0.3)) for j in range(int(features))]
-        f.write(str(c) + "," + ",".join("%.4f" % v for v in x) + "\n")
-PYEOF
-}
 # Test files are named *-test.csv, training files anything else without "test".
 mkdir "$TMP/good" "$TMP/narrow" "$TMP/extra" "$TMP/one" "$TMP/raw"
 table "$TMP/good/tiny-train.csv" 300 5 0,1,2 1
@@ -48,6 +35,12 @@ table "$TMP/one/tiny-train.csv" 50 5 1 5
 cp "$TMP/good/tiny-test.csv" "$TMP/one/"
 table "$TMP/raw/tiny-train.csv" 300 5 0,1,2 1 10000
 table "$TMP/raw/tiny-test.csv" 150 5 0,1,2 2 10000
+# The same tables with a header and the label last, in a column named "kind".
+mkdir "$TMP/named"
+for f in tiny-train.csv tiny-test.csv; do
+  awk -F, -v OFS=, 'NR == 1 { print "a,b,c,d,e,kind" } { l = $1; $1 = ""; print substr($0, 2), l }' \
+    "$TMP/good/$f" >"$TMP/named/$f"
+done
 
 # learns NAME MIN_ACCURACY SHAPE_LINE CMD...: CMD exits 0, says SHAPE_LINE on stderr, and its
 # last stdout line (JSON) reports an accuracy above MIN_ACCURACY (test_accuracy for dust-bench,
@@ -98,6 +91,8 @@ done
 learns train-layers 0.8 \
   "model 5-16-3 (--layers, which the data's 5 features and 3 classes agree with)" \
   "$BENCH" train --data "$TMP/good" --epochs 20 --layers 5,16,3
+learns sim-label-column 0.8 "dust-sim: $SHAPE" "$SIM" --data "$TMP/named" "${SIMARGS[@]:2}" \
+  --csv-label-column kind
 learns sim-layers 0.8 \
   "dust-sim: model 5-16-8-3 (--layers, which the data's 5 features and 3 classes agree with)" \
   "$SIM" "${SIMARGS[@]}" --layers 5,16,8,3
@@ -158,6 +153,22 @@ refuses 1 "--coding 'int4': int8, int16 or fp16" "$SIM" "${SIMARGS[@]}" --coding
 refuses 1 "--gossip 'push': hybrid or absolute" "$SIM" "${SIMARGS[@]}" --gossip push
 refuses 1 "--algorithm 'sgd': dust, fedavg, local or centralized" "$SIM" "${SIMARGS[@]}" --algorithm sgd
 refuses 1 "out of range" "$SIM" --data "$TMP/good" --rounds 0
+refuses 1 "--split shards:2 with 200 nodes cuts the training data into 400 shards, but it has only 300 samples" \
+  "$SIM" --data "$TMP/good" --nodes 200 --split shards:2 --rounds 1
+refuses 1 'the header has no column named "nope"' "$SIM" --data "$TMP/named" "${SIMARGS[@]:2}" \
+  --csv-label-column nope
+# Without the option the first column is the label, which is a feature here.
+refuses 1 'column 1: label "' "$SIM" --data "$TMP/named" "${SIMARGS[@]:2}"
+# Nodes left without data still run (a fleet may have such nodes), but dust-sim says so.
+if "$SIM" --data "$TMP/good" --nodes 310 --rounds 1 --threads 1 >"$TMP/out" 2>"$TMP/err" &&
+  grep -qxF "dust-sim: 10 of 310 nodes hold no training data (--split iid of 300 samples)" "$TMP/err"; then
+  pass "dust-sim says when nodes hold no training data"
+else
+  fail "dust-sim --nodes 310 on 300 samples: $(tail -n 2 "$TMP/err")"
+fi
+if grep -qF "hold no training data" "$TMP/sim-dust.err"; then
+  fail "dust-sim said nodes hold no data when each had some"
+fi
 refuses 1 "out of range" "$SIM" "${SIMARGS[@]}" --delta-fraction 1.5
 
 finish shape_test
