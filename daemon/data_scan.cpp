@@ -138,6 +138,8 @@ void Daemon::ApplyScan(ScanResult result) {
     LogWarn("data dir {}: {} (keeping the data already loaded)", m_options.data_dir,
             result.status.message());
     m_data.signature = result.data.signature;  // do not rescan an unchanged broken dir
+    Publish("data",
+            {{"ok", false}, {"dir", m_options.data_dir}, {"error", result.status.message()}});
     return;
   }
   for (const auto& [path, why] : result.data.skipped) LogWarn("data: skipped {}: {}", path, why);
@@ -151,6 +153,13 @@ void Daemon::ApplyScan(ScanResult result) {
   LogInfo("data: {} file(s), {} training samples, {} holdout, {} test", m_data.used.size(),
           m_node->train_size(), m_data.holdout ? m_data.holdout->size() : 0,
           m_data.test ? m_data.test->size() : 0);
+  Publish("data", {{"ok", true},
+                   {"dir", m_options.data_dir},
+                   {"files_used", m_data.used.size()},
+                   {"files_skipped", m_data.skipped.size()},
+                   {"train_samples", m_node->train_size()},
+                   {"holdout_samples", m_data.holdout ? m_data.holdout->size() : 0},
+                   {"test_samples", m_data.test ? m_data.test->size() : 0}});
   EvaluateAsync();
 }
 

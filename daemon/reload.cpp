@@ -2,6 +2,7 @@
 // at runtime (data dir and how it is read, peers, CPU budget, learning-rate schedule, intervals,
 // log level), logs what needs a restart, reloads the trust store and rescans the data directory.
 #include "daemon.h"
+#include "dust/net/identity.h"
 #include "log.h"
 
 namespace dust::daemon {
@@ -36,6 +37,8 @@ void Daemon::Reload() {
     // new one applies from the next step.)
     Options keep = m_options;
     auto apply = [&](auto... fields) { ((m_options.*fields = n.*fields), ...); };
+    restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
+                   &O::model_export_formats);
     apply(&O::data_dir, &O::csv_label_column, &O::test_files, &O::broadcast, &O::peers,
           &O::cpu_budget, &O::learning_rate, &O::learning_rate_floor, &O::learning_rate_decay_steps,
           &O::holdout_fraction, &O::holdout_seed, &O::checkpoint_interval, &O::rescan_interval,
@@ -58,6 +61,18 @@ void Daemon::Reload() {
   // The trust store is rewritten only by us, but an operator may have restored one.
   TrustStore loaded = m_state.LoadTrust();
   if (!(loaded == m_trust)) {
+    // Watchers hear of each peer the restored store adds or drops.
+    for (const TrustedPeer& p : loaded.List()) {
+      if (!m_trust.Contains(p.key)) {
+        Publish("trust", {{"change", "added"},
+                          {"node_id", FormatNodeId(p.key)},
+                          {"display_name", p.display_name}});
+      }
+    }
+    for (const TrustedPeer& p : m_trust.List()) {
+      if (!loaded.Contains(p.key))
+        Publish("trust", {{"change", "removed"}, {"node_id", FormatNodeId(p.key)}});
+    }
     m_trust = std::move(loaded);  // same object: the node's pointer stays valid
     LogInfo("reload: trust store now has {} peer(s)", m_trust.size());
   }
