@@ -301,6 +301,9 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     if (!m_streaming) {
       m_streaming = true;
       m_buf.consume(m_buf.size());
+      // What a stuck client can hold in the kernel, on top of the queue (Linux doubles it).
+      boost::system::error_code ec;
+      m_socket.set_option(asio::socket_base::send_buffer_size(kWatchSocketBufferBytes), ec);
       DiscardInput();
     }
     Pump();

@@ -29,6 +29,8 @@ void Daemon::Reload() {
         &O::layers, &O::init_seed, &O::momentum, &O::batch_size, &O::batches_per_round,
         &O::aggregator);
     restart_needed("control-socket/control-group", &O::control_socket, &O::control_group);
+    restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
+                   &O::model_export_formats);
     restart_needed("send/announce interval, display-name", &O::send_interval, &O::announce_interval,
                    &O::display_name);
     restart_needed("metrics-listen, multicast-group, multicast-interface", &O::metrics_listen,
@@ -37,8 +39,6 @@ void Daemon::Reload() {
     // new one applies from the next step.)
     Options keep = m_options;
     auto apply = [&](auto... fields) { ((m_options.*fields = n.*fields), ...); };
-    restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
-                   &O::model_export_formats);
     apply(&O::data_dir, &O::csv_label_column, &O::test_files, &O::broadcast, &O::peers,
           &O::cpu_budget, &O::learning_rate, &O::learning_rate_floor, &O::learning_rate_decay_steps,
           &O::holdout_fraction, &O::holdout_seed, &O::checkpoint_interval, &O::rescan_interval,

@@ -32,6 +32,8 @@ namespace dust::daemon {
 // Events queued per watcher beyond the line being written. A line is ~100-300 bytes, so a stuck
 // watcher holds at most ~80 kB of the daemon's memory.
 inline constexpr size_t kWatchQueueEvents = 256;
+// A watcher's socket send buffer: with the queue, what a client that stopped reading costs.
+inline constexpr int kWatchSocketBufferBytes = 16384;
 // Watchers at once. They count toward kMaxClients too; this leaves the other sessions to
 // commands however many apps watch.
 inline constexpr size_t kMaxWatchers = 16;
