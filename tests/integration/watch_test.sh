@@ -108,16 +108,19 @@ s.connect(sys.argv[1])
 s.sendall(b'{"cmd":"watch"}\n')
 while not os.path.exists(sys.argv[3]):  # never reads until told to
     time.sleep(0.1)
-s.settimeout(5)
+# What the daemon had queued and buffered arrives at once; events keep coming after it (one
+# a second or so), so read for a fixed 3 seconds.
 data = b""
-try:
-    while True:
+end = time.time() + 3
+while time.time() < end:
+    s.settimeout(max(0.01, end - time.time()))
+    try:
         chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-except socket.timeout:
-    pass
+    except socket.timeout:
+        break
+    if not chunk:
+        break
+    data += chunk
 open(sys.argv[2], "wb").write(data)
 PYEOF
 STUCK=$!
