@@ -108,7 +108,19 @@ std::optional<nlohmann::json> Context::Request(nlohmann::json request, int* exit
   ClientOptions options;
   options.socket_path = socket_path;
   options.timeout_ms = timeout_ms;
-  CallResult r = Call(options, std::move(request));
+  return Answer(Call(options, std::move(request)), exit_code);
+}
+
+std::optional<nlohmann::json> Context::Stream(
+    nlohmann::json request, const std::function<bool(const std::string& line)>& on_line,
+    int* exit_code) const {
+  ClientOptions options;
+  options.socket_path = socket_path;
+  options.timeout_ms = timeout_ms;
+  return Answer(ctl::Stream(options, std::move(request), on_line), exit_code);
+}
+
+std::optional<nlohmann::json> Context::Answer(CallResult r, int* exit_code) const {
   if (r.ok()) {
     *exit_code = kExitOk;
     return std::move(r.result);

@@ -43,6 +43,14 @@ struct Context {
   // Sends a request to the daemon. On failure prints the reason to *err (with the socket path
   // and a hint when unreachable) and stores the exit code in *exit_code.
   std::optional<nlohmann::json> Request(nlohmann::json request, int* exit_code) const;
+  // Request for a streaming command (watch, client.h Stream): `on_line` gets every line after
+  // the reply until the daemon closes the connection or `on_line` returns false; then returns
+  // the reply's result (failures as Request reports them).
+  std::optional<nlohmann::json> Stream(nlohmann::json request,
+                                       const std::function<bool(const std::string& line)>& on_line,
+                                       int* exit_code) const;
+  // What Request and Stream do with the outcome: the result, or the failure printed.
+  std::optional<nlohmann::json> Answer(CallResult r, int* exit_code) const;
   // Prints `value` as indented JSON followed by a newline.
   void PrintJson(const nlohmann::json& value) const;
 };

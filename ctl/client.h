@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -47,6 +48,14 @@ struct CallResult {
 // One request/reply exchange. `request` must be a JSON object with "cmd"; an "id" is added
 // if absent and the reply's id is checked against it.
 CallResult Call(const ClientOptions& options, nlohmann::json request);
+
+// A streaming exchange (`watch`): sends `request` like Call, checks the first reply line like
+// Call (its result goes to `*first`), then hands every following line (without its newline) to
+// `on_line` until the daemon closes the connection (kNone) or `on_line` returns false (kNone).
+// The connect and the first reply are bounded by timeout_ms; the lines after it are not (a
+// watch waits for events as long as it takes), each is bounded by max_reply_bytes.
+CallResult Stream(const ClientOptions& options, nlohmann::json request,
+                  const std::function<bool(const std::string& line)>& on_line);
 
 // The raw exchange, exposed for tests: sends `line` (a newline is appended) and returns the
 // reply line without its newline, or an error message in `*error` (and an empty string).

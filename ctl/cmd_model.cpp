@@ -6,8 +6,8 @@
 #include <ostream>
 
 #include "commands.h"
+#include "dust/export/export.h"
 #include "dust/util/file.h"
-#include "export.h"
 #include "format.h"
 
 namespace dust::ctl {
@@ -15,16 +15,6 @@ namespace {
 
 // The daemon's reply for the default model is ~140 kB; wide models take longer to encode.
 constexpr int kExportTimeoutMs = 60 * 1000;
-
-Result<Bytes> Convert(const std::string& format, const ExportedModel& m,
-                      const std::string& prefix) {
-  if (format == "onnx") return ExportOnnx(m.model, m.meta);
-  if (format == "safetensors") return ExportSafetensors(m.model, m.meta);
-  Result<std::string> text =
-      format == "c-header" ? ExportCHeader(m.model, m.meta, prefix) : ExportJson(m.model, m.meta);
-  if (!text.ok()) return text.status();
-  return Bytes(text->begin(), text->end());
-}
 
 Status WriteAllToStdout(ByteView data) {
   size_t done = 0;
@@ -57,7 +47,7 @@ int CmdModelExport(Context& ctx, std::span<const std::string> args) {
   ParsedArgs a;
   if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
   const std::string format = a.Get("format");
-  if (format != "onnx" && format != "safetensors" && format != "c-header" && format != "json") {
+  if (FindExportFormat(format) == nullptr) {
     *ctx.err << "dustctl model export: --format must be onnx, safetensors, c-header or json"
              << (format.empty() ? "" : " (not '" + format + "')") << "\n";
     return kExitUsage;
@@ -80,7 +70,7 @@ int CmdModelExport(Context& ctx, std::span<const std::string> args) {
     return kExitUnreachable;
   }
   model->meta.producer = std::string("dustctl ") + DUST_CTL_VERSION;
-  Result<Bytes> bytes = Convert(format, *model, prefix);
+  Result<Bytes> bytes = ExportAs(format, model->model, model->meta, prefix);
   if (!bytes.ok()) {
     *ctx.err << "dustctl model export: " << bytes.status().message() << "\n";
     return bytes.status().code() == StatusCode::kInvalidArgument && a.Has("c-prefix") ? kExitUsage

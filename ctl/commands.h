@@ -24,5 +24,6 @@ int CmdResume(Context& ctx, std::span<const std::string> args);
 int CmdMetrics(Context& ctx, std::span<const std::string> args);
 int CmdCheckpoint(Context& ctx, std::span<const std::string> args);
 int CmdRescan(Context& ctx, std::span<const std::string> args);
+int CmdWatch(Context& ctx, std::span<const std::string> args);
 
 }  // namespace dust::ctl

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 #include <vector>
 
@@ -320,6 +321,78 @@ std::string FormatEvaluation(const json& ev) {
       os << "skipped " << Str(s, "path") << ": " << Str(s, "reason") << "\n";
     }
   }
+  return os.str();
+}
+
+namespace {
+
+// "12:25:15" in local time from a time_ms, "--:--:--" without one.
+std::string ClockTime(const json& event) {
+  double ms = 0;
+  if (!Num(event, "time_ms", &ms)) return "--:--:--";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  char buf[16];
+  if (::localtime_r(&t, &tm) == nullptr || std::strftime(buf, sizeof(buf), "%H:%M:%S", &tm) == 0)
+    return "--:--:--";
+  return buf;
+}
+
+// The first 8 hex digits of a content hash: enough to tell models apart by eye.
+std::string ShortHash(const json& j) { return Str(j, "content_hash").substr(0, 8); }
+
+std::string Named(const json& j) {
+  std::string name = Str(j, "display_name", "");
+  return Str(j, "node_id") + (name.empty() ? "" : " (" + name + ")");
+}
+
+}  // namespace
+
+std::string FormatWatchEvent(const json& event) {
+  const std::string when = ClockTime(event);
+  const std::string kind = Str(event, "event", "?");
+  std::ostringstream os;
+  auto head = [&](const std::string& k) {
+    os << when << " " << k << std::string(k.size() < 11 ? 11 - k.size() : 1, ' ');
+  };
+  const bool failed = JsonBool(event, "ok", true) == false;
+  if (kind != "missed" && Field(event, "missed") != nullptr) {
+    head("missed");
+    os << Int(event, "missed") << " events (this client read too slowly)\n";
+  }
+  head(kind);
+  if (kind == "missed") {
+    os << Int(event, "missed") << " events (this client read too slowly)";
+  } else if (kind == "model") {
+    os << "steps " << Int(event, "steps") << ", rounds " << Int(event, "rounds") << ", accuracy "
+       << FormatPercent(Get(event, "accuracy"));
+    if (Field(event, "test_accuracy") != nullptr)
+      os << " (test " << FormatPercent(Get(event, "test_accuracy")) << ")";
+    os << ", hash " << ShortHash(event);
+  } else if (kind == "checkpoint") {
+    os << "steps " << Int(event, "steps") << ", rounds " << Int(event, "rounds") << ", "
+       << Str(event, "path");
+  } else if (kind == "export" && failed) {
+    os << "FAILED in " << Str(event, "dir") << ": " << Str(event, "error");
+  } else if (kind == "export") {
+    const json* files = Field(event, "files");
+    os << (files != nullptr && files->is_array() ? files->size() : 0) << " files in "
+       << Str(event, "dir") << ", steps " << Int(event, "steps") << ", hash " << ShortHash(event);
+  } else if (kind == "peer") {
+    os << Str(event, "state") << " " << Named(event)
+       << (JsonBool(event, "trusted", false) ? "" : ", not trusted");
+  } else if (kind == "trust") {
+    os << Str(event, "change") << " " << Named(event);
+  } else if (kind == "data" && failed) {
+    os << "FAILED in " << Str(event, "dir") << ": " << Str(event, "error");
+  } else if (kind == "data") {
+    os << Int(event, "files_used") << " files (" << Int(event, "files_skipped") << " skipped), "
+       << Int(event, "train_samples") << " training samples, " << Int(event, "holdout_samples")
+       << " holdout, " << Int(event, "test_samples") << " test";
+  } else {
+    os << event.dump(-1, ' ', false, json::error_handler_t::replace);  // a newer daemon's kind
+  }
+  os << "\n";
   return os.str();
 }
 

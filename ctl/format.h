@@ -34,5 +34,8 @@ std::string FormatDataFiles(const nlohmann::json& data, const std::string& inden
 std::string FormatPeers(const nlohmann::json& peers, int64_t now_ms);
 std::string FormatTrustList(const nlohmann::json& list, int64_t now_ms);
 std::string FormatEvaluation(const nlohmann::json& evaluation);
+// One event of `watch` (its JSON line parsed) as a line of text with the local time, preceded
+// by a "missed N events" line if it says events were dropped before it.
+std::string FormatWatchEvent(const nlohmann::json& event);
 
 }  // namespace dust::ctl

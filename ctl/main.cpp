@@ -33,6 +33,7 @@ constexpr Command kCommands[] = {
     {"metrics", CmdMetrics, "print Prometheus metrics"},
     {"checkpoint", CmdCheckpoint, "write the model checkpoint now"},
     {"rescan", CmdRescan, "rescan the data directory now"},
+    {"watch", CmdWatch, "print the daemon's events as they happen (model, peers, trust, ...)"},
 };
 
 // Asks on the controlling terminal, not stdin/stdout, so `dustctl trust add URI --json > f`

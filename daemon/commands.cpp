@@ -9,6 +9,7 @@
 #include "command_args.h"
 #include "daemon.h"
 #include "data_dir.h"
+#include "dust/export/export.h"
 #include "dust/net/identity.h"
 #include "log.h"
 
@@ -39,6 +40,7 @@ void Daemon::RegisterCommands() {
       {"metrics", &Daemon::CmdMetrics},
       {"checkpoint", &Daemon::CmdCheckpoint},
       {"rescan", &Daemon::CmdRescan},
+      {"watch", &Daemon::CmdWatch},
   };
   // Every handler runs on the loop. An error Status becomes the error reply; exceptions are
   // left to the dispatcher, which answers them as internal errors.
@@ -94,6 +96,9 @@ Result<Json> Daemon::CmdTrustAdd(const Json& request) {
     return Failed("trusted in memory but not saved: " + saved.message());
   }
   LogInfo("trust: {} {} ({})", added ? "added" : "renamed", FormatNodeId(key), display);
+  Publish("trust", {{"change", added ? "added" : "renamed"},
+                    {"node_id", FormatNodeId(key)},
+                    {"display_name", display}});
   return Json{{"node_id", FormatNodeId(key)},
               {"public_key", ToHex(key)},
               {"display_name", display},
@@ -110,6 +115,7 @@ Result<Json> Daemon::CmdTrustRemove(const Json& request) {
     return Failed("removed in memory but not saved: " + saved.message());
   }
   LogInfo("trust: removed {}", FormatNodeId(key));
+  Publish("trust", {{"change", "removed"}, {"node_id", FormatNodeId(key)}});
   return Json{{"node_id", FormatNodeId(key)}, {"removed", true}};
 }
 
@@ -209,6 +215,29 @@ Result<Json> Daemon::CmdCheckpoint(const Json&) {
 Status Daemon::CmdRescan(const Json&, const Responder& reply) {
   if (m_scanning) return Failed("a rescan is already running; retry shortly");
   RescanAsync(true, &reply);
+  return Status::Ok();
+}
+
+Status Daemon::CmdWatch(const Json& request, const Responder& reply) {
+  Result<std::set<std::string>> kinds = ParseWatchKinds(request);
+  if (!kinds.ok()) return kinds.status();
+  if (m_watch.watchers() >= kMaxWatchers) {
+    reply.Error(errc::kBusy, "too many watchers (" + std::to_string(kMaxWatchers) +
+                                 "); close one or retry later");
+    return Status::Ok();
+  }
+  std::shared_ptr<Watcher> watcher = reply.OpenStream(*kinds);
+  if (!watcher) return Status::InvalidArgument("watch needs a control socket session of its own");
+  m_watch.Add(watcher);
+  const Mlp& model = m_node->model();
+  // Where things stand, so the client starts from a known state and then follows the events.
+  reply.Ok({{"events", *kinds},
+            {"queue_events", kWatchQueueEvents},
+            {"model",
+             {{"steps", Steps()},
+              {"rounds", Rounds()},
+              {"content_hash", ContentHashHex(model)},
+              {"accuracy", m_accuracy ? Json(*m_accuracy) : Json(nullptr)}}}});
   return Status::Ok();
 }
 

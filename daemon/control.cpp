@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -44,6 +46,7 @@ const char* ErrorCodeFor(const Status& status) {
 struct Responder::State {
   Json id;
   Sink sink;
+  StreamOpener opener;
   bool done = false;
 
   ~State() {
@@ -53,9 +56,15 @@ struct Responder::State {
   }
 };
 
-Responder::Responder(Json id, Sink sink) : m_state(std::make_shared<State>()) {
+Responder::Responder(Json id, Sink sink, StreamOpener opener) : m_state(std::make_shared<State>()) {
   m_state->id = std::move(id);
   m_state->sink = std::move(sink);
+  m_state->opener = std::move(opener);
+}
+
+std::shared_ptr<Watcher> Responder::OpenStream(std::set<std::string> kinds) const {
+  if (m_state->done || !m_state->opener) return nullptr;
+  return m_state->opener(std::move(kinds));
 }
 
 void Responder::Ok(Json result) const {
@@ -80,7 +89,8 @@ void ControlDispatcher::Register(std::string cmd, Handler handler) {
   m_handlers[std::move(cmd)] = std::move(handler);
 }
 
-bool ControlDispatcher::HandleLine(std::string_view line, Responder::Sink sink) const {
+bool ControlDispatcher::HandleLine(std::string_view line, Responder::Sink sink,
+                                   Responder::StreamOpener opener) const {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.find_first_not_of(" \t") == std::string_view::npos) return false;
 
@@ -115,7 +125,7 @@ bool ControlDispatcher::HandleLine(std::string_view line, Responder::Sink sink) 
                    "unknown command '" + cmd.substr(0, 64) + "' (known: " + known + ")"));
     return true;
   }
-  Responder responder(id, std::move(sink));
+  Responder responder(id, std::move(sink), std::move(opener));
   try {
     handler->second(request, responder);
   } catch (const Json::exception& e) {
@@ -196,6 +206,7 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
     m_socket.shutdown(UnixStream::socket::shutdown_both, ec);
     m_socket.close(ec);
     m_server = nullptr;
+    m_watcher.reset();  // the hub forgets it now, not when the last handler lets go
   }
 
   void Detach() { m_server = nullptr; }
@@ -243,8 +254,17 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
       replied = m_server->m_dispatcher.HandleLine(
           // The sink holds the session: a handler that replies later (evaluate, rescan) keeps
           // it alive until its reply is written (Responder guarantees that reply comes).
-          line, [self = shared_from_this(), closing](std::string reply) {
+          line,
+          [self = shared_from_this(), closing](std::string reply) {
             if (self->m_socket.is_open()) self->Write(std::move(reply), closing);
+          },
+          [weak = weak_from_this()](std::set<std::string> kinds) -> std::shared_ptr<Watcher> {
+            auto self = weak.lock();
+            if (!self || self->m_watcher) return nullptr;
+            self->m_watcher = std::make_shared<Watcher>(std::move(kinds), [weak] {
+              if (auto s = weak.lock()) s->Pump();
+            });
+            return self->m_watcher;
           });
     }
     if (!replied) {
@@ -259,15 +279,53 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void Write(std::string line, bool close_after) {
     auto data = std::make_shared<std::string>(std::move(line));
     data->push_back('\n');
+    m_writing = true;
     asio::async_write(
         m_socket, asio::buffer(*data),
         [self = shared_from_this(), data, close_after](boost::system::error_code ec, size_t) {
+          self->m_writing = false;
           if (ec || close_after) {
             self->Finish();
+          } else if (self->m_watcher) {
+            self->Stream();
           } else {
             self->ReadNext();
           }
         });
+  }
+
+  // After the watch reply: the session only writes events from now on. One read stays
+  // pending to notice the client leaving (EOF or error ends the session, and the hub forgets the
+  // watcher); what the client sends is discarded. No idle timeout: a watch waits for events.
+  void Stream() {
+    if (!m_streaming) {
+      m_streaming = true;
+      m_buf.consume(m_buf.size());
+      // What a stuck client can hold in the kernel, on top of the queue (Linux doubles it).
+      boost::system::error_code ec;
+      m_socket.set_option(asio::socket_base::send_buffer_size(kWatchSocketBufferBytes), ec);
+      DiscardInput();
+    }
+    Pump();
+  }
+
+  void DiscardInput() {
+    m_socket.async_read_some(asio::buffer(m_discard),
+                             [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                               if (ec) return self->Finish();
+                               self->DiscardInput();
+                             });
+  }
+
+  // Writes the watcher's next line unless a write is in flight (its completion comes back
+  // here). A client that does not read leaves that write pending: the queue fills and drops,
+  // the loop goes on.
+  void Pump() {
+    if (!m_streaming || m_writing || !m_socket.is_open() || !m_watcher) return;
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    if (auto line = m_watcher->queue().Pop(now_ms)) Write(std::move(*line), false);
   }
 
   void Finish() {
@@ -281,6 +339,10 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   asio::streambuf m_buf;
   asio::steady_timer m_idle;
   bool m_eof_line_done = false;
+  bool m_writing = false;
+  bool m_streaming = false;
+  std::shared_ptr<Watcher> m_watcher;  // set by `watch`; the hub holds a weak pointer
+  std::array<char, 512> m_discard{};
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,11 @@
 // ControlServer owns the listening socket. Invariants: at most kMaxClients sessions; each
 // session handles its requests one at a time in arrival order (so replies come back in request
 // order); a request line longer than kMaxRequestBytes gets request_too_large and the session
-// closes; idle sessions close after kIdleTimeout. Single-threaded: everything runs on the
-// io_context the server was built with.
+// closes; idle sessions close after kIdleTimeout. A handler may turn its session into an event
+// stream (Responder::OpenStream, for `watch`): after the reply the session writes the
+// watcher's queue (watch.h) as fast as the client reads, reads nothing more, never times out,
+// and closes when the client does. Single-threaded: everything runs on the io_context the
+// server was built with.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +29,7 @@
 #include <string_view>
 
 #include "dust/util/status.h"
+#include "watch.h"
 
 namespace dust::daemon {
 
@@ -60,7 +64,14 @@ const char* ErrorCodeFor(const Status& status);
 class Responder {
  public:
   using Sink = std::function<void(std::string line)>;  // gets the reply line (no newline)
-  Responder(Json id, Sink sink);
+  // Makes the session a stream of `kinds` events; nullptr where the transport cannot stream.
+  using StreamOpener = std::function<std::shared_ptr<Watcher>(std::set<std::string> kinds)>;
+  Responder(Json id, Sink sink, StreamOpener opener = {});
+
+  // Turns the request's session into an event stream that starts after this request's reply
+  // (which the handler still sends): the session writes the returned watcher's queue from then
+  // on. nullptr if this transport cannot stream (the handler then replies with an error).
+  std::shared_ptr<Watcher> OpenStream(std::set<std::string> kinds) const;
 
   void Ok(Json result) const;
   void Error(std::string_view code, std::string_view message) const;
@@ -80,8 +91,10 @@ class ControlDispatcher {
   void Register(std::string cmd, Handler handler);
 
   // Parses and dispatches one line (without its newline). `sink` is called exactly once, maybe
-  // later. Returns false if the line was blank (no reply, sink not called).
-  bool HandleLine(std::string_view line, Responder::Sink sink) const;
+  // later. Returns false if the line was blank (no reply, sink not called). `opener` is what
+  // the handler's Responder::OpenStream calls (none: streams are refused).
+  bool HandleLine(std::string_view line, Responder::Sink sink,
+                  Responder::StreamOpener opener = {}) const;
 
  private:
   std::map<std::string, Handler, std::less<>> m_handlers;

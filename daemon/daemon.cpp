@@ -41,6 +41,7 @@ Daemon::Daemon(Options options, std::vector<std::string> argv)
       m_eval_timer(m_io),
       m_watchdog_timer(m_io),
       m_status_timer(m_io),
+      m_peer_timer(m_io),
       m_state(m_options.state_dir) {
   RegisterCommands();
 }
@@ -202,10 +203,14 @@ Status Daemon::Start() {
   }
   Every(m_eval_timer, m_options.eval_interval, [this] { EvaluateAsync(); });
   Every(m_status_timer, 10.0, [this] { m_notifier.Status(StatusLine()); });
+  // Peer events need a look at the peer table; once a second is well inside announce-interval.
+  Every(m_peer_timer, 1.0, [this] { WatchPeers(); });
   if (m_notifier.watchdog_interval().count() > 0) {
     Every(m_watchdog_timer, m_notifier.watchdog_interval().count() / 1000.0,
           [this] { m_notifier.Watchdog(); });
   }
+  // The live model files: written now (missing, or from an older model), then at checkpoints.
+  ExportModelFiles();
   EvaluateAsync();
   m_notifier.Ready(StatusLine());
   LogInfo("ready: udp port {}, {} training samples, {} holdout", m_gossip->port(),
@@ -251,7 +256,7 @@ void Daemon::Stop(const std::string& why) {
   boost::system::error_code ec;
   m_signals.cancel(ec);
   for (auto* t : {&m_tick_timer, &m_checkpoint_timer, &m_rescan_timer, &m_eval_timer,
-                  &m_watchdog_timer, &m_status_timer}) {
+                  &m_watchdog_timer, &m_status_timer, &m_peer_timer}) {
     t->cancel();
   }
   // Workers only read immutable inputs; their posted results are ignored once stopping.

@@ -46,6 +46,7 @@
 #include "options.h"
 #include "schedule.h"
 #include "storage.h"
+#include "watch.h"
 
 namespace dust::daemon {
 
@@ -140,6 +141,7 @@ class Daemon {
   Result<Json> CmdMetrics(const Json& request);
   Result<Json> CmdCheckpoint(const Json& request);
   Status CmdRescan(const Json& request, const Responder& reply);
+  Status CmdWatch(const Json& request, const Responder& reply);
   // evaluate's work, on the worker (reads files, touches no daemon state): `model` evaluated on
   // the `split` of the IDX/CSV files in `dir` (empty split: test if there are test files, else
   // all; test files by `tests`), as the command's result.
@@ -171,6 +173,16 @@ class Daemon {
   void EvaluateAsync();
   // Checkpoints and the trust store on disk (saved_state.cpp).
   Status WriteCheckpoint();
+  // The live model files (model_files.cpp): every model-export-formats file in
+  // model-export-dir, each replaced atomically, when the model differs from the last export.
+  // Errors are logged, counted and published; the next checkpoint tries again.
+  void ExportModelFiles();
+  // Events for watchers (watch.h): the kind and its fields; the hub stamps seq and time.
+  void Publish(std::string_view kind, Json fields) {
+    m_watch.Publish(kind, std::move(fields), NowMs());
+  }
+  // Peer seen / stale / back events: compares the node's peer table with the last look.
+  void WatchPeers();
   Status SaveTrust();
   uint64_t Rounds() const;
 
@@ -199,6 +211,7 @@ class Daemon {
   boost::asio::steady_timer m_eval_timer;
   boost::asio::steady_timer m_watchdog_timer;
   boost::asio::steady_timer m_status_timer;
+  boost::asio::steady_timer m_peer_timer;
 
   StateDir m_state;
   int m_lock_fd = -1;
@@ -246,6 +259,21 @@ class Daemon {
   uint64_t m_checkpoint_steps = 0;
   uint64_t m_checkpoints_written = 0;
   uint64_t m_checkpoint_errors = 0;
+
+  // Watchers and what their events compare against.
+  WatchHub m_watch;
+  std::map<PublicKey, bool> m_peer_stale;  // peers of the last WatchPeers, and whether stale
+  std::string m_watch_model_hash;          // content hash of the last model event
+
+  // Live model files.
+  struct ModelExportState {
+    std::string content_hash;  // of the model last written ("" : none yet this run)
+    uint64_t steps = 0;
+    int64_t written_ms = 0;
+    uint64_t written = 0;  // exports (all formats) written this run
+    uint64_t errors = 0;
+    std::string last_error;
+  } m_export;
 
   int64_t m_start_ms = 0;
   std::chrono::steady_clock::time_point m_start{};

@@ -175,6 +175,8 @@ void Daemon::ApplyScan(ScanResult result) {
     LogWarn("data dir {}: {} (keeping the data already loaded)", m_options.data_dir,
             result.status.message());
     m_data.signature = result.data.signature;  // do not rescan an unchanged broken dir
+    Publish("data",
+            {{"ok", false}, {"dir", m_options.data_dir}, {"error", result.status.message()}});
     return;
   }
   LogScan(result.data);
@@ -188,6 +190,14 @@ void Daemon::ApplyScan(ScanResult result) {
   LogInfo("data: {} file(s) ({} read now, {} bytes), {} training samples, {} holdout, {} test",
           m_data.used.size(), m_data.files_read, m_data.bytes_read, m_node->train_size(),
           m_data.holdout ? m_data.holdout->size() : 0, m_data.test_samples);
+  Publish("data", {{"ok", true},
+                   {"dir", m_options.data_dir},
+                   {"files_used", m_data.used.size()},
+                   {"files_skipped", m_data.skipped.size()},
+                   {"files_read", m_data.files_read},
+                   {"train_samples", m_node->train_size()},
+                   {"holdout_samples", m_data.holdout ? m_data.holdout->size() : 0},
+                   {"test_samples", m_data.test_samples}});
   EvaluateAsync();
 }
 

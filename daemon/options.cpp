@@ -12,6 +12,7 @@
 
 #include "data_dir.h"
 #include "dust/engine/merge.h"
+#include "dust/export/export.h"
 #include "dust/util/file.h"
 
 namespace dust::daemon {
@@ -45,6 +46,11 @@ po::options_description FileOptions() {
        "control socket path (default $RUNTIME_DIRECTORY/dustd.sock, else /run/dust/dustd.sock)")
     ("control-group", po::value<std::string>()->default_value(""),
        "group allowed on the control socket (default: the daemon's group)")
+    ("model-export-dir", po::value<std::string>()->default_value(""),
+       "directory for the live model files apps read (written at start and at each checkpoint "
+       "when the model changed), empty = off")
+    ("model-export-formats", po::value<std::string>()->default_value("onnx,c-header,safetensors,json"),
+       "comma-separated formats written to model-export-dir: onnx, c-header, safetensors, json")
     ("port", po::value<uint32_t>()->default_value(d.port), "UDP port for gossip")
     ("bind-address", po::value<std::string>()->default_value(d.bind_address),
        "local address the UDP socket binds")
@@ -217,6 +223,17 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
     return bad("test-files", st.message());
   o.control_socket = Get<std::string>(vm, "control-socket");
   o.control_group = Get<std::string>(vm, "control-group");
+  o.model_export_dir = Get<std::string>(vm, "model-export-dir");
+  o.model_export_formats = SplitList(Get<std::string>(vm, "model-export-formats"));
+  if (o.model_export_formats.empty())
+    return bad("model-export-formats",
+               "must name at least one format (" + ExportFormatNames() + ")");
+  for (const std::string& f : o.model_export_formats) {
+    if (FindExportFormat(f) == nullptr) {
+      return bad("model-export-formats",
+                 "'" + f + "' is not a format; valid: " + ExportFormatNames());
+    }
+  }
 
   uint32_t port = Get<uint32_t>(vm, "port");
   if (port == 0 || port > 65535)

@@ -34,6 +34,10 @@ struct Options {
   std::string state_dir = kDefaultStateDir;  // $STATE_DIRECTORY wins over the default
   std::string control_socket;  // "" -> $RUNTIME_DIRECTORY/dustd.sock or kDefaultSocketPath
   std::string control_group;   // "" -> the daemon's own gid
+  // Live model files for apps: written to this directory ("" = off) at start and at each
+  // checkpoint when the model changed, in these formats (dust/export/export.h names).
+  std::string model_export_dir;
+  std::vector<std::string> model_export_formats{"onnx", "c-header", "safetensors", "json"};
 
   // Network.
   uint16_t port = kDefaultPort;

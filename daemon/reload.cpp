@@ -2,6 +2,7 @@
 // at runtime (data dir and how it is read, peers, CPU budget, learning-rate schedule, intervals,
 // log level), logs what needs a restart, reloads the trust store and rescans the data directory.
 #include "daemon.h"
+#include "dust/net/identity.h"
 #include "log.h"
 
 namespace dust::daemon {
@@ -28,6 +29,8 @@ void Daemon::Reload() {
         &O::layers, &O::init_seed, &O::momentum, &O::batch_size, &O::batches_per_round,
         &O::aggregator);
     restart_needed("control-socket/control-group", &O::control_socket, &O::control_group);
+    restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
+                   &O::model_export_formats);
     restart_needed("send/announce interval, display-name", &O::send_interval, &O::announce_interval,
                    &O::display_name);
     restart_needed("metrics-listen, multicast-group, multicast-interface", &O::metrics_listen,
@@ -58,6 +61,18 @@ void Daemon::Reload() {
   // The trust store is rewritten only by us, but an operator may have restored one.
   TrustStore loaded = m_state.LoadTrust();
   if (!(loaded == m_trust)) {
+    // Watchers hear of each peer the restored store adds or drops.
+    for (const TrustedPeer& p : loaded.List()) {
+      if (!m_trust.Contains(p.key)) {
+        Publish("trust", {{"change", "added"},
+                          {"node_id", FormatNodeId(p.key)},
+                          {"display_name", p.display_name}});
+      }
+    }
+    for (const TrustedPeer& p : m_trust.List()) {
+      if (!loaded.Contains(p.key))
+        Publish("trust", {{"change", "removed"}, {"node_id", FormatNodeId(p.key)}});
+    }
     m_trust = std::move(loaded);  // same object: the node's pointer stays valid
     LogInfo("reload: trust store now has {} peer(s)", m_trust.size());
   }

@@ -134,6 +134,21 @@ Json Daemon::StatusJson() {
        {{"last_ms", m_checkpoint_ms ? Json(m_checkpoint_ms) : Json(nullptr)},
         {"steps", m_checkpoint_steps},
         {"recoveries", m_state.recoveries()}}},
+      {"model_export",
+       {{"dir",
+         m_options.model_export_dir.empty() ? Json(nullptr) : Json(m_options.model_export_dir)},
+        {"formats", m_options.model_export_formats},
+        {"written", m_export.written},
+        {"errors", m_export.errors},
+        {"last_ms", m_export.written_ms ? Json(m_export.written_ms) : Json(nullptr)},
+        {"steps", m_export.steps},
+        {"content_hash",
+         m_export.content_hash.empty() ? Json(nullptr) : Json(m_export.content_hash)},
+        {"last_error", m_export.last_error.empty() ? Json(nullptr) : Json(m_export.last_error)}}},
+      {"watch",
+       {{"watchers", m_watch.watchers()},
+        {"events_published", m_watch.published()},
+        {"events_dropped", m_watch.dropped()}}},
       {"memory", {{"rss_bytes", ResidentBytes()}}},
   };
 }
@@ -307,6 +322,15 @@ std::string Daemon::MetricsTextNow() {
             static_cast<double>(m_control ? m_control->requests() : 0));
   m.Gauge("dust_control_sessions", "Open control socket connections.",
           static_cast<double>(m_control ? m_control->sessions() : 0));
+  m.Gauge("dust_control_watchers", "Control sessions streaming events (watch).",
+          static_cast<double>(m_watch.watchers()));
+  m.Counter("dust_watch_events_dropped_total",
+            "Watch events dropped because a watcher's queue was full.",
+            static_cast<double>(m_watch.dropped()));
+  m.Counter("dust_model_exports_total", "Live model file sets written to model-export-dir.",
+            static_cast<double>(m_export.written));
+  m.Counter("dust_model_export_errors_total", "Live model file sets that failed to write.",
+            static_cast<double>(m_export.errors));
   m.Counter("dust_checkpoints_total", "Checkpoints written.",
             static_cast<double>(m_checkpoints_written));
   m.Counter("dust_checkpoint_errors_total", "Checkpoints that failed to write.",

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "daemon.h"
+#include "dust/export/export.h"
 
 namespace dust::daemon {
 namespace asio = boost::asio;
@@ -52,17 +53,31 @@ void Daemon::EvaluateAsync() {
   m_evaluating = true;
   auto holdout = have_holdout ? Capped(*m_data.holdout, kMaxEvalSamples) : nullptr;
   auto test = m_data.test;
-  asio::post(m_workers, [this, model = m_node->model(), holdout, test] {
+  asio::post(m_workers, [this, model = m_node->model(), holdout, test, steps = Steps(),
+                         rounds = Rounds()] {
     std::optional<double> acc, test_acc;
     if (holdout) acc = Evaluate(model, *holdout).accuracy;
     if (test) test_acc = Evaluate(model, *test).accuracy;
-    asio::post(m_io, [this, acc, test_acc] {
+    // The hash of the model that was evaluated, so the event's accuracy belongs to it.
+    std::string hash = ContentHashHex(model);
+    asio::post(m_io, [this, acc, test_acc, hash = std::move(hash), steps, rounds] {
       m_evaluating = false;
       if (m_stopping) return;
       m_accuracy = acc;
       m_test_accuracy = test_acc;
       m_accuracy_ms = NowMs();
       if (acc) m_node->set_accuracy_bp(static_cast<uint16_t>(std::lround(*acc * 10000)));
+      // Watchers hear of a changed model at most once per evaluation (eval-interval), with
+      // the accuracy measured on it.
+      if (hash != m_watch_model_hash) {
+        m_watch_model_hash = hash;
+        auto nullable = [](const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); };
+        Publish("model", {{"steps", steps},
+                          {"rounds", rounds},
+                          {"content_hash", hash},
+                          {"accuracy", nullable(acc)},
+                          {"test_accuracy", nullable(test_acc)}});
+      }
     });
   });
 }

@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate pause resume metrics checkpoint rescan help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate pause resume metrics checkpoint rescan watch help" -- "$cur"))
     fi
     return
   fi
@@ -67,8 +67,14 @@ _dustctl() {
       fi
       opts+=" --format --output -o --c-prefix" ;;
     evaluate) opts+=" --data --split" ;;
+    watch)
+      if [ "$prev" = --events ]; then
+        COMPREPLY=($(compgen -W "model peer trust data checkpoint export" -- "$cur"))
+        return
+      fi
+      opts+=" --events --count" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate pause resume metrics checkpoint rescan" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate pause resume metrics checkpoint rescan watch" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -7,7 +7,8 @@ _dustd() {
 
   case $prev in
     -c|--config) _filedir conf; [ ${#COMPREPLY[@]} -eq 0 ] && _filedir; return ;;
-    --data-dir|--state-dir) _filedir -d; return ;;
+    --data-dir|--state-dir|--model-export-dir) _filedir -d; return ;;
+    --model-export-formats) COMPREPLY=($(compgen -W "onnx c-header safetensors json" -- "$cur")); return ;;
     --csv-label-column|--test-files) return ;;
     --control-socket) _filedir; return ;;
     --control-group) COMPREPLY=($(compgen -g -- "$cur")); return ;;
@@ -22,7 +23,7 @@ _dustd() {
   esac
 
   COMPREPLY=($(compgen -W "--help --version --config --check-config --data-dir
-    --csv-label-column --test-files --state-dir --control-socket --control-group --port --bind-address --broadcast --peer --multicast-group
+    --csv-label-column --test-files --state-dir --model-export-dir --model-export-formats --control-socket --control-group --port --bind-address --broadcast --peer --multicast-group
     --multicast-interface --metrics-listen --display-name --layers --init-seed --learning-rate
     --momentum --batch-size --batches-per-round --aggregator --cpu-budget --holdout-fraction
     --holdout-seed --announce-interval --send-interval --checkpoint-interval --rescan-interval

@@ -181,3 +181,21 @@ TEST_CASE("config: the defaults written in dustd.conf are the built-in defaults"
   CHECK(r->eval_interval == d.eval_interval);
   CHECK(r->log_level == d.log_level);
 }
+
+TEST_CASE("config: model-export-dir is off by default and its formats are validated",
+          "[daemon][options]") {
+  auto d = ParseConfigText("", "t");
+  REQUIRE(d.ok());
+  CHECK(d->model_export_dir.empty());
+  CHECK(d->model_export_formats ==
+        std::vector<std::string>{"onnx", "c-header", "safetensors", "json"});
+  auto set = ParseConfigText(
+      "model-export-dir = /var/lib/dust/model\nmodel-export-formats = onnx, c-header\n", "t");
+  REQUIRE(set.ok());
+  CHECK(set->model_export_dir == "/var/lib/dust/model");
+  CHECK(set->model_export_formats == std::vector<std::string>{"onnx", "c-header"});
+  CheckErrorMentions("model-export-formats = onnx,tflite\n",
+                     {"test.conf:1: model-export-formats", "'tflite'",
+                      "onnx, c-header, safetensors, json"});
+  CheckErrorMentions("model-export-formats = ,\n", {"test.conf:1: model-export-formats"});
+}

@@ -4,9 +4,9 @@
 #include <cctype>
 #include <charconv>
 
-#include "export.h"
+#include "dust/export/export.h"
 
-namespace dust::ctl {
+namespace dust {
 namespace {
 
 bool IsCIdentifier(const std::string& s) {
@@ -164,4 +164,4 @@ Result<std::string> ExportCHeader(const Mlp& model, const ExportMetadata& meta,
   return o;
 }
 
-}  // namespace dust::ctl
+}  // namespace dust

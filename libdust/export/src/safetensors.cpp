@@ -3,9 +3,9 @@
 // N bytes of UTF-8 JSON, then the raw tensor bytes. Upstream pads the header with spaces so
 // the data starts 8-byte aligned; so do we. Offsets in "data_offsets" are [begin, end) relative
 // to the start of the data and must tile it without holes.
-#include "export.h"
+#include "dust/export/export.h"
 
-namespace dust::ctl {
+namespace dust {
 
 Result<Bytes> ExportSafetensors(const Mlp& model, const ExportMetadata& meta) {
   DUST_RETURN_IF_ERROR(CheckFinite(model));
@@ -50,4 +50,4 @@ Result<Bytes> ExportSafetensors(const Mlp& model, const ExportMetadata& meta) {
   return out;
 }
 
-}  // namespace dust::ctl
+}  // namespace dust

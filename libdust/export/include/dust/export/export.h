@@ -1,6 +1,8 @@
 // Model export: pure functions from an Mlp plus its metadata to the bytes of a file in a
 // format other tools read (ONNX, safetensors, a C header, JSON), and the decoder for the
-// daemon's `model.export` reply that produces that Mlp.
+// daemon's `model.export` reply that produces that Mlp. dustctl (model export) and dustd (the
+// live model files of model-export-dir) both use them, so the two write identical files for
+// identical models and metadata.
 //
 // Layout in every exported format is PyTorch's nn.Linear layout, weight [out][in] and bias
 // [out], i.e. our [in][out] weights transposed (model.h stores them input-major because the
@@ -11,13 +13,16 @@
 // can be traced to the model the daemon had, whatever the file's layout.
 //
 // Every exporter refuses (kInvalidArgument) a model with a non-finite parameter: none of the
-// formats' consumers would do anything sensible with it.
+// formats' consumers would do anything sensible with it; and (kUnsupported) a model that still
+// has an input scaling (ModelInputScaling below): ExportAs folds the scaling into the first
+// layer first, so every file takes raw features.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,19 +30,25 @@
 #include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
-namespace dust::ctl {
+namespace dust {
 
 struct ExportMetadata {
   uint64_t steps = 0;   // local SGD steps
   uint64_t rounds = 0;  // gossip rounds (merges of peer updates)
   std::string node_id;  // the exporting node (FormatNodeId form)
   std::string display_name;
-  std::string fingerprint;           // 16 hex: architecture + init seed
-  std::optional<double> accuracy;    // holdout accuracy when exported, if known
-  int64_t exported_ms = 0;           // when the daemon produced the snapshot
-  std::string content_hash;          // 64 hex; ContentHashHex(model)
-  std::string producer = "dustctl";  // "dustctl <version>"
+  std::string fingerprint;         // 16 hex: architecture + init seed
+  std::optional<double> accuracy;  // holdout accuracy when exported, if known
+  int64_t exported_ms = 0;         // when the daemon produced the snapshot
+  std::string content_hash;        // 64 hex; ContentHashHex(model)
+  // "<program> <version>". The first word is also ONNX's producer_name (the version there is
+  // this library's).
+  std::string producer = "dustctl";
 };
+
+// The model's input scaling (model.h), nullopt for the identity. Exporters refuse a model that
+// has one; ExportAs folds it into the first layer before it exports.
+std::optional<InputScaling> ModelInputScaling(const Mlp& model);
 
 // "mlp 784-32-10 relu" : the architecture string every format carries.
 std::string ArchitectureString(const Mlp& model);
@@ -74,6 +85,25 @@ Result<std::string> ExportCHeader(const Mlp& model, const ExportMetadata& meta,
 // the identical fp32 values.
 Result<std::string> ExportJson(const Mlp& model, const ExportMetadata& meta);
 
+// The formats by name, as `dustctl model export --format` and dustd's model-export-formats
+// spell them, each with the file name dustd's live model export writes it to.
+struct ExportFormat {
+  const char* name;
+  const char* file_name;
+};
+inline constexpr ExportFormat kExportFormats[] = {{"onnx", "model.onnx"},
+                                                  {"c-header", "model.h"},
+                                                  {"safetensors", "model.safetensors"},
+                                                  {"json", "model.json"}};
+// The format called `name`, or nullptr.
+const ExportFormat* FindExportFormat(std::string_view name);
+// "onnx, c-header, safetensors, json": for messages that list the valid names.
+std::string ExportFormatNames();
+// The exporter of `format` (a kExportFormats name; kInvalidArgument otherwise). `c_prefix` is
+// ExportCHeader's prefix.
+Result<Bytes> ExportAs(std::string_view format, const Mlp& model, const ExportMetadata& meta,
+                       const std::string& c_prefix = "dust_model");
+
 struct ExportedModel {
   Mlp model;
   ExportMetadata meta;
@@ -85,4 +115,4 @@ struct ExportedModel {
 // (kCorrupt if they disagree: the reply was damaged or the daemon is wrong).
 Result<ExportedModel> DecodeDaemonExport(const nlohmann::json& result);
 
-}  // namespace dust::ctl
+}  // namespace dust

@@ -1,7 +1,9 @@
-// dustctl's exporters and the decoder of the daemon's model.export reply. The format checks
-// that need an independent implementation run outside C++: tests/integration/
+// The exporters (libdust/export) and the decoder of the daemon's model.export reply. The format
+// checks that need an independent implementation run outside C++: tests/integration/
 // ctl_export_check.py (numpy + python3-onnx) for ONNX, safetensors and JSON, and the system C
 // compiler for the C header.
+#include "dust/export/export.h"
+
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
@@ -17,12 +19,10 @@
 #include "dust/ml/model.h"
 #include "dust/util/crypto.h"
 #include "dust/util/file.h"
-#include "export.h"
 #include "testutil/source_file.h"
 #include "testutil/temp_dir.h"
 
 using namespace dust;
-using namespace dust::ctl;
 using dust::testutil::TempDir;
 
 namespace {

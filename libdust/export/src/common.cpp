@@ -4,10 +4,10 @@
 
 #include <cmath>
 
+#include "dust/export/export.h"
 #include "dust/util/crypto.h"
-#include "export.h"
 
-namespace dust::ctl {
+namespace dust {
 
 std::string ArchitectureString(const Mlp& model) {
   std::string s = "mlp ";
@@ -61,7 +61,53 @@ std::vector<std::pair<std::string, std::string>> MetadataEntries(const Mlp& mode
   return e;
 }
 
+const ExportFormat* FindExportFormat(std::string_view name) {
+  for (const ExportFormat& f : kExportFormats) {
+    if (name == f.name) return &f;
+  }
+  return nullptr;
+}
+
+std::string ExportFormatNames() {
+  std::string names;
+  for (const ExportFormat& f : kExportFormats)
+    names += (names.empty() ? "" : ", ") + std::string(f.name);
+  return names;
+}
+
+Result<Bytes> ExportAs(std::string_view format, const Mlp& scaled, const ExportMetadata& meta,
+                       const std::string& c_prefix) {
+  // Every format takes raw features: the input scaling is folded into the first layer (model.h
+  // ChangeScaling to the identity computes the same function, up to float rounding), so an app
+  // feeds raw readings to any of the files.
+  Mlp folded = scaled;
+  if (!scaled.scaling().identity()) {
+    DUST_RETURN_IF_ERROR(ChangeScaling(folded, InputScaling{}, {}));
+  }
+  const Mlp& model = folded;
+  if (format == "onnx") return ExportOnnx(model, meta);
+  if (format == "safetensors") return ExportSafetensors(model, meta);
+  if (format != "c-header" && format != "json") {
+    return Status::InvalidArgument("export format '" + std::string(format.substr(0, 32)) +
+                                   "' (use " + ExportFormatNames() + ")");
+  }
+  Result<std::string> text =
+      format == "c-header" ? ExportCHeader(model, meta, c_prefix) : ExportJson(model, meta);
+  if (!text.ok()) return text.status();
+  return Bytes(text->begin(), text->end());
+}
+
+std::optional<InputScaling> ModelInputScaling(const Mlp& model) {
+  if (model.scaling().identity()) return std::nullopt;
+  return model.scaling();
+}
+
 Status CheckFinite(const Mlp& model) {
+  // Every exporter calls this first. A file without the scaling would compute a different
+  // function from the daemon's model on the same raw inputs: ExportAs folds it in first.
+  if (ModelInputScaling(model)) {
+    return Status::Unsupported("the model has an input scaling that this exporter does not emit");
+  }
   std::span<const float> p = model.params();
   for (size_t i = 0; i < p.size(); ++i) {
     if (!std::isfinite(p[i])) {
@@ -156,4 +202,4 @@ Result<ExportedModel> DecodeDaemonExport(const nlohmann::json& r) {
   return out;
 }
 
-}  // namespace dust::ctl
+}  // namespace dust

@@ -3,9 +3,9 @@
 // ReLU, ..., Linear) plus a Softmax, so any ONNX runtime or converter understands it.
 #include <onnx.pb.h>
 
-#include "export.h"
+#include "dust/export/export.h"
 
-namespace dust::ctl {
+namespace dust {
 namespace {
 
 // IR version 7 is the one ONNX 1.8+ writes for opset 13; python3-onnx 1.12 (Debian 12)
@@ -60,8 +60,9 @@ Result<Bytes> ExportOnnx(const Mlp& model, const ExportMetadata& meta) {
   DUST_RETURN_IF_ERROR(CheckFinite(model));
   onnx::ModelProto m;
   m.set_ir_version(kIrVersion);
-  m.set_producer_name("dustctl");
-  m.set_producer_version(DUST_CTL_VERSION);
+  // "dustctl 0.2.0" -> "dustctl": the program that asked for the export.
+  m.set_producer_name(meta.producer.substr(0, meta.producer.find(' ')));
+  m.set_producer_version(DUST_EXPORT_VERSION);
   m.set_domain("org.neural-dust");
   m.set_model_version(static_cast<int64_t>(meta.rounds));
   m.set_doc_string("Neural Dust " + ArchitectureString(model) + " MLP from node " + meta.node_id +
@@ -117,4 +118,4 @@ Result<Bytes> ExportOnnx(const Mlp& model, const ExportMetadata& meta) {
   return Bytes(out.begin(), out.end());
 }
 
-}  // namespace dust::ctl
+}  // namespace dust

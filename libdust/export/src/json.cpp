@@ -2,9 +2,9 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "export.h"
+#include "dust/export/export.h"
 
-namespace dust::ctl {
+namespace dust {
 namespace {
 
 // A JSON number that reads back (as double, then rounded to fp32, the way numpy's
@@ -58,4 +58,4 @@ Result<std::string> ExportJson(const Mlp& model, const ExportMetadata& meta) {
   return doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-}  // namespace dust::ctl
+}  // namespace dust
