@@ -12,17 +12,17 @@ using namespace dust;
 
 namespace {
 
-constexpr uint32_t kFeatures = 6, kClasses = 3;
+constexpr uint32_t kReadings = 6, kKinds = 3;
 
 // Raw-scale readings: feature f of class c is around (f + 1) * 100 + 10 c, spread (f + 1);
 // `offset` shifts a node's readings so that its own statistics differ from its peers'.
 Dataset RawData(size_t n, uint64_t seed, float offset) {
-  Dataset d(kFeatures, kClasses);
+  Dataset d(kReadings, kKinds);
   Rng rng(seed);
-  std::vector<float> x(kFeatures);
+  std::vector<float> x(kReadings);
   for (size_t i = 0; i < n; ++i) {
-    const uint8_t c = static_cast<uint8_t>(rng.Below(kClasses));
-    for (uint32_t f = 0; f < kFeatures; ++f) {
+    const uint8_t c = static_cast<uint8_t>(rng.Below(kKinds));
+    for (uint32_t f = 0; f < kReadings; ++f) {
       x[f] =
           static_cast<float>((f + 1) * 100.0 + 10.0 * c + (f + 1) * (rng.Uniform() - 0.5)) + offset;
     }
@@ -31,26 +31,26 @@ Dataset RawData(size_t n, uint64_t seed, float offset) {
   return d;
 }
 
-KeyPair Key(uint8_t n) {
+KeyPair ScalingKey(uint8_t n) {
   std::array<uint8_t, kSeedBytes> seed{};
   seed.fill(n);
   return KeyPairFromSeed(seed);
 }
 
-struct Fleet {
+struct ScalingFleet {
   TrustStore trust;
   std::vector<Node> nodes;
 
   Node& Add(uint8_t id, float offset, size_t samples) {
     NodeOptions o;
-    o.layers = {kFeatures, 8, kClasses};
+    o.layers = {kReadings, 8, kKinds};
     o.send_interval_ms = 1000;
     o.announce_interval_ms = 0;
     o.scaling_calibration_rounds = 5;
     std::string name = "node";  // (built in two steps: GCC 12 warns on "n" + to_string)
     name += std::to_string(id);
-    REQUIRE(trust.Add(Key(id).public_key, name, 0).ok());
-    auto n = Node::Create(o, Key(id), &trust, RawData(samples, id, offset), id);
+    REQUIRE(trust.Add(ScalingKey(id).public_key, name, 0).ok());
+    auto n = Node::Create(o, ScalingKey(id), &trust, RawData(samples, id, offset), id);
     REQUIRE(n.ok());
     nodes.push_back(std::move(*n));
     return nodes.back();
@@ -77,7 +77,7 @@ struct Fleet {
 }  // namespace
 
 TEST_CASE("nodes pool their statistics into one scaling, and a late joiner adopts it") {
-  Fleet f;
+  ScalingFleet f;
   f.Add(1, 0.0f, 100);
   f.Add(2, 5.0f, 60);
   f.Add(3, -5.0f, 40);
@@ -122,7 +122,7 @@ TEST_CASE("nodes pool their statistics into one scaling, and a late joiner adopt
 
   // A checkpoint keeps the agreed scaling; a node restarted from it is agreed at once.
   NodeOptions o = f.nodes[1].options();
-  auto restarted = Node::Create(o, Key(2), &f.trust, RawData(60, 2, 5.0f), 2);
+  auto restarted = Node::Create(o, ScalingKey(2), &f.trust, RawData(60, 2, 5.0f), 2);
   REQUIRE(restarted.ok());
   CHECK_FALSE(restarted->scaling_status().agreed);
   REQUIRE(restarted->ImportCheckpoint(f.nodes[1].ExportCheckpoint()).ok());
@@ -135,7 +135,7 @@ TEST_CASE("nodes pool their statistics into one scaling, and a late joiner adopt
 }
 
 TEST_CASE("two groups that froze different scalings converge on the one with more samples") {
-  Fleet f;
+  ScalingFleet f;
   f.Add(1, 0.0f, 100);
   f.Add(2, 3.0f, 100);
   f.Add(3, -20.0f, 30);
