@@ -15,4 +15,7 @@ namespace dust::internal {
 Result<Dataset> ParseCsv(std::string_view text, const std::string& path,
                          const LoadOptions& options);
 
+// CsvColumnCount on a file's bytes already in memory.
+size_t CsvColumns(std::string_view text);
+
 }  // namespace dust::internal

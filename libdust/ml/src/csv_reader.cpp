@@ -214,10 +214,12 @@ CsvChunk ParseLines(std::string_view text, const std::string& path, const LoadOp
     SplitFields(line, &fields);
     if (!at.started) {
       if (IsHeader(fields)) {
-        Result<size_t> label = FindLabelColumn(fields, options.label_column, place);
-        if (!label.ok()) return label.status();
+        if (!options.no_label) {
+          Result<size_t> label = FindLabelColumn(fields, options.label_column, place);
+          if (!label.ok()) return label.status();
+          at.label_index = *label;
+        }
         at.started = true;
-        at.label_index = *label;
         at.header_fields = fields.size();
         at.header_line = line_no;
         return Status::Ok();
@@ -225,9 +227,13 @@ CsvChunk ParseLines(std::string_view text, const std::string& path, const LoadOp
       DUST_RETURN_IF_ERROR(LabelColumnWithoutHeader(options.label_column, place));
     }
     DUST_RETURN_IF_ERROR(CheckFieldCount(fields.size(), at.header_fields, at.header_line, place));
-    DUST_RETURN_IF_ERROR(ParseFeatures(fields, at.label_index, place, &features));
+    // A file without a label column (no_label) has no column at this index.
+    const size_t label_index = options.no_label ? std::string_view::npos : at.label_index;
+    DUST_RETURN_IF_ERROR(ParseFeatures(fields, label_index, place, &features));
     const Result<uint8_t> label =
-        ParseLabel(fields[at.label_index], options.num_classes, at.label_index + 1, place);
+        options.no_label
+            ? Result<uint8_t>(uint8_t{0})
+            : ParseLabel(fields[label_index], options.num_classes, label_index + 1, place);
     if (!label.ok()) return label.status();
     if (features.empty())
       return Status::InvalidArgument(place.Line() + ": a label but no features");
@@ -282,6 +288,22 @@ Result<Dataset> ParseCsv(std::string_view text, const std::string& path,
   return std::move(chunk.rows);
 }
 
+size_t CsvColumns(std::string_view text) {
+  text = StripByteOrderMark(text);
+  std::vector<std::string_view> fields;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    const std::string_view line = Trim(text.substr(pos, eol - pos));
+    if (!line.empty()) {
+      SplitFields(line, &fields);
+      return fields.size();
+    }
+    pos = eol + 1;
+  }
+  return 0;
+}
+
 }  // namespace internal
 
 Result<CsvChunk> ReadCsvChunk(std::string_view text, const std::string& path,
@@ -296,6 +318,13 @@ Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options) {
   if (!file.ok()) return file.status();
   return internal::ParseCsv(
       std::string_view(reinterpret_cast<const char*>(file->data()), file->size()), path, options);
+}
+
+Result<size_t> CsvColumnCount(const std::string& path, const LoadOptions& options) {
+  auto file = ReadFile(path, options.max_file_bytes);
+  if (!file.ok()) return file.status();
+  return internal::CsvColumns(
+      std::string_view(reinterpret_cast<const char*>(file->data()), file->size()));
 }
 
 }  // namespace dust

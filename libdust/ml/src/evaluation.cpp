@@ -68,4 +68,20 @@ void PredictBatch(const Mlp& model, const Dataset& raw, std::span<uint32_t> out)
   internal::PredictSamples(internal::DetectIsa(), model, data, buf.data(), width, out);
 }
 
+void PredictBatch(const Mlp& model, const Dataset& raw, std::span<uint32_t> classes,
+                  std::span<float> probs) {
+  if (!internal::DataFits(model, raw) || classes.size() != raw.size() ||
+      probs.size() != raw.size() * model.num_classes()) {
+    return;
+  }
+  // Raw features in, scaled as Evaluate scales them.
+  Dataset scaled;
+  if (!model.scaling().identity()) scaled = ScaleDataset(raw, model.scaling());
+  const Dataset& data = model.scaling().identity() ? raw : scaled;
+  const uint32_t width = internal::MaxWidth(model.layer_sizes());
+  std::vector<float> buf(2 * size_t{width});
+  internal::PredictSamples(internal::DetectIsa(), model, data, buf.data(), width, classes,
+                           probs.data());
+}
+
 }  // namespace dust

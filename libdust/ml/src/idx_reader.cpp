@@ -269,4 +269,16 @@ Result<Dataset> LoadIdx(const std::string& images_path, const std::string& label
   return internal::BuildIdxDataset(*images, images_path, *labels, labels_path, options);
 }
 
+Result<Dataset> LoadIdxImages(const std::string& images_path, const LoadOptions& options) {
+  DUST_RETURN_IF_ERROR(CheckLoadOptions(options));
+  auto image_bytes = ReadFile(images_path, options.max_file_bytes);
+  if (!image_bytes.ok()) return image_bytes.status();
+  auto images = internal::ParseIdxImages(*image_bytes, images_path, options.max_file_bytes);
+  if (!images.ok()) return images.status();
+  image_bytes = Bytes{};
+  internal::IdxLabels zeros;
+  zeros.labels.assign(images->count, 0);
+  return internal::BuildIdxDataset(*images, images_path, zeros, images_path, options);
+}
+
 }  // namespace dust

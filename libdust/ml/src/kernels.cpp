@@ -21,7 +21,7 @@ struct Variant {
   void (*evaluate)(const Mlp& model, const Dataset& data, float* buf, uint32_t width, EvalResult* r,
                    size_t* correct, double* loss);
   void (*predict)(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
-                  std::span<uint32_t> out);
+                  std::span<uint32_t> out, float* probs);
 };
 
 // The generic variant: 16-byte vectors for the architecture's baseline (SSE2 on x86-64).
@@ -35,8 +35,8 @@ void EvaluateGeneric(const Mlp& model, const Dataset& data, float* buf, uint32_t
   simd::EvaluateLoop<simd::V4>(model, data, buf, width, r, correct, loss);
 }
 void PredictGeneric(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
-                    std::span<uint32_t> out) {
-  simd::PredictLoop<simd::V4>(model, data, buf, width, out);
+                    std::span<uint32_t> out, float* probs) {
+  simd::PredictLoop<simd::V4>(model, data, buf, width, out, probs);
 }
 constexpr Variant kGenericVariant{AccumulateGeneric, EvaluateGeneric, PredictGeneric};
 
@@ -57,8 +57,8 @@ DUST_AVX2 void EvaluateAvx2(const Mlp& model, const Dataset& data, float* buf, u
   simd::EvaluateLoop<V8>(model, data, buf, width, r, correct, loss);
 }
 DUST_AVX2 void PredictAvx2(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
-                           std::span<uint32_t> out) {
-  simd::PredictLoop<V8>(model, data, buf, width, out);
+                           std::span<uint32_t> out, float* probs) {
+  simd::PredictLoop<V8>(model, data, buf, width, out, probs);
 }
 constexpr Variant kAvx2Variant{AccumulateAvx2, EvaluateAvx2, PredictAvx2};
 
@@ -115,8 +115,8 @@ void EvaluateSamples(Isa isa, const Mlp& model, const Dataset& data, float* buf,
 }
 
 void PredictSamples(Isa isa, const Mlp& model, const Dataset& data, float* buf, uint32_t width,
-                    std::span<uint32_t> out) {
-  Select(isa).predict(model, data, buf, width, out);
+                    std::span<uint32_t> out, float* probs) {
+  Select(isa).predict(model, data, buf, width, out, probs);
 }
 
 float* ForwardLogits(const Mlp& model, const SampleView& x, float* buf_a, float* buf_b) {

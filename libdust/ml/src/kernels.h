@@ -110,10 +110,11 @@ double AccumulateBatch(Isa isa, const Mlp& model, const Dataset& data,
 void EvaluateSamples(Isa isa, const Mlp& model, const Dataset& data, float* buf, uint32_t width,
                      EvalResult* r, size_t* correct, double* loss);
 
-// The predicted class of the first min(out.size(), data.size()) samples of `data` (which fits
-// the model) into `out`. buf: 2 * width floats, width = MaxWidth.
+// The predicted class of the first n = min(out.size(), data.size()) samples of `data` (which
+// fits the model) into `out` and, if `probs` is not null, their softmax probabilities into
+// probs [n][num_classes]. buf: 2 * width floats, width = MaxWidth.
 void PredictSamples(Isa isa, const Mlp& model, const Dataset& data, float* buf, uint32_t width,
-                    std::span<uint32_t> out);
+                    std::span<uint32_t> out, float* probs = nullptr);
 
 // Forward pass of one sample (of the model's width) through the kGeneric variant, without
 // dispatch (every variant gives the same logits), in two buffers of MaxWidth floats each;

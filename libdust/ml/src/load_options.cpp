@@ -13,6 +13,10 @@ Status CheckLoadOptions(const LoadOptions& options) {
     return Status::InvalidArgument("label column \"" + options.label_column +
                                    "\": a CSV column name cannot contain a comma");
   }
+  if (options.no_label && !options.label_column.empty()) {
+    return Status::InvalidArgument("label column \"" + options.label_column +
+                                   "\" given for a file read without a label column");
+  }
   return Status::Ok();
 }
 

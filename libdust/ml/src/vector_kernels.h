@@ -362,13 +362,21 @@ DUST_INLINE void EvaluateLoop(const Mlp& model, const Dataset& data, float* buf,
   }
 }
 
+// Inference over samples [0, min(out.size(), data.size())): the arg-max class into out[i] and,
+// if probs is not null, the softmax probabilities into probs[i * classes ...]. buf: 2 * width
+// floats.
 template <typename V>
 DUST_INLINE void PredictLoop(const Mlp& model, const Dataset& data, float* buf, uint32_t width,
-                             std::span<uint32_t> out) {
+                             std::span<uint32_t> out, float* probs) {
   const size_t n = std::min(out.size(), data.size());
+  const uint32_t classes = model.num_classes();
   for (size_t i = 0; i < n; ++i) {
     float* z = ForwardLogits<V>(model, data.sample(i), buf, buf + width);
-    out[i] = ArgMax(z, model.num_classes());
+    out[i] = ArgMax(z, classes);
+    if (probs != nullptr) {
+      (void)SoftmaxCrossEntropy(z, classes, 0);
+      std::copy_n(z, classes, probs + i * classes);
+    }
   }
 }
 

@@ -249,3 +249,38 @@ TEST_CASE(
   CHECK(ok->label(0) == 2);
   CHECK(Dense(*ok, 0) == std::vector<float>{0.1f, -0.0f, 0.5f, 5.0f});
 }
+
+TEST_CASE("CSV without a label column: every field is a feature, header or not") {
+  TempDir dir;
+  LoadOptions lo;
+  lo.no_label = true;
+  const std::string headed = dir.WriteFile("h.csv", "label,a,b\n3,0.5,0\n7,-2,1\n");
+  auto d = LoadCsv(headed, lo);
+  REQUIRE(d.ok());
+  REQUIRE(d->size() == 2);
+  CHECK(d->num_features() == 3);  // "label" is a feature here
+  CHECK(Dense(*d, 0) == std::vector<float>{3.0f, 0.5f, 0.0f});
+  CHECK(d->label(0) == 0);
+  CHECK(d->label(1) == 0);
+  const std::string bare = dir.WriteFile("b.csv", "0.25,1e3\n");
+  auto b = LoadCsv(bare, lo);
+  REQUIRE(b.ok());
+  CHECK(Dense(*b, 0) == std::vector<float>{0.25f, 1000.0f});
+  // A bad field is still named by its line and column.
+  const std::string bad = dir.WriteFile("x.csv", "1,2\n3,nan\n");
+  CHECK_THAT(ErrorOf(LoadCsv(bad, lo)), Catch::Contains(bad + ": line 2, column 2"));
+  LoadOptions both = lo;
+  both.label_column.assign("target");
+  CHECK_THAT(ErrorOf(LoadCsv(bare, both)), Catch::Contains("without a label column"));
+}
+
+TEST_CASE("CSV column count is the first non-blank line's, after a byte-order mark") {
+  TempDir dir;
+  CHECK(*CsvColumnCount(dir.WriteFile("a.csv", "\n  \na,b,c\n1,2\n"), {}) == 3);
+  CHECK(*CsvColumnCount(dir.WriteFile("b.csv",
+                                      "\xEF\xBB\xBF"
+                                      "1,2,3,4\r\n"),
+                        {}) == 4);
+  CHECK(*CsvColumnCount(dir.WriteFile("c.csv", "\n\n"), {}) == 0);
+  CHECK_FALSE(CsvColumnCount(dir.Path("missing.csv"), {}).ok());
+}

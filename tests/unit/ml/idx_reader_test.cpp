@@ -244,3 +244,24 @@ TEST_CASE("IDX header declaring more than the size limit is refused before decom
     CHECK(t.status().code() == StatusCode::kResourceExhausted);
   }
 }
+
+TEST_CASE("IDX images without labels load as LoadIdx loads them, every label 0") {
+  auto labelled = LoadIdx(kMnistDir + "/t10k-images-idx3-ubyte.gz",
+                          kMnistDir + "/t10k-labels-idx1-ubyte.gz", LoadOptions{});
+  auto images = LoadIdxImages(kMnistDir + "/t10k-images-idx3-ubyte.gz", LoadOptions{});
+  REQUIRE(labelled.ok());
+  REQUIRE(images.ok());
+  REQUIRE(images->size() == labelled->size());
+  CHECK(images->num_features() == 784);
+  bool labels_zero = true, pixels_same = true;
+  for (size_t i = 0; i < images->size(); ++i) {
+    labels_zero = labels_zero && images->label(i) == 0;
+    pixels_same = pixels_same && Dense(*images, i) == Dense(*labelled, i);
+  }
+  CHECK(labels_zero);
+  CHECK(pixels_same);
+  LoadOptions narrow;
+  narrow.expected_features = 19;
+  CHECK_THAT(ErrorOf(LoadIdxImages(kMnistDir + "/t10k-images-idx3-ubyte.gz", narrow)),
+             Catch::Contains("784 features but 19 were expected"));
+}

@@ -22,6 +22,8 @@ namespace dust {
 // options.expected_features, if set); a feature that is empty or not a finite number, or a
 // label that is not an integer in [0, num_classes), is an error naming the file, the line
 // and the column (1-based).
+// With options.no_label the file has no label column: every field is a feature and every
+// label 0; the header rule is the same.
 Result<Dataset> LoadCsv(const std::string& path, const LoadOptions& options);
 
 // How far an incremental read of a CSV file got, and what it learned there (the header, the
@@ -59,5 +61,11 @@ struct CsvChunk {
 // Fails only for bad options; a bad line is reported in CsvChunk::error.
 Result<CsvChunk> ReadCsvChunk(std::string_view text, const std::string& path,
                               const LoadOptions& options, const CsvCursor& from);
+
+// The number of fields in the first non-blank line of the CSV file at `path` (the header's, or
+// the first row's), by the same line and field rules as LoadCsv; 0 if the file has no such
+// line. Lets a caller that knows the model's width tell a file with a label column from one
+// without. Errors: the file cannot be read or is larger than options.max_file_bytes.
+Result<size_t> CsvColumnCount(const std::string& path, const LoadOptions& options);
 
 }  // namespace dust

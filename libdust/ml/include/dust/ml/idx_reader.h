@@ -19,4 +19,8 @@ namespace dust {
 Result<Dataset> LoadIdx(const std::string& images_path, const std::string& labels_path,
                         const LoadOptions& options);
 
+// An IDX images file without its labels (images to predict, not to learn from): as LoadIdx,
+// with every label 0.
+Result<Dataset> LoadIdxImages(const std::string& images_path, const LoadOptions& options);
+
 }  // namespace dust

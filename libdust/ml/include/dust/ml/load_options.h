@@ -23,12 +23,15 @@ struct LoadOptions {
   // named "label" if the file has a header with one, else the first column. Set: every CSV
   // file must have a header with exactly one column of this name (no comma in it).
   std::string label_column;
+  // CSV: the file has no label column (rows to predict, not to learn from). Every column is a
+  // feature, even one named "label", and every sample gets label 0. label_column must be empty.
+  bool no_label = false;
 };
 
 // Ok if `options` can be used by the loaders: num_classes in 1..256, label_column without a
-// comma (it could never match a header field). Every loader checks this
-// first; a caller that does more before loading (the daemon's data-dir scan) checks it itself
-// so that a bad option is reported before anything else.
+// comma (it could never match a header field), not both label_column and no_label. Every loader
+// checks this first; a caller that does more before loading (the daemon's data-dir scan) checks it
+// itself so that a bad option is reported before anything else.
 Status CheckLoadOptions(const LoadOptions& options);
 
 }  // namespace dust

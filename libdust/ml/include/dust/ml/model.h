@@ -192,4 +192,13 @@ uint32_t Predict(const Mlp& model, const SampleView& x, std::span<float> probs =
 // Inference for a batch: predicted class of every sample of `data` into `out` (size data.size()).
 void PredictBatch(const Mlp& model, const Dataset& data, std::span<uint32_t> out);
 
+// Inference for a batch with probabilities: the predicted class of every sample of `data` into
+// `classes` (size data.size()) and its softmax probabilities into `probs` (size data.size() *
+// num_classes, sample after sample). `data` holds raw features, scaled by the model's scaling
+// as Evaluate scales them, and the forward pass is Evaluate's, so each class is the one Evaluate
+// counts for that sample. Nothing is written unless `data` fits the model (its width, labels
+// below num_classes) and both spans have exactly those sizes.
+void PredictBatch(const Mlp& model, const Dataset& data, std::span<uint32_t> classes,
+                  std::span<float> probs);
+
 }  // namespace dust
