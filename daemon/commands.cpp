@@ -56,6 +56,12 @@ void Daemon::RegisterCommands() {
     };
   };
   for (const Command& c : kCommands) m_dispatcher.Register(c.name, std::visit(bind, c.handler));
+  // The one bulk command: its rows are read from the line's text (request_text.h).
+  m_dispatcher.RegisterBulk(
+      "predict", "features",
+      [this](const Json& request, std::string_view features, const Responder& reply) {
+        CmdPredict(request, features, reply);
+      });
 }
 
 Result<Json> Daemon::CmdStatus(const Json&) { return StatusJson(); }
@@ -184,6 +190,36 @@ Result<Json> Daemon::EvaluateDir(const Mlp& model, const std::string& dir, const
               {"confusion", confusion},
               {"files_used", contents->used},
               {"files_skipped", SkippedFilesJson(skipped)}};
+}
+
+void Daemon::CmdPredict(const Json&, std::string_view features, const Responder& reply) {
+  if (features.empty()) {
+    return reply.Error(errc::kInvalidArgument,
+                       "\"features\" (an array of rows, each an array of numbers) is required");
+  }
+  auto answer = [reply](const Result<std::string>& result) {
+    if (!result.ok()) return reply.Error(result.status());
+    reply.OkText(*result);
+  };
+  if (features.size() <= kInlinePredictBytes) {
+    return answer(PredictRows(m_node->model(), features, Steps()));
+  }
+  asio::post(m_predict_worker, [this, model = m_node->model(), text = std::string(features),
+                                steps = Steps(), answer] {
+    Result<std::string> result = PredictRows(model, text, steps);
+    asio::post(m_io, [answer, result = std::move(result)] { answer(result); });
+  });
+}
+
+Result<std::string> Daemon::PredictRows(const Mlp& model, std::string_view features,
+                                        uint64_t steps) {
+  Result<Dataset> rows = ParseFeatureRows(features, model.input_size(), model.num_classes(),
+                                          MaxPredictRows(model.input_size()));
+  if (!rows.ok()) return rows.status();
+  std::vector<uint32_t> classes(rows->size());
+  std::vector<float> probs(rows->size() * model.num_classes());
+  PredictBatch(model, *rows, classes, probs);
+  return PredictionsJson(classes, probs, model.num_classes(), steps);
 }
 
 Result<Json> Daemon::CmdPause(const Json&) {

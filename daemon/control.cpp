@@ -80,6 +80,17 @@ void Responder::Error(std::string_view code, std::string_view message) const {
   m_state->sink(ErrorLine(m_state->id, code, message));
 }
 
+void Responder::OkText(std::string_view result_json) const {
+  if (m_state->done) return;
+  m_state->done = true;
+  std::string line = "{\"id\":";
+  line += m_state->id.dump(-1, ' ', false, Json::error_handler_t::replace);
+  line += ",\"ok\":true,\"result\":";
+  line.append(result_json);
+  line += '}';
+  m_state->sink(std::move(line));
+}
+
 bool Responder::done() const { return m_state->done; }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,12 +100,34 @@ void ControlDispatcher::Register(std::string cmd, Handler handler) {
   m_handlers[std::move(cmd)] = std::move(handler);
 }
 
+void ControlDispatcher::RegisterBulk(std::string cmd, std::string member, BulkHandler handler) {
+  m_bulk[std::move(cmd)] = Bulk{std::move(member), std::move(handler)};
+}
+
+std::optional<std::pair<const ControlDispatcher::Bulk*, MemberSplit>> ControlDispatcher::SplitBulk(
+    std::string_view line) const {
+  for (const auto& [cmd, bulk] : m_bulk) {
+    // Only lines that name the member are scanned.
+    if (line.find("\"" + bulk.member + "\"") == std::string_view::npos) continue;
+    if (auto split = SplitMember(line, bulk.member)) return std::make_pair(&bulk, *split);
+  }
+  return std::nullopt;
+}
+
 bool ControlDispatcher::HandleLine(std::string_view line, Responder::Sink sink,
                                    Responder::StreamOpener opener) const {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.find_first_not_of(" \t") == std::string_view::npos) return false;
 
-  Json request = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  const bool long_line = line.size() + 1 > kMaxRequestBytes;  // + the newline
+  auto split = SplitBulk(line);
+  if (!split && long_line) {
+    sink(ErrorLine(nullptr, errc::kRequestTooLarge,
+                   "request line longer than " + std::to_string(kMaxRequestBytes) + " bytes"));
+    return true;
+  }
+  Json request = Json::parse(split ? std::string_view(split->second.rest) : line, nullptr,
+                             /*allow_exceptions=*/false);
   if (request.is_discarded()) {
     sink(ErrorLine(nullptr, errc::kParseError, "request is not valid JSON"));
     return true;
@@ -118,16 +151,42 @@ bool ControlDispatcher::HandleLine(std::string_view line, Responder::Sink sink,
   }
   const std::string& cmd = cmd_it->get_ref<const std::string&>();
   auto handler = m_handlers.find(cmd);
-  if (handler == m_handlers.end()) {
+  auto bulk = m_bulk.find(cmd);
+  if (handler == m_handlers.end() && bulk == m_bulk.end()) {
     std::string known;
     for (const auto& [name, h] : m_handlers) known += (known.empty() ? "" : ", ") + name;
+    for (const auto& [name, b] : m_bulk) known += (known.empty() ? "" : ", ") + name;
     sink(ErrorLine(id, errc::kUnknownCommand,
                    "unknown command '" + cmd.substr(0, 64) + "' (known: " + known + ")"));
     return true;
   }
+  if (long_line && (bulk == m_bulk.end() || split->first != &bulk->second)) {
+    std::string longer;
+    for (const auto& [name, b] : m_bulk) longer += (longer.empty() ? "" : ", ") + name;
+    if (!longer.empty()) longer = " (only " + longer + " may be longer)";
+    sink(ErrorLine(
+        id, errc::kRequestTooLarge,
+        "request line longer than " + std::to_string(kMaxRequestBytes) + " bytes" + longer));
+    return true;
+  }
   Responder responder(id, std::move(sink), std::move(opener));
   try {
-    handler->second(request, responder);
+    if (bulk != m_bulk.end()) {
+      // The member as text: cut out of the line, or (a line SplitMember could not cut, e.g.
+      // one whose member names use escapes) re-serialised from the parsed request.
+      std::string dumped;
+      std::string_view text;
+      if (split && split->first == &bulk->second) {
+        text = split->second.value;
+      } else if (auto m = request.find(bulk->second.member); m != request.end()) {
+        dumped = m->dump();
+        text = dumped;
+        request.erase(bulk->second.member);
+      }
+      bulk->second.handler(request, text, responder);
+    } else {
+      handler->second(request, responder);
+    }
   } catch (const Json::exception& e) {
     // A handler read an argument with the wrong type (get<> threw).
     responder.Error(errc::kInvalidArgument, std::string("bad argument: ") + e.what());
@@ -179,7 +238,8 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   Session(ControlServer* server, UnixStream::socket socket)
       : m_server(server),
         m_socket(std::move(socket)),
-        m_buf(kMaxRequestBytes),
+        // Up to the longest line any command may send; the buffer grows only as a line does.
+        m_buf(kMaxBulkRequestBytes),
         m_idle(m_socket.get_executor()) {}
 
   void Start(bool busy) {
@@ -228,10 +288,11 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void OnRead(boost::system::error_code ec, size_t n) {
     m_idle.cancel();
     if (ec == asio::error::not_found) {
-      // The buffer filled up (kMaxRequestBytes) without a newline.
-      Write(ErrorLine(nullptr, errc::kRequestTooLarge,
-                      "request line longer than " + std::to_string(kMaxRequestBytes) + " bytes"),
-            true);
+      // The buffer filled up (kMaxBulkRequestBytes) without a newline.
+      Write(
+          ErrorLine(nullptr, errc::kRequestTooLarge,
+                    "request line longer than " + std::to_string(kMaxBulkRequestBytes) + " bytes"),
+          true);
       return;
     }
     if (ec) {

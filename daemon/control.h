@@ -6,9 +6,15 @@
 // throws, are all error replies. Handlers may reply later (evaluate runs off the loop); the
 // Responder guarantees one reply even if the handler drops it without answering.
 //
+// A bulk command (predict) registers with RegisterBulk: its bulky member ("features") is cut out
+// of the line unparsed (SplitMember, request_text.h) and handed to the handler as JSON text, the
+// rest of the request parsed as for any command. Only a bulk command's line may be longer than
+// kMaxRequestBytes (up to kMaxBulkRequestBytes); a longer line of any other command gets
+// request_too_large.
+//
 // ControlServer owns the listening socket. Invariants: at most kMaxClients sessions; each
 // session handles its requests one at a time in arrival order (so replies come back in request
-// order); a request line longer than kMaxRequestBytes gets request_too_large and the session
+// order); a request line longer than kMaxBulkRequestBytes gets request_too_large and the session
 // closes; idle sessions close after kIdleTimeout. A handler may turn its session into an event
 // stream (Responder::OpenStream, for `watch`): after the reply the session writes the
 // watcher's queue (watch.h) as fast as the client reads, reads nothing more, never times out,
@@ -25,17 +31,20 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "dust/util/status.h"
+#include "request_text.h"
 #include "watch.h"
 
 namespace dust::daemon {
 
 using Json = nlohmann::json;
 
-inline constexpr size_t kMaxRequestBytes = 65536;  // including the newline
+inline constexpr size_t kMaxRequestBytes = 65536;  // including the newline; bulk commands:
+                                                   // kMaxBulkRequestBytes (request_text.h)
 inline constexpr size_t kMaxClients = 64;
 inline constexpr std::chrono::seconds kIdleTimeout{600};
 
@@ -74,6 +83,9 @@ class Responder {
   std::shared_ptr<Watcher> OpenStream(std::set<std::string> kinds) const;
 
   void Ok(Json result) const;
+  // Ok with a result given as JSON text (one object, no newline), written as it is: for results
+  // too large to build as a Json quickly (predict's).
+  void OkText(std::string_view result_json) const;
   void Error(std::string_view code, std::string_view message) const;
   void Error(const Status& status) const { Error(ErrorCodeFor(status), status.message()); }
   bool done() const;
@@ -88,7 +100,13 @@ class ControlDispatcher {
   // `request` is the whole request object (arguments are its other fields).
   using Handler = std::function<void(const Json& request, const Responder& reply)>;
 
+  // A bulk command's handler: `request` without the member, and the member's JSON text (empty
+  // if the request has no such member). The text lives only during the call.
+  using BulkHandler =
+      std::function<void(const Json& request, std::string_view member, const Responder& reply)>;
+
   void Register(std::string cmd, Handler handler);
+  void RegisterBulk(std::string cmd, std::string member, BulkHandler handler);
 
   // Parses and dispatches one line (without its newline). `sink` is called exactly once, maybe
   // later. Returns false if the line was blank (no reply, sink not called). `opener` is what
@@ -97,7 +115,15 @@ class ControlDispatcher {
                   Responder::StreamOpener opener = {}) const;
 
  private:
+  struct Bulk {
+    std::string member;
+    BulkHandler handler;
+  };
+  // The bulk command whose member the line holds, cut out; nullopt when none applies.
+  std::optional<std::pair<const Bulk*, MemberSplit>> SplitBulk(std::string_view line) const;
+
   std::map<std::string, Handler, std::less<>> m_handlers;
+  std::map<std::string, Bulk, std::less<>> m_bulk;
 };
 
 // Who may use the socket (beyond the socket file's own mode): root, our uid, our gid, or

@@ -48,6 +48,7 @@ Daemon::Daemon(Options options, std::vector<std::string> argv)
 
 Daemon::~Daemon() {
   m_workers.join();
+  m_predict_worker.join();
   if (m_lock_fd >= 0) ::close(m_lock_fd);
 }
 
@@ -261,6 +262,7 @@ void Daemon::Stop(const std::string& why) {
   }
   // Workers only read immutable inputs; their posted results are ignored once stopping.
   m_workers.join();
+  m_predict_worker.join();
   Status st = WriteCheckpoint();
   if (!st.ok()) m_exit_code = 1;
   if (m_control) m_control->CloseAll();

@@ -4,7 +4,9 @@
 // Threading: one thread runs the io_context and owns every piece of state here. One worker
 // thread (m_workers) runs the slow, read-only jobs -- data dir scans and evaluations -- on
 // immutable inputs (shared_ptr<const Dataset>, a copy of the model) and posts the result back
-// to the loop. Nothing else is shared.
+// to the loop. A second one (m_predict_worker) runs large predict requests the same way, so
+// that they neither hold the loop nor wait behind an evaluation of a whole data directory.
+// Nothing else is shared.
 //
 // Scheduling: the engine is round-based (round = now_ms / send_interval_ms; its model moves by
 // merges and each update carries one round of local progress), so the daemon runs exactly one
@@ -51,6 +53,10 @@
 namespace dust::daemon {
 
 inline constexpr size_t kMaxEvalSamples = 2000;  // holdout/test samples per periodic evaluation
+// predict requests with at most this much row text are answered on the loop: 64 KiB of rows
+// (about 20 MNIST rows) take about 0.3 ms there (docs/benchmarks.md), less than copying the
+// model for a worker would add to a one-row request.
+inline constexpr size_t kInlinePredictBytes = 65536;
 
 // Splits `data` deterministically: sample i goes to the holdout iff a hash of (seed, i) falls
 // below `fraction`. Stable when files are appended (earlier samples keep their side).
@@ -142,6 +148,13 @@ class Daemon {
   Result<Json> CmdCheckpoint(const Json& request);
   Status CmdRescan(const Json& request, const Responder& reply);
   Status CmdWatch(const Json& request, const Responder& reply);
+  // predict, a bulk command (control.h): `features` is the JSON text of its rows. Small
+  // requests are answered on the loop; larger ones (more than kInlinePredictBytes of rows) on
+  // m_predict_worker with a copy of the model.
+  void CmdPredict(const Json& request, std::string_view features, const Responder& reply);
+  // predict's work: `model` on the rows in `features`, as the result's JSON text.
+  static Result<std::string> PredictRows(const Mlp& model, std::string_view features,
+                                         uint64_t steps);
   // evaluate's work, on the worker (reads files, touches no daemon state): `model` evaluated on
   // the `split` of the IDX/CSV files in `dir` (empty split: test if there are test files, else
   // all; test files by `tests`), as the command's result.
@@ -204,6 +217,7 @@ class Daemon {
   std::vector<std::string> m_argv;
   boost::asio::io_context m_io;
   boost::asio::thread_pool m_workers{1};
+  boost::asio::thread_pool m_predict_worker{1};
   boost::asio::signal_set m_signals;
   boost::asio::steady_timer m_tick_timer;
   boost::asio::steady_timer m_checkpoint_timer;

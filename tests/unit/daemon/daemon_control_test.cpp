@@ -272,7 +272,7 @@ TEST_CASE("control server: an oversized request gets request_too_large and the c
   env.RunWithClient([&] {
     {
       Client c(env.path);
-      c.Send(std::string(dust::daemon::kMaxRequestBytes + 100, 'x'));
+      c.Send(std::string(dust::daemon::kMaxBulkRequestBytes + 100, 'x'));
       big_reply = c.Read(1);
       eof = c.Closed();
     }
@@ -316,4 +316,76 @@ TEST_CASE("control server: a stale socket file is replaced and the socket is mod
   struct stat st {};
   REQUIRE(::stat(env.path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0660);
+}
+
+TEST_CASE(
+    "control server: a whole line over 64 KiB for a command that is not bulk gets "
+    "request_too_large and the connection serves on",
+    "[daemon][control]") {
+  ServerEnv env;
+  auto d = MakeDispatcher();
+  auto server = env.Listen(d);
+  std::string replies;
+  env.RunWithClient([&] {
+    Client c(env.path);
+    std::string pad(dust::daemon::kMaxRequestBytes, 'a');
+    c.Send("{\"id\":1,\"cmd\":\"echo\",\"pad\":\"" + pad + "\"}\n{\"id\":2,\"cmd\":\"echo\"}\n");
+    replies = c.Read(2);
+  });
+  auto lines = Lines(replies);
+  REQUIRE(lines.size() == 2);
+  CHECK(Code(lines[0]) == "request_too_large");
+  CHECK(lines[0]["error"]["message"] == "request line longer than 65536 bytes");
+  CHECK(lines[1]["ok"] == true);
+}
+
+namespace {
+
+// A dispatcher with the plain commands and one bulk command, "bulk", whose member "rows" it
+// echoes back as text with the rest of the request.
+ControlDispatcher MakeBulkDispatcher() {
+  ControlDispatcher d = MakeDispatcher();
+  d.RegisterBulk("bulk", "rows", [](const Json& req, std::string_view rows, const Responder& r) {
+    r.Ok({{"rows_text", std::string(rows)}, {"rest", req}});
+  });
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("control: a bulk command gets its member as text and the rest parsed",
+          "[daemon][control]") {
+  auto d = MakeBulkDispatcher();
+  Json r = Handle(d, R"( { "rows" : [[1, 2], [3,4]] , "id":"x", "cmd":"bulk", "k":{"a":"]"} } )");
+  REQUIRE(r["ok"] == true);
+  CHECK(r["id"] == "x");
+  CHECK(r["result"]["rows_text"] == "[[1, 2], [3,4]]");
+  CHECK(r["result"]["rest"] == Json({{"id", "x"}, {"cmd", "bulk"}, {"k", {{"a", "]"}}}}));
+  // Member names with escapes are not cut out, but the request still works: the member is
+  // re-serialised from the parsed request.
+  r = Handle(d, R"({"cmd":"bulk","r\u006fws":[[5]]})");
+  REQUIRE(r["ok"] == true);
+  CHECK(r["result"]["rows_text"] == "[[5]]");
+  CHECK_FALSE(r["result"]["rest"].contains("rows"));
+  // No member: empty text.
+  r = Handle(d, R"({"cmd":"bulk"})");
+  CHECK(r["result"]["rows_text"] == "");
+  // A broken line is still a parse error, cut or not.
+  CHECK(Code(Handle(d, R"({"cmd":"bulk","rows":[[1]] x})")) == "parse_error");
+  CHECK(Code(Handle(d, R"({"cmd":"bulk","rows":[[1]],"id":})")) == "parse_error");
+  // A plain command's line may hold the member too: it is an unknown field, ignored.
+  CHECK(Handle(d, R"({"cmd":"echo","value":3,"rows":[[1]]})")["result"]["value"] == 3);
+}
+
+TEST_CASE("control: only a bulk command's line may be longer than 64 KiB", "[daemon][control]") {
+  auto d = MakeBulkDispatcher();
+  const std::string big = "[[" + std::string(dust::daemon::kMaxRequestBytes, '1') + "]]";
+  Json r = Handle(d, R"({"cmd":"bulk","rows":)" + big + "}");
+  REQUIRE(r["ok"] == true);
+  CHECK(r["result"]["rows_text"].get<std::string>().size() == big.size());
+  Json too_large = Handle(d, R"({"cmd":"echo","rows":)" + big + "}");
+  CHECK(Code(too_large) == "request_too_large");
+  CHECK(too_large["error"]["message"] ==
+        "request line longer than 65536 bytes (only bulk may be longer)");
+  CHECK(Code(Handle(d, R"({"cmd":"echo","x":")" + big + "\"}")) == "request_too_large");
 }

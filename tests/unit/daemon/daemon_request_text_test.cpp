@@ -1,0 +1,141 @@
+// predict's request text: the feature rows parser (every refusal names its place as JSON does),
+// the member split the dispatcher relies on, the row limit, and the reply text.
+#include <catch2/catch.hpp>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "request_text.h"
+#include "testutil/dataset_util.h"
+
+using dust::Dataset;
+using dust::daemon::MaxPredictRows;
+using dust::daemon::ParseFeatureRows;
+using dust::daemon::SplitMember;
+
+namespace {
+
+std::string ErrorOf(const dust::Result<Dataset>& r) {
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == dust::StatusCode::kInvalidArgument);
+  return r.status().message();
+}
+
+}  // namespace
+
+TEST_CASE("feature rows: JSON numbers of every form, with JSON whitespace, become the rows") {
+  auto d =
+      ParseFeatureRows(" [ [0, 1.5 ,-2e3,\t0.25E-1 ]\n,[ 7 ,-0, 1E+2, 123456789] ] ", 4, 10, 8);
+  REQUIRE(d.ok());
+  REQUIRE(d->size() == 2);
+  CHECK(d->num_features() == 4);
+  CHECK(d->num_classes() == 10);
+  CHECK(dust::testutil::Dense(*d, 0) == std::vector<float>{0.0f, 1.5f, -2000.0f, 0.025f});
+  CHECK(dust::testutil::Dense(*d, 1) == std::vector<float>{7.0f, -0.0f, 100.0f, 123456789.0f});
+  CHECK(d->label(0) == 0);
+  CHECK(d->label(1) == 0);
+}
+
+TEST_CASE("feature rows: a float written in shortest form comes back bit for bit") {
+  std::vector<float> values = {1.0f / 3.0f,    0.1f,           1e-30f,
+                               -3.4028235e38f, 1.1754944e-38f, std::nextafter(1.0f, 2.0f),
+                               16777217.0f,    0.53333336f};
+  for (int v = 0; v <= 255; ++v) values.push_back(static_cast<float>(v) / 255.0f);
+  std::string text = "[[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), values[i]);
+    if (i > 0) text += ',';
+    text.append(buf, end);
+  }
+  text += "]]";
+  auto d = ParseFeatureRows(text, static_cast<uint32_t>(values.size()), 2, 1);
+  REQUIRE(d.ok());
+  const std::vector<float> back = dust::testutil::Dense(*d, 0);
+  REQUIRE(back.size() == values.size());
+  size_t same = 0;
+  for (size_t i = 0; i < values.size(); ++i) same += std::memcmp(&back[i], &values[i], 4) == 0;
+  CHECK(same == values.size());
+}
+
+TEST_CASE("feature rows: every refusal names the row and column") {
+  CHECK(ErrorOf(ParseFeatureRows("[[1,2],[3]]", 2, 3, 8)) ==
+        "features[1] has 1 value; the model takes 2 features");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,2,3]]", 2, 3, 8)) ==
+        "features[0] has more than 2 values; the model takes 2 features");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,2],[3,\"4\"]]", 2, 3, 8)) ==
+        "features[1][1]: '\"4\"' is not a number");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,NaN]]", 2, 3, 8)) ==
+        "features[0][1]: 'NaN' is not a finite number");
+  CHECK(ErrorOf(ParseFeatureRows("[[-Infinity,1]]", 2, 3, 8)) ==
+        "features[0][0]: '-Infinity' is not a finite number");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,1e39]]", 2, 3, 8)) ==
+        "features[0][1]: '1e39' is out of a float's range");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,null]]", 2, 3, 8)) ==
+        "features[0][1]: 'null' is not a number");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,.5]]", 2, 3, 8)) == "features[0][1]: '.5' is not a number");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,01]]", 2, 3, 8)) ==
+        "features[0]: expected ',' or ']' after value 1, found '1'");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,2] [3,4]]", 2, 3, 8)) ==
+        "features: expected ',' or ']' after row 0, found '['");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,2]] x", 2, 3, 8)) ==
+        "features: unexpected 'x' after the last row");
+  CHECK(ErrorOf(ParseFeatureRows("[[1,2],", 2, 3, 8)) ==
+        "features[1] must be an array of 2 numbers, not the end");
+  CHECK(ErrorOf(ParseFeatureRows("[1,2]", 2, 3, 8)) ==
+        "features[0] must be an array of 2 numbers, not '1'");
+  CHECK(ErrorOf(ParseFeatureRows("[[]]", 2, 3, 8)) ==
+        "features[0] is empty; the model takes 2 features");
+  CHECK(ErrorOf(ParseFeatureRows("[]", 2, 3, 8)) == "features has no rows");
+  CHECK(ErrorOf(ParseFeatureRows("", 2, 3, 8)) ==
+        "features must be an array of rows, each an array of 2 numbers");
+  CHECK(ErrorOf(ParseFeatureRows("{\"a\":1}", 2, 3, 8)) ==
+        "features must be an array of rows, each an array of 2 numbers");
+  CHECK_THAT(ErrorOf(ParseFeatureRows("[[1],[2],[3]]", 1, 3, 2)),
+             Catch::StartsWith("features has more than 2 rows"));
+  CHECK(ParseFeatureRows("[[1],[2]]", 1, 3, 2).ok());
+}
+
+TEST_CASE("feature rows: the row limit lets a full-size request of the widest rows fit") {
+  CHECK(MaxPredictRows(784) == dust::daemon::kMaxPredictRows);
+  CHECK(MaxPredictRows(19) == dust::daemon::kMaxPredictRows);
+  CHECK(MaxPredictRows(1u << 16) == 3);  // 1 MiB per row at 16 characters a feature
+  for (uint32_t width : {1u, 19u, 784u, 1024u, 1200u, 5000u, 1u << 16}) {
+    const size_t rows = MaxPredictRows(width);
+    CHECK(rows >= 1);
+    CHECK(rows * (size_t{width} * dust::daemon::kMaxFeatureChars + 2) +
+              dust::daemon::kPredictEnvelopeBytes <=
+          dust::daemon::kMaxBulkRequestBytes);
+  }
+}
+
+TEST_CASE("member split: cuts one top-level member out, leaves nested ones and strings alone") {
+  auto s = SplitMember(R"({"id":{"features":1},"features":[[1,"]"]],"cmd":"predict"})", "features");
+  REQUIRE(s);
+  CHECK(s->value == R"([[1,"]"]])");
+  CHECK(nlohmann::json::parse(s->rest) ==
+        nlohmann::json({{"id", {{"features", 1}}}, {"cmd", "predict"}}));
+  s = SplitMember(R"( {"features" : [[2]] } )", "features");
+  REQUIRE(s);
+  CHECK(s->value == "[[2]]");
+  CHECK(s->rest == "{}");
+  CHECK_FALSE(SplitMember(R"({"cmd":"predict"})", "features"));
+  CHECK_FALSE(SplitMember(R"({"features":[[1]],"features":[[2]]})", "features"));
+  CHECK_FALSE(SplitMember(R"({"feat\u0075res":[[1]]})", "feat\\u0075res"));
+  CHECK_FALSE(SplitMember(R"([{"features":[[1]]}])", "features"));
+  CHECK_FALSE(SplitMember(R"({"features":[[1]]} trailing)", "features"));
+  CHECK_FALSE(SplitMember(R"({"features":[[1]])", "features"));
+  CHECK_FALSE(SplitMember(R"({"features":"unterminated})", "features"));
+}
+
+TEST_CASE("predictions text: valid JSON with each probability in shortest form") {
+  const std::vector<uint32_t> classes{2, 0};
+  const std::vector<float> probs{0.1f, 0.2f, 0.7f, 1.0f, 0.0f, 0.0f};
+  const std::string text = dust::daemon::PredictionsJson(classes, probs, 3, 42);
+  CHECK(text == R"({"rows":2,"steps":42,"predictions":[{"class":2,"probabilities":[0.1,0.2,0.7]},)"
+                R"({"class":0,"probabilities":[1,0,0]}]})");
+  CHECK_FALSE(nlohmann::json::parse(text, nullptr, false).is_discarded());
+}
