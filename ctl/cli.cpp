@@ -111,6 +111,14 @@ std::optional<nlohmann::json> Context::Request(nlohmann::json request, int* exit
   return Answer(Call(options, std::move(request)), exit_code);
 }
 
+std::optional<nlohmann::json> Context::RequestLine(const std::string& line,
+                                                   const nlohmann::json& id, int* exit_code) const {
+  ClientOptions options;
+  options.socket_path = socket_path;
+  options.timeout_ms = timeout_ms;
+  return Answer(CallLine(options, line, id), exit_code);
+}
+
 std::optional<nlohmann::json> Context::Stream(
     nlohmann::json request, const std::function<bool(const std::string& line)>& on_line,
     int* exit_code) const {

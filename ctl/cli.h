@@ -51,6 +51,9 @@ struct Context {
                                        int* exit_code) const;
   // What Request and Stream do with the outcome: the result, or the failure printed.
   std::optional<nlohmann::json> Answer(CallResult r, int* exit_code) const;
+  // Request with the request given as a line of JSON text whose "id" is `id` (CallLine).
+  std::optional<nlohmann::json> RequestLine(const std::string& line, const nlohmann::json& id,
+                                            int* exit_code) const;
   // Prints `value` as indented JSON followed by a newline.
   void PrintJson(const nlohmann::json& value) const;
 };

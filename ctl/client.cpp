@@ -156,7 +156,7 @@ class LineReader {
 };
 
 // A reply line checked as Call documents it: ok with our id, or the daemon's error.
-CallResult CheckReply(const std::string& line, const nlohmann::json& request) {
+CallResult CheckReply(const std::string& line, const nlohmann::json& id) {
   CallResult r;
   nlohmann::json reply = nlohmann::json::parse(line, nullptr, false);
   if (reply.is_discarded() || !reply.is_object() || !reply.contains("ok") ||
@@ -177,10 +177,10 @@ CallResult CheckReply(const std::string& line, const nlohmann::json& request) {
   }
   // Errors that close the connection (busy, permission_denied) carry a null id; a success
   // must echo ours.
-  if (reply.value("id", nlohmann::json()) != request["id"]) {
+  if (reply.value("id", nlohmann::json()) != id) {
     r.error = CallError::kUnreachable;
     r.message = "the daemon's reply has id " + reply.value("id", nlohmann::json()).dump() +
-                ", expected " + request["id"].dump();
+                ", expected " + id.dump();
     return r;
   }
   r.result = reply.value("result", nlohmann::json::object());
@@ -205,15 +205,20 @@ std::string ExchangeLine(const ClientOptions& options, const std::string& line,
 
 CallResult Call(const ClientOptions& options, nlohmann::json request) {
   if (!request.contains("id")) request["id"] = 1;
+  return CallLine(options, request.dump(), request["id"]);
+}
+
+CallResult CallLine(const ClientOptions& options, const std::string& request_line,
+                    const nlohmann::json& id) {
   std::string error;
-  std::string line = ExchangeLine(options, request.dump(), &error);
+  std::string line = ExchangeLine(options, request_line, &error);
   if (!error.empty()) {
     CallResult r;
     r.error = CallError::kUnreachable;
     r.message = std::move(error);
     return r;
   }
-  return CheckReply(line, request);
+  return CheckReply(line, id);
 }
 
 CallResult Stream(const ClientOptions& options, nlohmann::json request,
@@ -234,7 +239,7 @@ CallResult Stream(const ClientOptions& options, nlohmann::json request,
   if (!first) {
     return unreachable(error.empty() ? "the daemon closed the connection without replying" : error);
   }
-  r = CheckReply(*first, request);
+  r = CheckReply(*first, request["id"]);
   if (!r.ok()) return r;
   while (std::optional<std::string> line =
              reader.Next(std::nullopt, options.max_reply_bytes, &error)) {

@@ -57,6 +57,11 @@ CallResult Call(const ClientOptions& options, nlohmann::json request);
 CallResult Stream(const ClientOptions& options, nlohmann::json request,
                   const std::function<bool(const std::string& line)>& on_line);
 
+// Call with the request already written as a line of JSON text (without the newline) whose
+// "id" is `id`: for requests too large to build as a JSON object quickly (predict's rows).
+CallResult CallLine(const ClientOptions& options, const std::string& line,
+                    const nlohmann::json& id);
+
 // The raw exchange, exposed for tests: sends `line` (a newline is appended) and returns the
 // reply line without its newline, or an error message in `*error` (and an empty string).
 std::string ExchangeLine(const ClientOptions& options, const std::string& line, std::string* error);

@@ -19,6 +19,7 @@ int CmdTrustList(Context& ctx, std::span<const std::string> args);
 int CmdTrustRemove(Context& ctx, std::span<const std::string> args);
 int CmdModelExport(Context& ctx, std::span<const std::string> args);
 int CmdEvaluate(Context& ctx, std::span<const std::string> args);
+int CmdPredict(Context& ctx, std::span<const std::string> args);
 int CmdPause(Context& ctx, std::span<const std::string> args);
 int CmdResume(Context& ctx, std::span<const std::string> args);
 int CmdMetrics(Context& ctx, std::span<const std::string> args);

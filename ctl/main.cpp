@@ -28,6 +28,7 @@ constexpr Command kCommands[] = {
     {"trust remove", CmdTrustRemove, "stop trusting a peer"},
     {"model export", CmdModelExport, "export the model as onnx, safetensors, c-header or json"},
     {"evaluate", CmdEvaluate, "evaluate the model on a directory of IDX/CSV files"},
+    {"predict", CmdPredict, "classify the rows of a CSV, IDX or PNG file with the model"},
     {"pause", CmdPause, "pause local training (gossip goes on)"},
     {"resume", CmdResume, "resume local training"},
     {"metrics", CmdMetrics, "print Prometheus metrics"},

@@ -280,6 +280,30 @@ Result<Dataset> ParseFeatureRows(std::string_view s, uint32_t width, uint32_t nu
   }
 }
 
+std::string PredictRequestLine(const Dataset& data, size_t begin, size_t end, uint64_t id) {
+  std::string out = "{\"id\":";
+  AppendUint(&out, id);
+  out += ",\"cmd\":\"predict\",\"features\":[";
+  const uint32_t width = data.num_features();
+  for (size_t i = begin; i < end; ++i) {
+    if (i > begin) out += ',';
+    out += '[';
+    const SampleView x = data.sample(i);
+    size_t next = 0;  // the next stored (non-zero) feature
+    for (uint32_t k = 0; k < width; ++k) {
+      if (k > 0) out += ',';
+      if (next < x.index.size() && x.index[next] == k) {
+        AppendFloat(&out, x.value[next++]);
+      } else {
+        out += '0';
+      }
+    }
+    out += ']';
+  }
+  out += "]}";
+  return out;
+}
+
 std::string PredictionsJson(std::span<const uint32_t> classes, std::span<const float> probs,
                             uint32_t num_classes, uint64_t steps) {
   std::string out;

@@ -60,6 +60,13 @@ std::optional<MemberSplit> SplitMember(std::string_view line, std::string_view n
 Result<Dataset> ParseFeatureRows(std::string_view text, uint32_t width, uint32_t num_classes,
                                  size_t max_rows);
 
+// The predict request line (no newline) for rows [begin, end) of `data`:
+//   {"id":ID,"cmd":"predict","features":[[x,...],...]}
+// every feature in shortest round-trip form (zeros as 0), so that ParseFeatureRows reads back
+// exactly the floats `data` holds: the daemon predicts on the very values evaluate reads from
+// the same file. end <= data.size().
+std::string PredictRequestLine(const Dataset& data, size_t begin, size_t end, uint64_t id);
+
 // predict's result object as JSON text:
 //   {"rows":N,"steps":S,"predictions":[{"class":C,"probabilities":[p0,...]},...]}
 // `classes` has one entry per row and `probs` classes.size() * num_classes floats (PredictBatch's

@@ -139,3 +139,24 @@ TEST_CASE("predictions text: valid JSON with each probability in shortest form")
                 R"({"class":0,"probabilities":[1,0,0]}]})");
   CHECK_FALSE(nlohmann::json::parse(text, nullptr, false).is_discarded());
 }
+
+TEST_CASE("predict request line: the rows come back bit for bit through the parser") {
+  Dataset data(5, 3);
+  const std::vector<float> a{0.0f, 1.0f / 3.0f, 0.0f, -2.5e-7f, 255.0f};
+  const std::vector<float> b{0.1f, 0.0f, 0.0f, 0.0f, 0.0f};
+  const std::vector<float> c{7.0f, 8.0f, 9.0f, 10.0f, 11.0f};
+  data.AddDense(a, 1);
+  data.AddDense(b, 2);
+  data.AddDense(c, 0);
+  const std::string line = dust::daemon::PredictRequestLine(data, 1, 3, 9);
+  CHECK(line == R"({"id":9,"cmd":"predict","features":[[0.1,0,0,0,0],[7,8,9,10,11]]})");
+  const std::string all = dust::daemon::PredictRequestLine(data, 0, 3, 1);
+  auto split = SplitMember(all, "features");
+  REQUIRE(split);
+  auto back = ParseFeatureRows(split->value, 5, 3, 8);
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == 3);
+  CHECK(dust::testutil::Dense(*back, 0) == a);
+  CHECK(dust::testutil::Dense(*back, 1) == b);
+  CHECK(dust::testutil::Dense(*back, 2) == c);
+}
