@@ -41,6 +41,7 @@ const Command kTable[] = {
     {"trust remove", CmdTrustRemove, "remove"},
     {"model export", CmdModelExport, "export"},
     {"evaluate", CmdEvaluate, "evaluate"},
+    {"predict", CmdPredict, "predict"},
     {"pause", CmdPause, "pause"},
     {"resume", CmdResume, "resume"},
     {"metrics", CmdMetrics, "metrics"},
@@ -364,4 +365,64 @@ TEST_CASE("client refuses a reply longer than its cap") {
   CallResult r = Call(o, {{"cmd", "status"}});
   CHECK(r.error == CallError::kUnreachable);
   CHECK(r.message.find("longer than 100000") != std::string::npos);
+}
+
+TEST_CASE("predict sends the rows in batches of the daemon's limit and prints every row") {
+  TempDir dir("dust-ctl-cli");
+  const std::string sock = dir.Path("d.sock");
+  // 600 rows of a 2-feature, 3-class table: three requests (256, 256, 88 rows). The fake daemon
+  // predicts class (first feature) % 3; the label is right for every even row.
+  std::string csv = "a,label,b\n";
+  for (int i = 0; i < 600; ++i) {
+    const int cls = i % 3;
+    csv += std::to_string(i) + ".5," + std::to_string(i % 2 == 0 ? cls : (cls + 1) % 3) + ",-" +
+           std::to_string(i) + "e-3\n";
+  }
+  const std::string file = dir.WriteFile("rows.csv", csv);
+  FakeDaemon d(sock, [&](const json& req) {
+    if (req["cmd"] == "status") return Ok(req, {{"model", {{"architecture", {2, 4, 3}}}}});
+    json predictions = json::array();
+    for (const json& row : req["features"]) {
+      const int cls = static_cast<int>(row[0].get<double>()) % 3;
+      json probs = {0.0, 0.0, 0.0};
+      probs[cls] = 1.0;
+      predictions.push_back({{"class", cls}, {"probabilities", probs}});
+    }
+    return Ok(req, {{"rows", predictions.size()}, {"predictions", predictions}});
+  });
+  Run r = RunCtl({"--socket", sock, "predict", file});
+  CHECK(r.rc == kExitOk);
+  const std::vector<json> reqs = d.requests();
+  REQUIRE(reqs.size() == 4);
+  CHECK(reqs[0]["cmd"] == "status");
+  CHECK(reqs[1]["features"].size() == 256);
+  CHECK(reqs[2]["features"].size() == 256);
+  CHECK(reqs[3]["features"].size() == 88);
+  CHECK(reqs[3]["id"] == 3);
+  // The values as the CSV reader read them (the label column left out).
+  CHECK(reqs[3]["features"][87] == json({599.5, -0.599}));
+  CHECK(r.out.find("row 0: class 0, probability 1.0000, label 0\n") == 0);
+  CHECK(r.out.find("row 599: class 2, probability 1.0000, label 0\n") != std::string::npos);
+  CHECK(r.out.find("accuracy 50.0% on 600 rows (300 correct; CSV with a label column)\n") !=
+        std::string::npos);
+  Run j = RunCtl({"--socket", sock, "--json", "predict", file});
+  CHECK(j.rc == kExitOk);
+  std::istringstream lines(j.out);
+  std::string line;
+  std::vector<json> parsed;
+  while (std::getline(lines, line)) parsed.push_back(json::parse(line));
+  REQUIRE(parsed.size() == 601);
+  CHECK(parsed[1] == json({{"row", 1},
+                           {"class", 1},
+                           {"probability", 1.0},
+                           {"probabilities", {0.0, 1.0, 0.0}},
+                           {"label", 2}}));
+  CHECK(parsed[600] ==
+        json({{"summary", true}, {"rows", 600}, {"correct", 300}, {"accuracy", 0.5}}));
+  // Refused locally before any row is sent: a file of the wrong width.
+  const std::string wide = dir.WriteFile("wide.csv", "1,2,3,4\n");
+  Run w = RunCtl({"--socket", sock, "predict", wide});
+  CHECK(w.rc == kExitUsage);
+  CHECK(w.err.find("the model takes 2 features") != std::string::npos);
+  CHECK(d.requests().size() == 4 + 4 + 1);  // the second run's 4, then this one's status only
 }
