@@ -329,6 +329,116 @@ expect_rc 0 "$CTL" "${A[@]}" evaluate --data "$WORK/evalmix" --split test
 contains "$WORK/out" "skipped $WORK/evalmix/broken.csv: "
 pass "evaluate: human and --json, relative path made absolute, missing dir refused, skipped file named"
 
+# --- predict: the same model, rows sent over the socket --------------------------------------
+# The test split of mnist-10k as CSV files, with and without labels, in a directory of their own:
+# evaluate reads exactly the labelled one (its name makes it test data), predict sends its rows.
+mkdir -p "$WORK/pred"
+"$PY" - "$SRC/data/mnist-10k" "$WORK/pred" <<'PYEOF'
+import gzip, struct, sys, zlib
+d, out = sys.argv[1:3]
+img = gzip.open(d + "/t10k-images-idx3-ubyte.gz").read()[16:]
+lab = gzip.open(d + "/t10k-labels-idx1-ubyte.gz").read()[8:]
+rows = [img[i * 784:(i + 1) * 784] for i in range(len(lab))]
+with open(out + "/digits-test.csv", "w") as f:
+    f.write("label," + ",".join("p%d" % k for k in range(784)) + "\n")
+    for x, y in zip(rows, lab):
+        f.write("%d,%s\n" % (y, ",".join("%.6g" % (v / 255) for v in x)))
+with open(out + "/nolabel.csv", "w") as f:
+    for x in rows[:300]:
+        f.write(",".join("%.6g" % (v / 255) for v in x) + "\n")
+with open(out + "/zeros.csv", "w") as f:
+    f.write(",".join(["0"] * 784) + "\n")
+def png(path, w, h, px, colour=False):  # 8-bit greyscale (or RGB) PNG, no filtering
+    raw = b"".join(b"\0" + bytes(px[y * w:(y + 1) * w]) for y in range(h))
+    if colour:
+        raw = b"".join(b"\0" + b"".join(bytes([v, v, v]) for v in px[y * w:(y + 1) * w]) for y in range(h))
+    chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2 if colour else 0, 0, 0, 0)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                           chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+x = list(rows[0])
+png(out + "/digit.png", 28, 28, x)
+big = [x[(y // 2) * 28 + (xx // 2)] for y in range(56) for xx in range(56)]  # each pixel 2x2
+png(out + "/digit-56.png", 56, 56, big, colour=True)
+png(out + "/digit-dark.png", 28, 28, [255 - v for v in x])
+PYEOF
+expect_rc 0 "$CTL" "${A[@]}" --json evaluate --data "$WORK/pred" --split test
+EVAL_CSV=$(jget "d['accuracy']" <"$WORK/out")
+[ "$(jget "d['samples']" <"$WORK/out")" = 2000 ] || fail "evaluate of the CSV: $(cat "$WORK/out")"
+expect_rc 0 "$CTL" "${A[@]}" --json predict "$WORK/pred/digits-test.csv"
+[ "$(wc -l <"$WORK/out")" = 2001 ] || fail "predict --json: not one line per row and a summary"
+PRED_CSV=$(tail -n 1 "$WORK/out" | jget "d['accuracy']")
+[ "$PRED_CSV" = "$EVAL_CSV" ] || fail "predict on the CSV says $PRED_CSV, evaluate $EVAL_CSV"
+# classes N FILE: the class of each of the first N rows of predict --json output.
+classes() { head -n "$1" "$2" | "$PY" -c 'import json,sys; [print(json.loads(l)["class"]) for l in sys.stdin]'; }
+classes 300 "$WORK/out" >"$WORK/classes-labelled"
+expect_rc 0 "$CTL" "${A[@]}" --json predict "$SRC/data/mnist-10k/t10k-images-idx3-ubyte.gz"
+PRED_IDX=$(tail -n 1 "$WORK/out" | jget "d['accuracy']")
+head -n 1 "$WORK/out" >"$WORK/idx-row0.json"
+[ "$PRED_IDX" = "$EVAL_ACC" ] || fail "predict on the IDX test files says $PRED_IDX, evaluate $EVAL_ACC"
+expect_rc 0 "$CTL" "${A[@]}" predict "$WORK/pred/digits-test.csv"
+contains "$WORK/out" "row 0: class "
+contains "$WORK/out" "on 2000 rows ("
+pass "predict: accuracy on the test CSV = evaluate's ($PRED_CSV), on the IDX test files = evaluate's ($PRED_IDX)"
+
+# Without labels: one line per row, no accuracy, and the classes of the labelled run.
+expect_rc 0 "$CTL" "${A[@]}" --json predict "$WORK/pred/nolabel.csv"
+[ "$(wc -l <"$WORK/out")" = 300 ] || fail "predict without labels: not 300 lines"
+classes 300 "$WORK/out" >"$WORK/classes-bare"
+cmp -s "$WORK/classes-labelled" "$WORK/classes-bare" || fail "predict without labels gives other classes"
+expect_rc 1 "$CTL" "${A[@]}" predict --label-column label --no-label "$WORK/pred/nolabel.csv"
+printf '1,2,3\n' >"$WORK/pred/narrow.csv"
+expect_rc 1 "$CTL" "${A[@]}" predict "$WORK/pred/narrow.csv"
+contains "$WORK/err" "the model takes 784 features"
+pass "predict without a label column: the same classes, no accuracy; a 3-column CSV refused"
+
+# A PNG of test digit 0 (28x28 grey, 56x56 RGB, and inverted with --invert): the same class and
+# probabilities as the IDX row, bit for bit (area averaging of 2x2 equal pixels is exact).
+for png in digit.png digit-56.png "digit-dark.png --invert"; do
+  # shellcheck disable=SC2086
+  expect_rc 0 "$CTL" "${A[@]}" --json predict "$WORK/pred/"$png
+  "$PY" - "$WORK/out" "$WORK/idx-row0.json" <<'PYEOF' || fail "predict $png differs from the IDX row"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["class"] == b["class"] and a["probabilities"] == b["probabilities"], (a, b)
+PYEOF
+done
+pass "predict on PNG images of a test digit: the IDX row's class and probabilities"
+
+# The socket itself: errors name the row and column, the daemon serves on.
+"$PY" - "$WORK/a.sock" <<'PYEOF' || fail "predict errors over the socket"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+def ask(o):
+    f.write((json.dumps(o) + "\n").encode()); f.flush(); return json.loads(f.readline())
+row = [0.0] * 784
+r = ask({"id": 1, "cmd": "predict", "features": [row, row[:-1]]})
+assert r["error"] == {"code": "invalid_argument", "message": "features[1] has 783 values; the model takes 784 features"}, r
+r = ask({"id": 2, "cmd": "predict", "features": [row[:5] + [float("inf")] + row[6:]]})
+assert r["error"]["message"] == "features[0][5]: 'Infinity' is not a finite number", r
+r = ask({"id": 3, "cmd": "predict", "features": [row] * 257})
+assert r["error"]["message"].startswith("features has more than 256 rows"), r
+r = ask({"id": 4, "cmd": "predict", "features": [row] * 256})
+assert r["ok"] and r["result"]["rows"] == 256 and len(r["result"]["predictions"][0]["probabilities"]) == 10, r
+assert abs(sum(r["result"]["predictions"][0]["probabilities"]) - 1) < 1e-5, r
+r = ask({"id": 5, "cmd": "status"})
+assert r["ok"], r
+PYEOF
+pass "predict over the socket: wrong width, non-finite value and too many rows refused by row and column; 256 rows answered"
+
+# docs/using-the-model.md's Python example, run as written, agrees with dustctl predict.
+"$PY" - "$SRC/docs/using-the-model.md" "$WORK/example.py" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+section = text.split("\n## Predict", 1)[1].split("\n## ", 1)[0]
+open(sys.argv[2], "w").write(re.search(r"```python\n(.*?)```", section, re.S).group(1))
+PYEOF
+"$PY" "$WORK/example.py" "$WORK/a.sock" >"$WORK/example.out" || fail "the Python example failed"
+expect_rc 0 "$CTL" "${A[@]}" --json predict "$WORK/pred/zeros.csv"
+WANT=$(jget "'%d %.4f' % (d['class'], d['probability'])" <"$WORK/out")
+[ "$(cat "$WORK/example.out")" = "$WANT" ] || fail "the Python example printed $(cat "$WORK/example.out"), dustctl $WANT"
+pass "docs/using-the-model.md: the Python predict example prints what dustctl predict does ($WANT)"
+
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 for p in "${PIDS[@]}"; do wait "$p" || fail "dustd exited with $? after SIGTERM"; done
 PIDS=()

@@ -102,6 +102,8 @@ TEST_CASE("feature rows: every refusal names the row and column") {
 TEST_CASE("feature rows: the row limit lets a full-size request of the widest rows fit") {
   CHECK(MaxPredictRows(784) == dust::daemon::kMaxPredictRows);
   CHECK(MaxPredictRows(19) == dust::daemon::kMaxPredictRows);
+  CHECK(MaxPredictRows(1023) == 256);  // the widest model with the full 256 rows
+  CHECK(MaxPredictRows(1024) == 255);
   CHECK(MaxPredictRows(1u << 16) == 3);  // 1 MiB per row at 16 characters a feature
   for (uint32_t width : {1u, 19u, 784u, 1024u, 1200u, 5000u, 1u << 16}) {
     const size_t rows = MaxPredictRows(width);
