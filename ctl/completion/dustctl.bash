@@ -8,7 +8,7 @@ _dustctl() {
   local common="--json --socket --timeout --help"
   case $prev in
     --socket) _filedir sock; [ ${#COMPREPLY[@]} -eq 0 ] && _filedir; return ;;
-    --timeout|--scale|--name|--c-prefix) return ;;
+    --timeout|--scale|--name|--c-prefix|--label-column) return ;;
     --png|-o|--output) _filedir; return ;;
     --qr-image) _filedir png; return ;;
     --data|-d) _filedir -d; return ;;
@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate pause resume metrics checkpoint rescan watch help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch help" -- "$cur"))
     fi
     return
   fi
@@ -73,8 +73,15 @@ _dustctl() {
         return
       fi
       opts+=" --events --count" ;;
+    predict)
+      # FILE: a CSV, IDX or PNG file.
+      if [[ $cur != -* ]]; then
+        _filedir
+        return
+      fi
+      opts+=" --label-column --no-label --invert" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate pause resume metrics checkpoint rescan watch" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
