@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <array>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <chrono>
@@ -233,14 +231,13 @@ bool PeerAllowed(int fd, const PeerPolicy& policy, std::string* who) {
 
 }  // namespace
 
+// How much a session asks the socket for at a time.
+constexpr size_t kReadChunk = 65536;
+
 class ControlServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ControlServer* server, UnixStream::socket socket)
-      : m_server(server),
-        m_socket(std::move(socket)),
-        // Up to the longest line any command may send; the buffer grows only as a line does.
-        m_buf(kMaxBulkRequestBytes),
-        m_idle(m_socket.get_executor()) {}
+      : m_server(server), m_socket(std::move(socket)), m_idle(m_socket.get_executor()) {}
 
   void Start(bool busy) {
     if (busy) {
@@ -272,42 +269,66 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void Detach() { m_server = nullptr; }
 
  private:
+  // Serves the next request: a whole line already buffered (a client may pipeline), else
+  // reads more. Reads go straight into m_pending and each byte is searched for the newline once
+  // (memchr): asio::read_until with a streambuf searched and copied byte by byte, a fifth of
+  // the daemon's time on 700 kB predict requests.
   void ReadNext() {
     if (!m_socket.is_open()) return;
-    m_idle.expires_after(kIdleTimeout);
-    m_idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-      if (ec) return;
-      if (auto self = weak.lock()) self->Finish();
-    });
-    asio::async_read_until(m_socket, m_buf, '\n',
-                           [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                             self->OnRead(ec, n);
-                           });
-  }
-
-  void OnRead(boost::system::error_code ec, size_t n) {
-    m_idle.cancel();
-    if (ec == asio::error::not_found) {
-      // The buffer filled up (kMaxBulkRequestBytes) without a newline.
+    if (const void* nl =
+            std::memchr(m_pending.data() + m_scanned, '\n', m_pending.size() - m_scanned)) {
+      const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - m_pending.data());
+      std::string line;
+      if (end + 1 == m_pending.size()) {
+        line = std::move(m_pending);  // the usual case: no copy of a long line
+        line.resize(end);
+        m_pending = std::string();
+      } else {
+        line = m_pending.substr(0, end);
+        m_pending.erase(0, end + 1);
+      }
+      m_scanned = 0;
+      return Dispatch(std::move(line));
+    }
+    m_scanned = m_pending.size();
+    if (m_pending.size() >= kMaxBulkRequestBytes) {
+      // kMaxBulkRequestBytes without a newline: not read further.
       Write(
           ErrorLine(nullptr, errc::kRequestTooLarge,
                     "request line longer than " + std::to_string(kMaxBulkRequestBytes) + " bytes"),
           true);
       return;
     }
-    if (ec) {
-      // EOF with a partial last line: answer it too (a client that forgot the newline).
-      if (ec == asio::error::eof && m_buf.size() > 0 && !m_eof_line_done) {
-        m_eof_line_done = true;
-        n = m_buf.size();
-      } else {
-        Finish();
-        return;
-      }
+    m_idle.expires_after(kIdleTimeout);
+    m_idle.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->Finish();
+    });
+    const size_t old = m_pending.size();
+    const size_t room = std::min(kReadChunk, kMaxBulkRequestBytes - old);
+    m_pending.resize(old + room);
+    m_socket.async_read_some(
+        asio::buffer(m_pending.data() + old, room),
+        [self = shared_from_this(), old](boost::system::error_code ec, size_t n) {
+          self->m_pending.resize(old + n);
+          self->OnRead(ec);
+        });
+  }
+
+  void OnRead(boost::system::error_code ec) {
+    m_idle.cancel();
+    if (!ec) return ReadNext();
+    // EOF with a partial last line: answer it too (a client that forgot the newline).
+    if (ec == asio::error::eof && !m_pending.empty() && !m_eof_line_done) {
+      m_eof_line_done = true;
+      std::string line = std::move(m_pending);
+      m_pending.clear();
+      return Dispatch(std::move(line));
     }
-    std::string line(asio::buffers_begin(m_buf.data()), asio::buffers_begin(m_buf.data()) + n);
-    m_buf.consume(n);
-    if (!line.empty() && line.back() == '\n') line.pop_back();
+    Finish();
+  }
+
+  void Dispatch(std::string line) {
     bool closing = m_eof_line_done;
     if (m_server) ++m_server->m_requests;
     bool replied = false;
@@ -361,7 +382,8 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
   void Stream() {
     if (!m_streaming) {
       m_streaming = true;
-      m_buf.consume(m_buf.size());
+      m_pending.clear();  // what the client sent after `watch` is not read
+      m_scanned = 0;
       // What a stuck client can hold in the kernel, on top of the queue (Linux doubles it).
       boost::system::error_code ec;
       m_socket.set_option(asio::socket_base::send_buffer_size(kWatchSocketBufferBytes), ec);
@@ -397,7 +419,10 @@ class ControlServer::Session : public std::enable_shared_from_this<Session> {
 
   ControlServer* m_server;
   UnixStream::socket m_socket;
-  asio::streambuf m_buf;
+  // Bytes read and not yet served, at most kMaxBulkRequestBytes (the longest line any command
+  // may send; it grows only as a line does). The first m_scanned have no newline.
+  std::string m_pending;
+  size_t m_scanned = 0;
   asio::steady_timer m_idle;
   bool m_eof_line_done = false;
   bool m_writing = false;

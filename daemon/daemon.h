@@ -54,8 +54,8 @@ namespace dust::daemon {
 
 inline constexpr size_t kMaxEvalSamples = 2000;  // holdout/test samples per periodic evaluation
 // predict requests with at most this much row text are answered on the loop: 64 KiB of rows
-// (about 20 MNIST rows) take about 0.3 ms there (docs/benchmarks.md), less than copying the
-// model for a worker would add to a one-row request.
+// (about 20 MNIST rows at 7.6 us of daemon CPU each, docs/benchmarks.md) hold it for about
+// 0.2 ms, as long as a training unit; a one-row request then needs no copy of the model.
 inline constexpr size_t kInlinePredictBytes = 65536;
 
 // Splits `data` deterministically: sample i goes to the holdout iff a hash of (seed, i) falls

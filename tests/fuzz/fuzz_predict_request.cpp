@@ -2,8 +2,10 @@
 // request line. SplitMember must cut only within the line, and what it leaves must be the rest of
 // the object; ParseFeatureRows, on the cut value and on the whole input, must return rows of
 // exactly the width with finite values, never more than the limit, or an error naming its place;
-// the rows written back by PredictRequestLine must parse to the same floats, bit for bit.
+// the rows written back by PredictRequestLine must parse to the same floats, bit for bit; and a
+// lone number must convert exactly as std::from_chars converts it.
 // Seed corpus: tests/fuzz/corpus/predict_request/ (requests, good and broken).
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +54,21 @@ void CheckRows(std::string_view text, uint32_t width) {
 
 }  // namespace
 
+// A lone number read as a one-value row must be std::from_chars' float, bit for bit (the
+// parser's fast path against the library's correctly rounded conversion).
+void CheckNumber(std::string_view text) {
+  auto row = dust::daemon::ParseFeatureRows("[[" + std::string(text) + "]]", 1, 3, 1);
+  if (!row.ok()) return;
+  while (!text.empty() && std::strchr(" \t\r\n", text.front()) != nullptr) text.remove_prefix(1);
+  while (!text.empty() && std::strchr(" \t\r\n", text.back()) != nullptr) text.remove_suffix(1);
+  float slow = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), slow);
+  if (ec != std::errc() || end != text.data() + text.size()) std::abort();
+  const dust::SampleView s = row->sample(0);
+  const float fast = s.value.empty() ? 0.0f : s.value[0];
+  if (slow == 0.0f ? fast != 0.0f : std::memcmp(&fast, &slow, sizeof(float)) != 0) std::abort();
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view line(reinterpret_cast<const char*>(data), size);
   // The width comes from the first byte so that both narrow and wider rows get explored.
@@ -66,5 +83,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckRows(split->value, width);
   }
   CheckRows(line, width);
+  if (size <= 64) CheckNumber(line);
   return 0;
 }

@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "dust/util/rng.h"
 #include "request_text.h"
 #include "testutil/dataset_util.h"
 
@@ -161,4 +163,57 @@ TEST_CASE("predict request line: the rows come back bit for bit through the pars
   CHECK(dust::testutil::Dense(*back, 0) == a);
   CHECK(dust::testutil::Dense(*back, 1) == b);
   CHECK(dust::testutil::Dense(*back, 2) == c);
+}
+
+TEST_CASE("feature rows: each number is exactly what std::from_chars gives, or refused as it") {
+  auto same = [](const std::string& token) {
+    float fast = -1.0f, slow = -2.0f;
+    auto row = ParseFeatureRows("[[" + token + "]]", 1, 2, 1);
+    const bool fast_ok = row.ok();
+    if (fast_ok) fast = dust::testutil::Dense(*row, 0)[0];
+    const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), slow);
+    const bool slow_ok =
+        ec == std::errc() && end == token.data() + token.size() && std::isfinite(slow);
+    INFO(token);
+    REQUIRE(fast_ok == slow_ok);
+    // (A Dataset stores no zeros, so -0 reads back as 0, from every reader.)
+    if (fast_ok && slow == 0.0f) REQUIRE(fast == 0.0f);
+    if (fast_ok && slow != 0.0f) REQUIRE(std::memcmp(&fast, &slow, sizeof(float)) == 0);
+  };
+  // Decimals whose nearest double lies exactly halfway between two floats (found with
+  // Python's decimal module): rounding through double would go wrong for some of them.
+  for (const char* t : {"1.0000000596046448", "1.0000000596046447", "8.474489974975586e+01",
+                        "7.637982559204102e+01", "2.551435375213623e+01", "4.954855537414551e+01"})
+    same(t);
+  for (const char* t : {"0", "-0", "0.0", "1e-45", "1e-38", "1.1754944e-38", "3.4028235e38",
+                        "3.4028236e38", "1e39", "-1e39", "123456789012345678901234567890",
+                        "0.000000000000000000000000000001", "9007199254740993", "1E+2", "5e-1"})
+    same(t);
+  // Every uint8 pixel / 255 in shortest form, and random floats and decimals of 1 to 20 digits.
+  for (int v = 0; v < 256; ++v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<float>(v) / 255.0f);
+    same(std::string(buf, end));
+  }
+  dust::Rng rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    uint32_t bits = static_cast<uint32_t>(rng.Next());
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    if (!std::isfinite(f)) continue;
+    char buf[48];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), f);
+    same(std::string(buf, end));
+    std::string d;
+    if (rng.Next() % 2) d += '-';
+    d += std::to_string(rng.Next() % 100000000000ull);
+    const int digits = static_cast<int>(rng.Next() % 12);
+    if (digits > 0) {
+      d += '.';
+      d += std::to_string(rng.Next() % 1000000000000ull).substr(0, digits);
+    }
+    d += 'e';
+    d += std::to_string(static_cast<int>(rng.Next() % 61) - 30);
+    same(d);
+  }
 }
