@@ -13,7 +13,7 @@ namespace dust::ctl {
 namespace {
 
 // A PNG image file is read whole; 32 MiB is far more than any picture of a digit needs.
-constexpr size_t kMaxPngFileBytes = size_t{32} << 20;
+constexpr size_t kMaxImageFileBytes = size_t{32} << 20;
 
 bool Exists(const std::string& path) {
   struct stat st {};
@@ -48,7 +48,7 @@ LoadOptions BaseLoadOptions(const PredictInputOptions& o) {
 }
 
 Result<PredictInput> ReadPng(const std::string& path, const PredictInputOptions& o) {
-  Result<Bytes> bytes = ReadFile(path, kMaxPngFileBytes);
+  Result<Bytes> bytes = ReadFile(path, kMaxImageFileBytes);
   if (!bytes.ok()) return bytes.status();
   Result<std::vector<float>> features = PngFeatures(*bytes, o.width, o.invert);
   if (!features.ok()) return Status::InvalidArgument(path + ": " + features.status().message());
