@@ -41,9 +41,9 @@ expect_rc() {
 contains() { grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 lacks: $2"; }; }
 
 # Two ports that are free right now (the kernel picks them).
-read -r PA PB < <("$PY" -c '
+read -r PA PB PC < <("$PY" -c '
 import socket
-s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 
@@ -425,6 +425,38 @@ r = ask({"id": 5, "cmd": "status"})
 assert r["ok"], r
 PYEOF
 pass "predict over the socket: wrong width, non-finite value and too many rows refused by row and column; 256 rows answered"
+
+# Raw-scale features (hundreds to thousands, as sensors give them): C's model scales its
+# inputs, and predict on the raw test file still reports evaluate's accuracy.
+mkdir -p "$WORK/c/state" "$WORK/cdata"
+"$PY" - "$WORK/cdata" <<'PYEOF'
+import random, sys
+random.seed(4)
+def rows(n):
+    for _ in range(n):
+        y = random.randrange(3)
+        yield [y] + [round(1000 * (y + random.gauss(0, 0.6)) + 50 * k, 2) for k in range(6)]
+for name, n in (("raw-train.csv", 600), ("raw-test.csv", 300)):
+    with open(sys.argv[1] + "/" + name, "w") as f:
+        f.write("label," + ",".join("s%d" % k for k in range(6)) + "\n")
+        f.writelines(",".join(map(str, r)) + "\n" for r in rows(n))
+PYEOF
+start c "$WORK/cdata" "$PC" "$PA" --layers 6,16,3
+C=(--socket "$WORK/c.sock")
+# Until it has learned (the classes are far apart: a constant predictor would make the
+# comparison below weak), at most 60 s.
+for _ in $(seq 300); do
+  [ "$("$CTL" "${C[@]}" --json status | jget "(d['model']['test_accuracy'] or 0) >= 0.8")" = True ] && break
+  sleep 0.2
+done
+expect_rc 0 "$CTL" "${C[@]}" pause
+expect_rc 0 "$CTL" "${C[@]}" --json evaluate --data "$WORK/cdata" --split test
+EVAL_RAW=$(jget "d['accuracy']" <"$WORK/out")
+expect_rc 0 "$CTL" "${C[@]}" --json predict "$WORK/cdata/raw-test.csv"
+PRED_RAW=$(tail -n 1 "$WORK/out" | jget "d['accuracy']")
+[ "$PRED_RAW" = "$EVAL_RAW" ] || fail "predict on raw-scale features says $PRED_RAW, evaluate $EVAL_RAW"
+"$PY" -c "import sys; sys.exit(0 if $PRED_RAW >= 0.8 else 1)" || fail "C did not learn the raw table in 60 s ($PRED_RAW; chance 0.33)"
+pass "predict on raw-scale features (through the model's scaling): evaluate's accuracy ($PRED_RAW)"
 
 # docs/using-the-model.md's Python example, run as written, agrees with dustctl predict.
 "$PY" - "$SRC/docs/using-the-model.md" "$WORK/example.py" <<'PYEOF'
