@@ -54,7 +54,7 @@ namespace dust::daemon {
 
 inline constexpr size_t kMaxEvalSamples = 2000;  // holdout/test samples per periodic evaluation
 // predict requests with at most this much row text are answered on the loop: 64 KiB of rows
-// (about 20 MNIST rows at 7.6 us of daemon CPU each, docs/benchmarks.md) hold it for about
+// (about 20 MNIST rows at 7.9 us of daemon CPU each, docs/benchmarks.md) hold it for about
 // 0.2 ms, as long as a training unit; a one-row request then needs no copy of the model.
 inline constexpr size_t kInlinePredictBytes = 65536;
 
