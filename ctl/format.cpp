@@ -212,6 +212,20 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   if (Field(m, "content_hash") != nullptr) {
     os << "    content hash: " << Str(m, "content_hash") << "\n";
   }
+  if (const json* sc = Field(m, "scaling"); sc != nullptr && sc->is_object()) {
+    const std::string state = Str(*sc, "state");
+    os << "    input scaling: " << Str(*sc, "summary");
+    if (state == "agreed") {
+      os << "; agreed over " << Int(*sc, "samples") << " samples (" << Int(*sc, "peers_pooled")
+         << " peers pooled), id " << Str(*sc, "id");
+    } else if (state == "calibrating") {
+      os << "; calibrating on this node's " << Int(*sc, "samples")
+         << " samples until round " << Int(*sc, "calibration_end_round");
+    } else {
+      os << " (input-scaling = none)";
+    }
+    os << "\n";
+  }
 
   const json& p = Obj(st, "peers");
   os << "  peers: " << Int(p, "live") << " live, " << Int(p, "trusted") << " trusted, "

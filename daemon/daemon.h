@@ -201,6 +201,7 @@ class Daemon {
 
   // Reports (replies.cpp).
   Json StatusJson();
+  Json ScalingJson() const;  // status "model.scaling"
   Json PeersJson();
   Json ModelJson(bool with_params, bool checkpoint);
   std::string MetricsTextNow();

@@ -84,6 +84,8 @@ po::options_description FileOptions() {
        "local SGD steps per gossip round (one round per send-interval)")
     ("aggregator", po::value<std::string>()->default_value(d.aggregator),
        "how peer updates are merged: mean, median, trimmed:B, clip, clip:TAU")
+    ("input-scaling", po::value<std::string>()->default_value(d.input_scaling),
+       "fleet (peers agree on one per-feature scaling of the raw features) or none")
     ("cpu-budget", dbl(d.cpu_budget), "fraction of one core training may use, (0, 1]")
     ("holdout-fraction", dbl(d.holdout_fraction),
        "fraction of local training data held out for evaluation, [0, 0.9]")
@@ -336,6 +338,10 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   if (auto agg = ParseAggregator(o.aggregator); !agg.ok()) {
     return bad("aggregator",
                agg.status().message() + " (use mean, median, trimmed:B, clip or clip:TAU)");
+  }
+  o.input_scaling = Get<std::string>(vm, "input-scaling");
+  if (o.input_scaling != "fleet" && o.input_scaling != "none") {
+    return bad("input-scaling", "'" + o.input_scaling + "' is neither fleet nor none");
   }
   o.cpu_budget = Get<double>(vm, "cpu-budget");
   if (!(o.cpu_budget > 0 && o.cpu_budget <= 1)) return bad("cpu-budget", "must be in (0, 1]");

@@ -61,6 +61,9 @@ struct Options {
   double momentum = 0.9;
   uint32_t batch_size = 32;
   std::string aggregator = "mean";
+  // fleet: agree with the peers on one input scaling (docs/engine.md, "Feature scaling");
+  // none: raw features. Every peer must use the same.
+  std::string input_scaling = "fleet";
   double cpu_budget = 0.5;
   double holdout_fraction = 0.1;
   uint64_t holdout_seed = 7;

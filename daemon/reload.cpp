@@ -25,9 +25,10 @@ void Daemon::Reload() {
     restart_needed("state-dir", &O::state_dir);
     restart_needed("port/bind-address", &O::port, &O::bind_address);
     restart_needed(
-        "the model (layers, init-seed, momentum, batch-size, batches-per-round, aggregator)",
+        "the model (layers, init-seed, momentum, batch-size, batches-per-round, aggregator, "
+        "input-scaling)",
         &O::layers, &O::init_seed, &O::momentum, &O::batch_size, &O::batches_per_round,
-        &O::aggregator);
+        &O::aggregator, &O::input_scaling);
     restart_needed("control-socket/control-group", &O::control_socket, &O::control_group);
     restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
                    &O::model_export_formats);

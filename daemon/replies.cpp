@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <set>
 
@@ -61,6 +62,23 @@ Bytes ParamBytes(const Mlp& model) {
 
 }  // namespace
 
+Json Daemon::ScalingJson() const {
+  const ScalingStatus st = m_node->scaling_status();
+  const Mlp& model = m_node->model();
+  char id[17];
+  std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(st.id));
+  const bool fleet = st.mode == ScalingMode::kFleet;
+  return Json{{"mode", fleet ? "fleet" : "none"},
+              {"state", !fleet ? "none" : st.agreed ? "agreed" : "calibrating"},
+              {"samples", st.samples},
+              {"id", fleet ? Json(id) : Json(nullptr)},
+              {"peers_pooled", st.peers_pooled},
+              {"calibration_end_round", st.calibration_end},
+              {"changes", st.changes},
+              {"summary", DescribeScaling(model.scaling(), model.input_size())},
+              {"update_fingerprint", ToHex(m_node->update_fingerprint())}};
+}
+
 Json Daemon::StatusJson() {
   const Mlp& model = m_node->model();
   NodeCounters c = m_node->counters();
@@ -115,7 +133,8 @@ Json Daemon::StatusJson() {
         {"accuracy", NullableDouble(m_accuracy)},
         {"test_accuracy", NullableDouble(m_test_accuracy)},
         {"accuracy_at_ms", m_accuracy_ms ? Json(m_accuracy_ms) : Json(nullptr)},
-        {"content_hash", ToHex(Blake2b256(ParamBytes(model)))}}},
+        {"content_hash", ToHex(Blake2b256(ParamBytes(model)))},
+        {"scaling", ScalingJson()}}},
       {"peers", {{"seen", peers.size()}, {"live", live}, {"trusted", m_trust.size()}}},
       {"network",
        {{"port", m_gossip->port()},

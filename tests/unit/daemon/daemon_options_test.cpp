@@ -60,6 +60,7 @@ TEST_CASE("config: an out-of-range value is rejected with its line and the range
   // No hidden layer: the engine could not start with it, so the config check refuses it.
   CheckErrorMentions("layers = 784,10\n", {"hidden layer"});
   CheckErrorMentions("aggregator = vote\n", {"test.conf:1: aggregator"});
+  CheckErrorMentions("input-scaling = zscore\n", {"test.conf:1: input-scaling", "fleet nor none"});
   CheckErrorMentions("broadcast = 10.0.0.255, auto\n", {"test.conf:1: broadcast"});
   CheckErrorMentions("peer = nohost\n", {"test.conf:1: peer"});
 }
@@ -171,6 +172,7 @@ TEST_CASE("config: the defaults written in dustd.conf are the built-in defaults"
   CHECK(r->batch_size == d.batch_size);
   CHECK(r->batches_per_round == d.batches_per_round);
   CHECK(r->aggregator == d.aggregator);
+  CHECK(r->input_scaling == "fleet");
   CHECK(r->cpu_budget == d.cpu_budget);
   CHECK(r->holdout_fraction == d.holdout_fraction);
   CHECK(r->holdout_seed == d.holdout_seed);
