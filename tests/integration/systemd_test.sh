@@ -37,6 +37,7 @@ expected_files=(
   usr/share/doc/neural-dust/changelog.gz
   usr/share/doc/neural-dust/operations.md
   usr/share/doc/neural-dust/control-protocol.md
+  usr/share/doc/neural-dust/using-the-model.md
   usr/share/bash-completion/completions/dustctl
 )
 # Manual pages: plain from cmake --install, gzip -9n'd in the package.
