@@ -49,7 +49,7 @@ void FleetScaling::Set(InputScaling scaling, uint64_t samples, bool agreed) {
 
 void FleetScaling::SetOwnMoments(const FeatureMoments& own) {
   m_own = AsSent(own);
-  if (!m_agreed) Set(ScalingFor(m_own), m_own.count, false);
+  if (!m_agreed) Set(ProvisionalScalingFor(m_own), m_own.count, false);
 }
 
 void FleetScaling::Restore(const InputScaling& scaling, uint64_t samples) {

@@ -2,8 +2,10 @@
 // pure state, no I/O, driven by node.cpp.
 //
 //   1. Calibrating (from the node's first round for `calibration_rounds`, at least three passes
-//      over its blocks): the node uses the scaling of its own data, sends one block of its local
-//      moments per round and keeps the latest complete moments of every peer.
+//      over its blocks): the node uses the provisional scaling of its own data
+//      (ProvisionalScalingFor: the identity for data within [-1, 1], so that nodes with image
+//      data merge meanwhile), sends one block of its local moments per round and keeps the
+//      latest complete moments of every peer.
 //   2. At the end it pools its own moments and every trusted peer's complete ones, in key order
 //      (so nodes that heard the same peers compute the same bits), and freezes the result: the
 //      node's FLEET scaling, with the pooled sample count and an id.

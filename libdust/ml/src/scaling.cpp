@@ -181,6 +181,12 @@ InputScaling ScalingFor(const FeatureMoments& m) {
   return InputScaling(std::move(centers), std::move(scales));
 }
 
+InputScaling ProvisionalScalingFor(const FeatureMoments& m) {
+  const bool within_one =
+      std::all_of(m.max_abs.begin(), m.max_abs.end(), [](float x) { return x <= 1.0f; });
+  return within_one ? InputScaling{} : ScalingFor(m);
+}
+
 std::string DescribeScaling(const InputScaling& scaling, uint32_t features) {
   if (scaling.identity()) return "identity (" + std::to_string(features) + " features as they are)";
   size_t standardised = 0, divided = 0, kept = 0;

@@ -132,6 +132,24 @@ TEST_CASE("the scaling rule: standardise offsets, bound the rest, never amplify 
   CHECK(ScalingFor(FeatureMoments::Empty(3)).identity());
 }
 
+TEST_CASE("the provisional scaling: the identity within [-1, 1], else the rule") {
+  // Raw readings: the rule at once (features 0, 1, 2 and 4 exceed 1).
+  const FeatureMoments raw = FeatureMoments::Of(RawData(2000, 3));
+  CHECK(ProvisionalScalingFor(raw) == ScalingFor(raw));
+  // Pixels set in most samples but never up to 1: the rule amplifies them, the provisional
+  // scaling keeps them; so does it a feature whose largest |x| is exactly 1.
+  FeatureMoments dim = FeatureMoments::Empty(3);
+  dim.count = 10;
+  dim.mean = {0.3, -0.2, 0.5};
+  dim.m2 = {0.4, 0.4, 2.5};
+  dim.max_abs = {0.6f, 0.5f, 1.0f};
+  REQUIRE_FALSE(ScalingFor(dim).identity());
+  CHECK(ProvisionalScalingFor(dim).identity());
+  dim.max_abs[2] = 1.5f;  // one feature above 1: the rule for every feature
+  CHECK(ProvisionalScalingFor(dim) == ScalingFor(dim));
+  CHECK(ProvisionalScalingFor(FeatureMoments::Empty(3)).identity());
+}
+
 TEST_CASE("applying a scaling to a sparse sample matches the dense formula") {
   const InputScaling s({0.0f, 2.0f, 0.0f, -1.0f, 0.0f}, {4.0f, 0.5f, 1.0f, 2.0f, 3.0f});
   REQUIRE(s.centered() == std::vector<uint32_t>{1, 3});

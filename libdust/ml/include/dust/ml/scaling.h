@@ -93,6 +93,16 @@ class InputScaling {
 // The scaling for these moments (the rule above); the identity if every feature maps to itself.
 InputScaling ScalingFor(const FeatureMoments& moments);
 
+// The scaling a node uses on its own while the fleet calibrates (fleet_scaling.h), before any
+// pooled statistics exist: the identity when every feature lies within [-1, 1] (nothing to
+// shrink, SGD cannot diverge on it), else ScalingFor(moments). Nodes whose maps differ cannot
+// merge each other's updates, and ScalingFor of non-IID slices of [0, 1] images differs from
+// node to node (a pixel set in most of one node's images but never up to 1 is amplified, a
+// nearly constant one centred) although the pooled scaling of such data is the identity: MNIST
+// lost updates in every calibration round that way (docs/benchmarks.md). Raw readings need
+// their own node's scaling at once, or the first rounds diverge.
+InputScaling ProvisionalScalingFor(const FeatureMoments& moments);
+
 // For people: "identity", or e.g. "13 standardised, 6 divided by their largest |x|, 2 as
 // they are" (features = the model's input width).
 std::string DescribeScaling(const InputScaling& scaling, uint32_t features);
