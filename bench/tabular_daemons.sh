@@ -3,9 +3,10 @@
 # *-test.csv), three real dustd on loopback, each with a third of the training CSV, default
 # configuration except `layers` (the data's shape, as dust-bench train infers it) and what the
 # harness needs (ports, peers, trust, state and data dirs), learn for SECONDS; then, with
-# training paused so the model stands still, for each daemon:
+# training paused and the models settled, for each daemon:
 #   - `dustctl evaluate` on the whole test file and `dustctl predict` on the same file (the two
-#     accuracies must be equal: same model, same scaling, rows sent over the socket);
+#     accuracies must be equal: same model, same scaling, rows sent over the socket; the model's
+#     content hash must be the same before and after both);
 #   - the input scaling in `dustctl status --json` (all three must agree on one id, in state
 #     "agreed"); a status without a scaling object skips that check and says so;
 #   - the incompatible_model drops of the last 10 s (updates carry the model fingerprint mixed
@@ -18,14 +19,16 @@
 # robin. The header row stays at the top of every part.
 #
 #   bench/tabular_daemons.sh [--build DIR] [--seconds S] [--seeds N] [--central-seeds N] [--iid]
-#                            [--keep DIR] [ROOT_OR_DATA_DIR...]
+#                            [--keep DIR] [--dustd-arg ARG]... [ROOT_OR_DATA_DIR...]
 #
 # ROOT defaults to ../shared/datasets/tabular beside the repository (every directory one level
 # down holding a *-train.csv). --seconds 120 (the goal), --seeds 1 (runs per data set; run s
 # deals the split with seed s, the daemons keep their defaults), --central-seeds 5. Runs one
 # data set at a time (two at once would share the machine's cores and skew both). Every run's
 # result is a JSON line on stdout ("run"), then one markdown table; progress on stderr.
-# --keep DIR keeps the daemons' logs, state and data.
+# --keep DIR keeps the daemons' logs, state and data. --dustd-arg ARG (repeatable) passes ARG
+# to every dustd, for exploration (e.g. --dustd-arg --holdout-fraction=0); the goal is measured
+# without it.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build
@@ -34,6 +37,7 @@ SEEDS=1
 CENTRAL_SEEDS=5
 SPLIT=shards
 KEEP=
+EXTRA=()
 ROOTS=()
 while (($#)); do
   case $1 in
@@ -43,6 +47,7 @@ while (($#)); do
     --central-seeds) CENTRAL_SEEDS=$2; shift 2 ;;
     --iid) SPLIT=iid; shift ;;
     --keep) KEEP=$2; shift 2 ;;
+    --dustd-arg) EXTRA+=("$2"); shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     -*) echo "tabular_daemons: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) ROOTS+=("$1"); shift ;;
@@ -132,7 +137,7 @@ counters() {
 
 # run_one DIR SEED CENTRAL_JSON: one split, three daemons, one JSON line on stdout.
 run_one() {
-  local dir=$1 seed=$2 central=$3 name train test layers w h before after
+  local dir=$1 seed=$2 central=$3 name train test layers w h t before after
   name=$(basename "$dir")
   train=$(compgen -G "$dir/*-train.csv" | head -n 1)
   test=$(compgen -G "$dir/*-test.csv" | head -n 1)
@@ -144,7 +149,7 @@ run_one() {
   split_csv "$train" "$w/data" "$seed" 2>"$w/split.txt"
   CL_WORK=$w CL_DATA=$w/data
   CL_PORT0=$((42000 + ($$ + seed * 7) % 8000))
-  CL_DUSTD_ARGS=(--layers "$layers")
+  CL_DUSTD_ARGS=(--layers "$layers" "${EXTRA[@]}")
   for h in "${HOSTS[@]}"; do cl_start "$h"; done
   cl_pair "${HOSTS[*]}"
   net_log "$name seed $seed: 3 dustd, layers $layers, $SPLIT split ($(paste -sd' ' "$w/split.txt")); ${SECONDS_RUN} s"
@@ -152,11 +157,21 @@ run_one() {
   before=$(counters)
   sleep $((SECONDS_RUN > 10 ? 10 : SECONDS_RUN))
   after=$(counters)
+  # A paused daemon still merges its peers' updates (pause stops local training only; with all
+  # three paused their models still change every round for more than 30 s), so its model can
+  # change between evaluate and predict: each daemon's pair is taken again until its model's
+  # hash is the same before and after it (at most 10 tries; the report compares the two
+  # accuracies only on one model).
+  for h in "${HOSTS[@]}"; do cl_ctl "$h" pause >/dev/null; done
   for h in "${HOSTS[@]}"; do
-    cl_ctl "$h" pause >/dev/null
-    cl_status "$h" >"$w/status-$h.json"
-    cl_ctl "$h" --json evaluate --data "$w/data/test" --split test >"$w/evaluate-$h.json"
-    cl_ctl "$h" --json predict "$test" >"$w/predict-$h.jsonl"
+    for ((t = 0; t < 10; t++)); do
+      cl_status "$h" >"$w/status-$h.json"
+      cl_ctl "$h" --json evaluate --data "$w/data/test" --split test >"$w/evaluate-$h.json"
+      cl_ctl "$h" --json predict "$test" >"$w/predict-$h.jsonl"
+      cl_status "$h" | jget "d['model']['content_hash']" >"$w/hash-after-$h"
+      [ "$(cat "$w/hash-after-$h")" != "$(jget "d['model']['content_hash']" <"$w/status-$h.json")" ] || break
+    done
+    echo "$t" >"$w/retries-$h"
   done
   for h in "${HOSTS[@]}"; do cl_stop "$h"; done
   "$PY" - "$w" "$name" "$seed" "$SPLIT" "$layers" "$before" "$after" <<'PYEOF'
@@ -173,6 +188,8 @@ for h in (1, 2, 3):
     daemons.append({
         'evaluate': ev['accuracy'], 'predict': pred.get('accuracy'), 'samples': ev['samples'],
         'steps': st['model']['steps'],
+        'same_model': open('%s/hash-after-%d' % (w, h)).read().strip() == st['model']['content_hash'],
+        'retries': int(open('%s/retries-%d' % (w, h)).read()),
         'scaling': None if sc is None else {'id': sc.get('id'), 'state': sc.get('state')},
         'incompatible_last_10s': after[h - 1][0] - before[h - 1][0],
         'accepted_last_10s': after[h - 1][1] - before[h - 1][1]})
@@ -181,7 +198,7 @@ print(json.dumps({'run': name, 'seed': int(seed), 'split': split, 'layers': laye
 PYEOF
 }
 
-echo "tabular_daemons: ${#DIRS[@]} data sets, seeds 1..$SEEDS, $SECONDS_RUN s, $SPLIT split; load: $(uptime)" >&2
+echo "tabular_daemons: ${#DIRS[@]} data sets, seeds 1..$SEEDS, $SECONDS_RUN s, $SPLIT split${EXTRA[*]:+, dustd ${EXTRA[*]}}; load: $(uptime)" >&2
 start=$(date +%s)
 : >"$OUT/runs.jsonl"
 for d in "${DIRS[@]}"; do
@@ -213,7 +230,7 @@ for d in dirs:
     c = statistics.mean(central)
     gap, worst = c - statistics.mean(mean), c - min(mean)
     met += gap <= GOAL
-    same = all(x['predict'] == x['evaluate'] for r in mine for x in r['daemons'])
+    same = all(x['predict'] == x['evaluate'] and x['same_model'] for r in mine for x in r['daemons'])
     ids = [[x['scaling'] for x in r['daemons']] for r in mine]
     if any(s is None for i in ids for s in i):
         agree = 'not in status; by updates:'

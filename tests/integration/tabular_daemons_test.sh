@@ -53,6 +53,7 @@ check(run['layers'] == '6,32,3', 'layers %s, not the data\'s shape 6,32,3' % run
 ds = run['daemons']
 for i, d in enumerate(ds, 1):
     check(d['samples'] == test_rows, 'daemon %d evaluated %s rows, not %d' % (i, d['samples'], test_rows))
+    check(d['same_model'], 'daemon %d: its model changed during evaluate and predict' % i)
     check(d['predict'] is not None and d['predict'] == d['evaluate'],
           'daemon %d: predict %s, evaluate %s' % (i, d['predict'], d['evaluate']))
     check(d['evaluate'] >= 0.8, 'daemon %d: accuracy %s < 0.8' % (i, d['evaluate']))
