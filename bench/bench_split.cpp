@@ -13,7 +13,8 @@
 //   shards:K   McMahan et al.'s pathological split: samples sorted by label, cut into N*K equal
 //              shards, each device dealt K of them at random (seeded).
 //   iid        a seeded random permutation cut into N equal parts.
-// Pixels are written back as bytes (round(value * 255)), which is exact for IDX input.
+// Pixels are written back as bytes (round(value * 255)), which is exact for IDX input; data
+// with any other value is refused (it would be rounded and clamped into garbage).
 // Last line on stdout: one JSON object with every part's sample count and classes.
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -63,8 +64,18 @@ Status WriteIdx(const Dataset& data, const std::string& dir, const std::string& 
     const SampleView s = data.sample(i);
     std::fill(pixels.begin(), pixels.end(), 0);
     for (size_t k = 0; k < s.index.size(); ++k) {
-      const float v = std::clamp(s.value[k], 0.0f, 1.0f);
-      pixels[s.index[k]] = static_cast<uint8_t>(std::lround(v * 255.0f));
+      // IDX holds bytes: anything but a pixel (k / 255) would be silently clamped and rounded,
+      // which turns raw-scale tables into garbage that still trains.
+      const float v = s.value[k];
+      const long byte = std::lround(v * 255.0f);
+      if (!(v >= 0.0f && v <= 1.0f) || std::fabs(v * 255.0f - static_cast<float>(byte)) > 1e-3f) {
+        return Status::InvalidArgument(
+            "sample " + std::to_string(i + 1) + ", feature " + std::to_string(s.index[k] + 1) +
+            " is " + std::to_string(v) +
+            ": split writes IDX bytes, which hold pixels in [0, 1] (k / 255) only; split a "
+            "table of other values as CSV rows (e.g. bench/tabular_daemons.sh does)");
+      }
+      pixels[s.index[k]] = static_cast<uint8_t>(byte);
     }
     images.insert(images.end(), pixels.begin(), pixels.end());
     labels.push_back(s.label);

@@ -5,8 +5,8 @@
 # what it cannot do, with a message and a non-zero exit, printing no figures: a --layers that
 # disagrees with the data, test data of another width or with a class the training data lacks,
 # one class only, dust-sim options that do nothing with the chosen --algorithm, more shards than
-# samples, and a --csv-label-column the header lacks (dust-sim finds a label column not first by
-# that option, as dust-bench train does). dust-sim says when its split leaves nodes without data.
+# samples, dust-bench split of values IDX bytes cannot hold, and a --csv-label-column the header
+# lacks (dust-sim finds a label column not first by that option, as dust-bench train does). dust-sim says when its split leaves nodes without data.
 #
 # Usage: tests/integration/shape_test.sh BUILD_DIR
 set -euo pipefail
@@ -127,6 +127,8 @@ done
 refuses 2 "--layers must be comma-separated widths" "$BENCH" train --data "$TMP/good" --layers 5,x,3
 refuses 1 "at least one hidden layer" "$SIM" "${SIMARGS[@]}" --layers 5,3
 refuses 2 "--lr must be > 0" "$BENCH" train --data "$TMP/good" --lr 0
+# split writes IDX bytes: a raw-scale table would come out clamped and rounded to garbage.
+refuses 1 "split writes IDX bytes, which hold pixels in [0, 1]" "$BENCH" split --data "$TMP/raw" --out "$TMP/split"
 
 # --- test data the training data's model cannot take
 bench_train() { "$BENCH" train "$@"; }
