@@ -219,8 +219,8 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
       os << "; agreed over " << Int(*sc, "samples") << " samples (" << Int(*sc, "peers_pooled")
          << " peers pooled), id " << Str(*sc, "id");
     } else if (state == "calibrating") {
-      os << "; calibrating on this node's " << Int(*sc, "samples")
-         << " samples until round " << Int(*sc, "calibration_end_round");
+      os << "; calibrating on this node's " << Int(*sc, "samples") << " samples until round "
+         << Int(*sc, "calibration_end_round");
     } else {
       os << " (input-scaling = none)";
     }

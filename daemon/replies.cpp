@@ -69,7 +69,9 @@ Json Daemon::ScalingJson() const {
   std::snprintf(id, sizeof(id), "%016llx", static_cast<unsigned long long>(st.id));
   const bool fleet = st.mode == ScalingMode::kFleet;
   return Json{{"mode", fleet ? "fleet" : "none"},
-              {"state", !fleet ? "none" : st.agreed ? "agreed" : "calibrating"},
+              {"state", !fleet      ? "none"
+                        : st.agreed ? "agreed"
+                                    : "calibrating"},
               {"samples", st.samples},
               {"id", fleet ? Json(id) : Json(nullptr)},
               {"peers_pooled", st.peers_pooled},

@@ -196,8 +196,8 @@ TEST_CASE("config: model-export-dir is off by default and its formats are valida
   REQUIRE(set.ok());
   CHECK(set->model_export_dir == "/var/lib/dust/model");
   CHECK(set->model_export_formats == std::vector<std::string>{"onnx", "c-header"});
-  CheckErrorMentions("model-export-formats = onnx,tflite\n",
-                     {"test.conf:1: model-export-formats", "'tflite'",
-                      "onnx, c-header, safetensors, json"});
+  CheckErrorMentions(
+      "model-export-formats = onnx,tflite\n",
+      {"test.conf:1: model-export-formats", "'tflite'", "onnx, c-header, safetensors, json"});
   CheckErrorMentions("model-export-formats = ,\n", {"test.conf:1: model-export-formats"});
 }

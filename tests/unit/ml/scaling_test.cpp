@@ -283,7 +283,8 @@ TEST_CASE("the update fingerprint of a scaled model matches docs/protocol.md's v
   const ModelFingerprint base = Fingerprint(std::vector<uint32_t>{784, 32, 10}, 1);
   CHECK(UpdateFingerprint(base, InputScaling{}) == base);
   const InputScaling s(std::vector<float>(784, 0.5f), std::vector<float>(784, 2.0f));
-  // /usr/bin/python3 -c 'import struct,hashlib; print(hashlib.blake2b(b"dust-scaled-v1"+bytes.fromhex("ead6db0551426e7c")+struct.pack("<784f",*([0.5]*784))+struct.pack("<784f",*([2.0]*784)),digest_size=32).digest()[:8].hex())'
+  // /usr/bin/python3 -c 'import struct,hashlib;
+  // print(hashlib.blake2b(b"dust-scaled-v1"+bytes.fromhex("ead6db0551426e7c")+struct.pack("<784f",*([0.5]*784))+struct.pack("<784f",*([2.0]*784)),digest_size=32).digest()[:8].hex())'
   const ModelFingerprint expected = {0xcb, 0x07, 0x80, 0x04, 0x19, 0xac, 0x1c, 0x64};
   CHECK(UpdateFingerprint(base, s) == expected);
 }

@@ -123,6 +123,8 @@ TEST_CASE("a scaling's id depends on every value and is never 0", "[scaling_wire
   CHECK(ScalingId(10, 2, {1.0f, 2.0f}, {3.0f, 4.5f}) != a);
   CHECK(ScalingId(10, 2, {1.0f, 2.0f}, {3.0f, 4.0f}) == a);
   // docs/protocol.md's vector, computed independently:
-  // /usr/bin/python3 -c 'import struct,hashlib; b=b"dust-scaling-v1"+struct.pack("<QI4f",10,2,1.0,2.0,3.0,4.0); print(hex(struct.unpack("<Q",hashlib.blake2b(b,digest_size=32).digest()[:8])[0]))'
+  // /usr/bin/python3 -c 'import struct,hashlib;
+  // b=b"dust-scaling-v1"+struct.pack("<QI4f",10,2,1.0,2.0,3.0,4.0);
+  // print(hex(struct.unpack("<Q",hashlib.blake2b(b,digest_size=32).digest()[:8])[0]))'
   CHECK(a == 0x3d349e4579490c12ULL);
 }

@@ -3,8 +3,8 @@
 // holds the label.
 //
 // Readers never half-load (except ReadCsvChunk, the incremental CSV reader, by design): they
-// return a complete Dataset or an error Status whose message names the file and what is wrong (bad magic, counts that disagree, truncated file, label out
-// of range, mismatched feature count).
+// return a complete Dataset or an error Status whose message names the file and what is wrong (bad
+// magic, counts that disagree, truncated file, label out of range, mismatched feature count).
 #pragma once
 
 #include <cstddef>

@@ -165,8 +165,8 @@ class Trainer {
   std::vector<uint16_t> m_feature_sample;
   std::vector<float> m_feature_value;
   std::vector<float> m_delta;
-  std::vector<float> m_scratch;  // one sample's activations and deltas, layers >= 1
-  Dataset m_scaled;                     // ScaledBatch's samples
+  std::vector<float> m_scratch;          // one sample's activations and deltas, layers >= 1
+  Dataset m_scaled;                      // ScaledBatch's samples
   std::vector<uint32_t> m_scaled_order;  // 0..batch_size-1
   std::vector<uint32_t> m_scale_index;   // one sample being scaled
   std::vector<float> m_scale_value;

@@ -110,7 +110,7 @@ struct DropCounters {
 };
 
 struct IngressOptions {
-  WireFingerprint model{};              // our model's fingerprint (model.h Fingerprint)
+  WireFingerprint model{};  // our model's fingerprint (model.h Fingerprint)
   // What an update's header must carry instead, when set: the model's fingerprint mixed with
   // its input scaling (model.h UpdateFingerprint). An update of another scaling is refused as
   // kIncompatibleModel like one of another model; announces and scaling messages carry `model`.

@@ -43,7 +43,8 @@ inline constexpr std::array<uint8_t, 3> kWireMagic = {'D', 'S', 'T'};
 enum class MessageType : uint8_t {
   kUpdate = 1,    // payload: an encoded model update (codec.h, owned by the engine)
   kAnnounce = 2,  // payload: Announce below
-  kScaling = 3,   // payload: a block of feature statistics or of the fleet's scaling (scaling_wire.h)
+  kScaling =
+      3,  // payload: a block of feature statistics or of the fleet's scaling (scaling_wire.h)
 };
 
 // Flag bits. The codec owns kFlagPayloadLz4 (set when it LZ4-compressed the payload).
