@@ -450,10 +450,17 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 expect_rc 0 "$CTL" "${C[@]}" pause
-expect_rc 0 "$CTL" "${C[@]}" --json evaluate --data "$WORK/cdata" --split test
-EVAL_RAW=$(jget "d['accuracy']" <"$WORK/out")
-expect_rc 0 "$CTL" "${C[@]}" --json predict "$WORK/cdata/raw-test.csv"
-PRED_RAW=$(tail -n 1 "$WORK/out" | jget "d['accuracy']")
+# Pause stops local training, but the node still sends (and merges into its own model) the
+# progress it had not sent yet, round by round: the pair is taken again until the model's
+# hash is the same before and after it, so both answers come from one model.
+for _ in $(seq 20); do
+  HASH_BEFORE=$("$CTL" "${C[@]}" --json status | jget "d['model']['content_hash']")
+  expect_rc 0 "$CTL" "${C[@]}" --json evaluate --data "$WORK/cdata" --split test
+  EVAL_RAW=$(jget "d['accuracy']" <"$WORK/out")
+  expect_rc 0 "$CTL" "${C[@]}" --json predict "$WORK/cdata/raw-test.csv"
+  PRED_RAW=$(tail -n 1 "$WORK/out" | jget "d['accuracy']")
+  [ "$("$CTL" "${C[@]}" --json status | jget "d['model']['content_hash']")" != "$HASH_BEFORE" ] || break
+done
 [ "$PRED_RAW" = "$EVAL_RAW" ] || fail "predict on raw-scale features says $PRED_RAW, evaluate $EVAL_RAW"
 "$PY" -c "import sys; sys.exit(0 if $PRED_RAW >= 0.8 else 1)" || fail "C did not learn the raw table in 60 s ($PRED_RAW; chance 0.33)"
 pass "predict on raw-scale features (through the model's scaling): evaluate's accuracy ($PRED_RAW)"
