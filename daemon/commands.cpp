@@ -242,10 +242,13 @@ Result<Json> Daemon::CmdMetrics(const Json&) {
 
 Result<Json> Daemon::CmdCheckpoint(const Json&) {
   if (Status st = WriteCheckpoint(); !st.ok()) return Failed(st.message());
+  // The model just saved (and written to the live model files, if any): nothing runs on the
+  // loop between them and this reply, whereas the model can move before a later status.
   return Json{{"path", m_state.Path("checkpoint")},
               {"steps", m_checkpoint_steps},
               {"rounds", Rounds()},
-              {"written_ms", m_checkpoint_ms}};
+              {"written_ms", m_checkpoint_ms},
+              {"content_hash", ContentHashHex(m_node->model())}};
 }
 
 Status Daemon::CmdRescan(const Json&, const Responder& reply) {
