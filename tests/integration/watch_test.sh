@@ -167,9 +167,16 @@ H1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["
 "${CTLA[@]}" pause >/dev/null
 # A paused node still merges the progress it had not sent yet, round by round, so a later
 # status may show a newer model: the checkpoint reply names the model it saved and exported.
-HASH=$("${CTLA[@]}" --json checkpoint | jget "d['content_hash']")
+# The files are rewritten at every checkpoint (here each second) while the model moves: check a
+# copy taken right after the checkpoint that wrote them (again if the timer's came in between).
+SNAP=$WORK/model-snapshot
+for _ in $(seq 10); do
+  HASH=$("${CTLA[@]}" --json checkpoint | jget "d['content_hash']")
+  rm -rf "$SNAP" && cp -r "$MODEL" "$SNAP"
+  [ "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["metadata"]["content_hash"])' "$SNAP/model.json")" != "$HASH" ] || break
+done
 [[ $HASH != "$H1" ]] || fail "the model files did not change while the model trained"
-"$PY" - "$SRC" "$MODEL" "$HASH" <<'PYEOF'
+"$PY" - "$SRC" "$SNAP" "$HASH" <<'PYEOF'
 import json, sys
 import numpy as np
 src, d, want = sys.argv[1:4]
@@ -196,7 +203,7 @@ else:
     assert {p.key: p.value for p in m.metadata_props}["content_hash"] == want
 PYEOF
 printf '#include "model.h"\nint main(void) { static float x[DUST_MODEL_INPUTS]; return dust_model_predict(x, 0) < 0; }\n' >"$WORK/main.c"
-cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$MODEL" -o "$WORK/predict" "$WORK/main.c" -lm
-grep -q "DUST_MODEL_CONTENT_HASH \"$HASH\"" "$MODEL/model.h" || fail "model.h is not the daemon's model"
+cc -std=c99 -Wall -Wextra -pedantic -Werror -I"$SNAP" -o "$WORK/predict" "$WORK/main.c" -lm
+grep -q "DUST_MODEL_CONTENT_HASH \"$HASH\"" "$SNAP/model.h" || fail "model.h is not the daemon's model"
 [[ -z $(find "$MODEL" -name '*.tmp.*') ]] || fail "temporary files left in $MODEL"
 pass "the live files are the daemon's current model (hash from the weights; model.h compiles) and changed with training"
