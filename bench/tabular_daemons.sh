@@ -67,18 +67,9 @@ source "$SRC/tests/e2e/cluster.sh"
 cl_find_bins "$BUILD" || { echo "tabular_daemons: build dustd, dustctl and dust-bench in $BUILD first" >&2; exit 1; }
 
 # The data sets: each argument is one, or holds them one directory down.
-DIRS=()
-for r in "${ROOTS[@]}"; do
-  r=$(cd "$r" && pwd)
-  if compgen -G "$r/*-train.csv" >/dev/null; then
-    DIRS+=("$r")
-  else
-    for d in "$r"/*/; do
-      if compgen -G "$d*-train.csv" >/dev/null; then DIRS+=("${d%/}"); fi
-    done
-  fi
-done
-((${#DIRS[@]})) || { echo "tabular_daemons: no *-train.csv under ${ROOTS[*]}" >&2; exit 1; }
+# shellcheck source=bench/tabular_dirs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tabular_dirs.sh"
+tabular_dirs tabular_daemons "${ROOTS[@]}"
 
 if [ -n "$KEEP" ]; then
   mkdir -p "$KEEP"

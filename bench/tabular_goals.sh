@@ -53,18 +53,9 @@ for b in "$BENCH" "$SIM"; do
 done
 
 # The data sets: each argument is one, or holds them one directory down.
-DIRS=()
-for r in "${ROOTS[@]}"; do
-  r=$(cd "$r" && pwd)
-  if compgen -G "$r/*-train.csv" >/dev/null; then
-    DIRS+=("$r")
-  else
-    for d in "$r"/*/; do
-      if compgen -G "$d*-train.csv" >/dev/null; then DIRS+=("${d%/}"); fi
-    done
-  fi
-done
-((${#DIRS[@]})) || { echo "tabular_goals: no *-train.csv under ${ROOTS[*]}" >&2; exit 1; }
+# shellcheck source=bench/tabular_dirs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tabular_dirs.sh"
+tabular_dirs tabular_goals "${ROOTS[@]}"
 
 if [ -n "$KEEP" ]; then
   mkdir -p "$KEEP"
