@@ -21,7 +21,9 @@
 //     number of such updates, updates_merged (+ ignored_outlier_delta) by the number of parts
 //     kept, and the model must equal a reference merge (merge.h Merger) of the KEPT absolute
 //     parts alone, bit for bit, on every coordinate no kept delta touches: an update from a
-//     sender that is not trusted at the time of the merge leaves no trace in the model.
+//     sender that is not trusted at the time of the merge leaves no trace in the model. A
+//     change of input scaling (fleet calibration; a scaling message or new data merge first)
+//     moves the reference the same way (model.h ChangeScaling).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -162,6 +164,11 @@ class Sim {
     o.send_interval_ms = 1000;
     o.not_before_ms = kT0;
     o.max_peers = (c3 & 0x40) ? 1 : 1024;  // 1: the peer table evicts
+    // Fleet scaling: calibration moments and agreed scalings travel, and a change moves the
+    // model; few calibration rounds so that short inputs reach the freeze.
+    o.scaling = (c3 & 0x80) ? ScalingMode::kNone : ScalingMode::kFleet;
+    o.scaling_calibration_rounds = 3;
+    o.scaling_announce_rounds = 2;
     for (size_t i = 0; i < m_n; ++i) {
       auto p = std::make_unique<Peer>();
       p->key = Key(i);
@@ -268,7 +275,9 @@ class Sim {
         m_peers[i]->offset_ms = static_cast<int8_t>(m_in.Byte()) * 1000;
         break;
       case 12:  // the data directory changes: emptied, or back
-        INVARIANT(Touch(i).SetDataset((m_in.Byte() & 1) ? Dataset() : m_peers[i]->data).ok());
+        MergeIfRescaled(i, [&] {
+          INVARIANT(node(i).SetDataset((m_in.Byte() & 1) ? Dataset() : m_peers[i]->data).ok());
+        });
         break;
       case 13:
         CheckpointRoundTrip(i);
@@ -331,18 +340,22 @@ class Sim {
     MergeAround(i, trains_model, [&] { node(i).TrainUnit(); });
   }
 
-  // Runs `event`, which merges node i's buffered updates before anything else, and checks the
-  // merge against the mirror of the buffer (see the file comment). `may_train`: the event also
-  // trains the model in place after merging, so only the counters can be compared.
-  template <typename Event>
-  void MergeAround(size_t i, bool may_train, Event event) {
-    Peer& p = *m_peers[i];
-    const Tally before = ReadTally(Touch(i).counters());
-    std::vector<float> ref(node(i).model().params().begin(), node(i).model().params().end());
+  // What the mirror of node i's buffer says its next merge does (read, not yet taken).
+  struct MergePlan {
+    Tally before;
+    Mlp ref;  // the model as it was, then the reference merge
     std::vector<MergeInput> kept_abs;
-    std::vector<bool> delta_touched(ref.size(), false);
+    std::vector<bool> delta_touched;
+    size_t revoked = 0, kept = 0;
+    uint64_t scaling_changes = 0;
+  };
+
+  MergePlan PlanMerge(size_t i) {
+    Peer& p = *m_peers[i];
+    MergePlan m{ReadTally(Touch(i).counters()), node(i).model(), {}, {}, 0, 0, 0};
+    m.delta_touched.assign(m.ref.num_params(), false);
+    m.scaling_changes = node(i).scaling_status().changes;
     std::set<uint64_t> revoked;
-    size_t kept = 0;
     auto trusted = [&](const Part& part) {
       return part.own || p.trust.Contains(m_peers[part.sender]->key.public_key);
     };
@@ -350,8 +363,8 @@ class Sim {
       if (!trusted(part)) {
         revoked.insert(part.update);
       } else {
-        kept_abs.push_back(part.input);
-        ++kept;
+        m.kept_abs.push_back(part.input);
+        ++m.kept;
       }
     }
     for (const Part& part : p.pending_delta) {
@@ -359,30 +372,78 @@ class Sim {
         revoked.insert(part.update);
         continue;
       }
-      ++kept;
-      for (uint32_t k : part.input.index) delta_touched[k] = true;
+      ++m.kept;
+      for (uint32_t k : part.input.index) m.delta_touched[k] = true;
     }
+    m.revoked = revoked.size();
+    return m;
+  }
+
+  // The node merged as planned: the mirror's buffer is taken, the counters moved by exactly the
+  // plan, and (unless it also trained: `compare_model`) the model equals the reference merge on
+  // every coordinate no kept delta touches. A change of scaling after the merge (calibration's
+  // end, a better fleet scaling) moved the first layer: the reference moves the same way
+  // (ChangeScaling; a bias takes its column's weights along, so a delta on one of them leaves
+  // that bias unknown), or, when the move would overflow, takes the scaling as it is (node.cpp).
+  void TakeMerge(size_t i, MergePlan& m, bool compare_model) {
+    Peer& p = *m_peers[i];
     p.pending_abs.clear();
     p.pending_delta.clear();
-    p.expected_revoked += revoked.size();
-    p.expected_merged += kept;
-
-    event();
-
+    p.expected_revoked += m.revoked;
+    p.expected_merged += m.kept;
     const Tally after = ReadTally(node(i).counters());
-    INVARIANT(after.revoked - before.revoked == revoked.size());
-    INVARIANT((after.merged + after.ignored_outlier) - (before.merged + before.ignored_outlier) ==
-              kept);
-    INVARIANT(after.merges - before.merges == (kept > 0 ? 1u : 0u));
-    if (may_train) return;
-    if (!kept_abs.empty()) {
+    INVARIANT(after.revoked - m.before.revoked == m.revoked);
+    INVARIANT((after.merged + after.ignored_outlier) -
+                  (m.before.merged + m.before.ignored_outlier) ==
+              m.kept);
+    INVARIANT(after.merges - m.before.merges == (m.kept > 0 ? 1u : 0u));
+    if (!compare_model) return;
+    if (!m.kept_abs.empty()) {
       const float own_weight = static_cast<float>(std::max<size_t>(node(i).train_size(), 1));
-      Merger(ref.size(), node(i).options().aggregator).Merge(ref, own_weight, kept_abs);
+      Merger(m.ref.num_params(), node(i).options().aggregator)
+          .Merge(m.ref.params(), own_weight, m.kept_abs);
+    }
+    const InputScaling& now = node(i).model().scaling();
+    if (!(now == m.ref.scaling())) {
+      INVARIANT(node(i).scaling_status().changes > m.scaling_changes);
+      const uint32_t in = m.ref.input_size(), out = m.ref.layer_sizes()[1];
+      for (uint32_t o = 0; o < out; ++o) {
+        bool touched = false;
+        for (uint32_t k = 0; k < in; ++k) touched = touched || m.delta_touched[size_t{k} * out + o];
+        if (touched) m.delta_touched[size_t{in} * out + o] = true;
+      }
+      if (!ChangeScaling(m.ref, now, {}).ok()) INVARIANT(m.ref.SetScaling(now).ok());
     }
     auto x = node(i).model().params();
+    auto ref = m.ref.params();
     for (size_t k = 0; k < ref.size(); ++k) {
-      INVARIANT(delta_touched[k] || std::memcmp(&ref[k], &x[k], sizeof(float)) == 0);
+      INVARIANT(m.delta_touched[k] || std::memcmp(&ref[k], &x[k], sizeof(float)) == 0);
     }
+  }
+
+  // Runs `event`, which merges node i's buffered updates before anything else, and checks the
+  // merge against the mirror of the buffer (see the file comment). `may_train`: the event also
+  // trains the model in place after merging, so only the counters can be compared.
+  template <typename Event>
+  void MergeAround(size_t i, bool may_train, Event event) {
+    MergePlan m = PlanMerge(i);
+    event();
+    TakeMerge(i, m, !may_train);
+  }
+
+  // Runs `event`, which merges node i's buffer only if it changes the node's scaling (a
+  // scaling message, new data: the buffer was sent in the old scaling and is merged first).
+  template <typename Event>
+  void MergeIfRescaled(size_t i, Event event) {
+    MergePlan m = PlanMerge(i);
+    event();
+    if (node(i).scaling_status().changes != m.scaling_changes) {
+      TakeMerge(i, m, /*compare_model=*/true);
+      return;
+    }
+    const Tally after = ReadTally(node(i).counters());
+    INVARIANT(after.merged == m.before.merged && after.merges == m.before.merges);
+    INVARIANT(after.revoked == m.before.revoked);
   }
 
   void Deliver(size_t to, size_t k, bool keep, const std::function<void(Bytes&)>& corrupt) {
@@ -408,7 +469,9 @@ class Sim {
   void Receive(size_t to, size_t from, const Bytes& bytes, bool modified) {
     Peer& p = *m_peers[to];
     const Tally before = ReadTally(Touch(to).counters());
-    const DatagramOutcome o = node(to).OnDatagram(bytes, SourceKey::FromIndex(from), Now(to));
+    DatagramOutcome o;
+    MergeIfRescaled(to,
+                    [&] { o = node(to).OnDatagram(bytes, SourceKey::FromIndex(from), Now(to)); });
     CheckDeliveryCounters(before, ReadTally(node(to).counters()), o);
     // Whatever a node sends decodes at its peers, within the model and finite (only its size
     // may be refused), and a modified datagram never gets that far.

@@ -110,7 +110,13 @@ struct Node::Impl {
     if (!next) return;
     MergePending();
     const std::span<float> linked[] = {ef, trainer.momentum()};
-    if (!ChangeScaling(model, *next, linked).ok()) return;  // same width: cannot fail
+    // Fails only if the move would overflow a float (a scaling some 1e30 times ours). The
+    // fleet's scaling is still the one to use, or no peer could merge with us: the model then
+    // takes it as it is (its function changes; merges and training pull it back).
+    if (!ChangeScaling(model, *next, linked).ok()) {
+      std::fill(ef.begin(), ef.end(), 0.0f);
+      std::fill(trainer.momentum().begin(), trainer.momentum().end(), 0.0f);
+    }
     UseScaling(*next);
     ++scaling_changes;
   }
@@ -455,31 +461,38 @@ Status Node::ImportCheckpoint(ByteView bytes) {
                                    ToHex(Fingerprint(c.layer_sizes, c.init_seed)) +
                                    ", this node runs " + ToHex(s.fingerprint) + ")");
   }
-  // Decoding checked every size against the layer sizes, which equal this node's.
-  DUST_RETURN_IF_ERROR(RestoreTrainer(c, s.trainer));
-  std::copy(c.params.begin(), c.params.end(), s.model.params().begin());
-  if (c.residual.empty()) {
-    std::fill(s.ef.begin(), s.ef.end(), 0.0f);
-  } else {
-    std::copy(c.residual.begin(), c.residual.end(), s.ef.begin());
+  // Everything is staged first and stored only once nothing can fail, so a refused checkpoint
+  // changes nothing. Decoding checked every size against the layer sizes, which equal ours.
+  // The parameters are in the checkpoint's scaling. An agreed one is ours again; otherwise
+  // (calibrating when it was written, or kNone) the model moves to the scaling this node uses.
+  Mlp model = s.model;
+  std::copy(c.params.begin(), c.params.end(), model.params().begin());
+  DUST_RETURN_IF_ERROR(model.SetScaling(c.scaling).WithContext("node checkpoint"));
+  std::vector<float> ef(s.ef.size(), 0.0f);
+  if (!c.residual.empty()) std::copy(c.residual.begin(), c.residual.end(), ef.begin());
+  std::vector<float> momentum(s.trainer.momentum().size(), 0.0f);
+  if (!c.momentum.empty()) std::copy(c.momentum.begin(), c.momentum.end(), momentum.begin());
+  internal::FleetScaling fleet_scaling = s.fleet_scaling;
+  InputScaling target;  // kNone: raw features
+  if (s.options.scaling == ScalingMode::kFleet) {
+    if (c.scaling_samples > 0) fleet_scaling.Restore(c.scaling, c.scaling_samples);
+    std::ignore = fleet_scaling.TakeChange();  // the model moves below, whatever changed
+    target = fleet_scaling.scaling();
   }
+  const bool moved = !(target == model.scaling());
+  if (moved) {
+    const std::span<float> linked[] = {ef, momentum};
+    DUST_RETURN_IF_ERROR(ChangeScaling(model, target, linked).WithContext("node checkpoint"));
+  }
+  DUST_RETURN_IF_ERROR(RestoreTrainer(c, s.trainer));  // checks before it changes anything
+  std::copy(momentum.begin(), momentum.end(), s.trainer.momentum().begin());
+  std::copy(model.params().begin(), model.params().end(), s.model.params().begin());
+  std::copy(ef.begin(), ef.end(), s.ef.begin());
+  s.fleet_scaling = std::move(fleet_scaling);
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
   s.round_buffer.Clear();
-  // The parameters are in the checkpoint's scaling. An agreed one is ours again; otherwise
-  // (calibrating when it was written, or kNone) the model moves to the scaling this node uses.
-  (void)s.model.SetScaling(c.scaling);
-  InputScaling target;  // kNone: raw features
-  if (s.options.scaling == ScalingMode::kFleet) {
-    if (c.scaling_samples > 0) s.fleet_scaling.Restore(c.scaling, c.scaling_samples);
-    std::ignore = s.fleet_scaling.TakeChange();  // the model moves below, whatever changed
-    target = s.fleet_scaling.scaling();
-  }
-  if (!(target == s.model.scaling())) {
-    const std::span<float> linked[] = {s.ef, s.trainer.momentum()};
-    (void)ChangeScaling(s.model, target, linked);
-    ++s.scaling_changes;
-  }
+  if (moved) ++s.scaling_changes;
   s.UseScaling(target);
   return Status::Ok();
 }

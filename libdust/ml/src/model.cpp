@@ -99,21 +99,38 @@ Status ChangeScaling(Mlp& model, const InputScaling& to, std::span<const std::sp
     shift[k] = (center(to, k) - center(from, k)) / scale(from, k);
   }
   // The same linear map on the parameters and on every linked vector: the first layer's
-  // weights W [in][out] then its bias [out] (model.h layout).
-  auto map = [&](float* w) {
-    float* b = w + size_t{in} * out;
-    std::vector<double> bias(b, b + out);
+  // weights W [in][out] then its bias [out] (model.h layout). Every result is computed before
+  // any is stored, so a map that overflows a float changes nothing.
+  const size_t first = size_t{in} * out + out;
+  std::vector<std::span<float>> targets;
+  targets.reserve(1 + linked.size());
+  targets.push_back(model.params().first(first));
+  for (std::span<float> v : linked) targets.push_back(v.first(first));
+  std::vector<float> mapped(targets.size() * first);
+  std::vector<double> bias(out);
+  for (size_t t = 0; t < targets.size(); ++t) {
+    const float* w = targets[t].data();
+    float* m = mapped.data() + t * first;
+    bias.assign(w + size_t{in} * out, w + first);
     for (uint32_t k = 0; k < in; ++k) {
-      float* row = w + size_t{k} * out;
+      const float* row = w + size_t{k} * out;
       for (uint32_t o = 0; o < out; ++o) {
         bias[o] += static_cast<double>(row[o]) * shift[k];
-        row[o] = static_cast<float>(row[o] * factor[k]);
+        m[size_t{k} * out + o] = static_cast<float>(row[o] * factor[k]);
       }
     }
-    for (uint32_t o = 0; o < out; ++o) b[o] = static_cast<float>(bias[o]);
-  };
-  map(model.params().data());
-  for (std::span<float> v : linked) map(v.data());
+    for (uint32_t o = 0; o < out; ++o) m[size_t{in} * out + o] = static_cast<float>(bias[o]);
+  }
+  for (size_t i = 0; i < mapped.size(); ++i) {
+    if (!std::isfinite(mapped[i])) {
+      return Status::InvalidArgument(
+          "moving the model to the new input scaling overflows a float (the scalings differ by "
+          "a factor beyond float range)");
+    }
+  }
+  for (size_t t = 0; t < targets.size(); ++t) {
+    std::copy_n(mapped.data() + t * first, first, targets[t].data());
+  }
   InputScaling copy = to;
   return model.SetScaling(std::move(copy));
 }

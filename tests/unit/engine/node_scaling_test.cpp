@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dust/engine/node.h"
+#include "dust/ml/checkpoint.h"
 #include "dust/ml/scaling.h"
 #include "dust/net/trust.h"
 #include "dust/util/rng.h"
@@ -154,6 +155,37 @@ TEST_CASE("nodes pool their statistics into one scaling, and a late joiner adopt
   const auto a = restarted->model().params();
   const auto b = f.nodes[1].model().params();
   CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+}
+
+TEST_CASE("a checkpoint whose model cannot move to the node's scaling is refused whole") {
+  // Found by fuzz_checkpoint: a checkpoint written in a scale of 1e-38 moved the first layer's
+  // weights to inf when the node moved it to its own scaling; the next checkpoint it wrote
+  // could not be read, and the refusal had already changed the optimizer state.
+  TrustStore trust;
+  NodeOptions o;
+  o.layers = {kReadings, 4, kKinds};
+  auto node = Node::Create(o, ScalingKey(1), &trust, RawData(40, 1, 0.0f), 1);
+  REQUIRE(node.ok());
+  const Bytes before = node->ExportCheckpoint();
+  auto c = DecodeCheckpoint(before);
+  REQUIRE(c.ok());
+  std::vector<float> center(kReadings, 0.0f), scale(kReadings, 1.0f);
+  scale[1] = 1e-38f;
+  c->scaling = InputScaling(center, scale);
+  c->params[1 * 4 + 0] = 10.0f;  // feature 1's first weight: 1e39 in raw units
+  c->steps += 5;
+  c->rounds += 5;
+  const Status st = node->ImportCheckpoint(EncodeCheckpoint(*c));
+  CHECK(st.code() == StatusCode::kInvalidArgument);
+  CHECK(st.message().find("overflows") != std::string::npos);
+  CHECK(node->ExportCheckpoint() == before);
+  // The same checkpoint in a scale that fits is taken, and what it writes reads back.
+  scale[1] = 1e-3f;
+  c->scaling = InputScaling(center, scale);
+  REQUIRE(node->ImportCheckpoint(EncodeCheckpoint(*c)).ok());
+  const Bytes after = node->ExportCheckpoint();
+  REQUIRE(node->ImportCheckpoint(after).ok());
+  CHECK(node->ExportCheckpoint() == after);
 }
 
 TEST_CASE("two groups that froze different scalings converge on the one with more samples") {

@@ -224,6 +224,35 @@ TEST_CASE("changing a model's scaling keeps the function of raw features") {
   CHECK(model.scaling() == kept.scaling());
 }
 
+TEST_CASE("a change of scaling that would overflow a float is refused and changes nothing") {
+  // Found by fuzz_checkpoint: a checkpoint whose scale is tiny, moved to the identity, turned
+  // the first layer's weights into inf, and the checkpoint written next could not be read.
+  Mlp model = MakeModel({3, 4, 2}, 1);
+  REQUIRE(model.SetScaling(InputScaling({0, 0, 0}, {1, 1e-38f, 1})).ok());
+  const Mlp kept = model;
+  std::vector<float> momentum(model.num_params(), 0.5f);
+  const std::vector<float> momentum_kept = momentum;
+  const std::span<float> linked[] = {momentum};
+  // Feature 1's weights grow 1e38-fold: past float range for any weight above ~3.4.
+  model.params()[1 * 4 + 0] = 10.0f;
+  const Mlp big = model;
+  CHECK_FALSE(ChangeScaling(model, InputScaling{}, linked).ok());
+  CHECK(std::equal(big.params().begin(), big.params().end(), model.params().begin()));
+  CHECK(model.scaling() == kept.scaling());
+  CHECK(momentum == momentum_kept);
+  // A center far from a tiny scale overflows the bias the same way.
+  Mlp shifted = kept;
+  REQUIRE(shifted.SetScaling(InputScaling({0, 1e30f, 0}, {1, 1e-30f, 1})).ok());
+  const Mlp shifted_kept = shifted;
+  CHECK_FALSE(ChangeScaling(shifted, InputScaling{}, {}).ok());
+  CHECK(std::equal(shifted_kept.params().begin(), shifted_kept.params().end(),
+                   shifted.params().begin()));
+  // The same weights with a scale that fits move fine.
+  Mlp ok = kept;
+  REQUIRE(ok.SetScaling(InputScaling({0, 0, 0}, {1, 1e-3f, 1})).ok());
+  CHECK(ChangeScaling(ok, InputScaling{}, linked).ok());
+}
+
 TEST_CASE("a model with a scaling trains and evaluates on raw data as on scaled data") {
   const Dataset raw = RawData(64, 8);
   const InputScaling s = ScalingFor(FeatureMoments::Of(raw));

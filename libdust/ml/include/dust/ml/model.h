@@ -80,7 +80,8 @@ class Mlp {
 // is linear in the parameters (no constant term), so `linked` vectors in the parameter layout
 // that hold changes of them (momentum, unsent progress) are mapped by the same formula and stay
 // the changes of the moved model. InvalidArgument (nothing changes) if `to` does not fit the
-// model or a linked vector has another size.
+// model, a linked vector has another size, or a moved value would not be a finite float (a
+// scaling some 1e30 times the other, which only corrupt input can ask for).
 Status ChangeScaling(Mlp& model, const InputScaling& to, std::span<const std::span<float>> linked);
 
 // Number of parameters of an MLP with these sizes (no allocation). 64 bits whatever size_t is:
