@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -46,6 +47,18 @@ struct Config {
   uint32_t batches_per_round = 1, batch_size = 32, threads = 2;
   double loss = 0, churn = 0, byzantine = 0, target = 0, lr = 0.05, lr_final = 1.0, momentum = 0.9;
   int64_t partition_start = -1, partition_heal = -1;
+  // --sleep F:R1:R2: a seed-chosen fraction of the nodes is offline in rounds [R1, R2).
+  double sleep_fraction = 0;
+  int64_t sleep_start = -1, sleep_end = -1;
+  // Memory of absent peers (node.h peer_memory_*): on (delta and anchor) | delta | anchor | off;
+  // horizon in rounds (0: the engine's default), anchor strength (<0: the engine's default).
+  std::string memory = "on";
+  uint32_t memory_horizon = 0;
+  double memory_anchor = -1;
+  // --shift R: the last class is left out of every node's data until round R, when one node
+  // (the first that does not --sleep) gets all of its training samples (a device whose data
+  // changes).
+  int64_t shift_round = -1;
   uint64_t seed = 1;
   std::string coding = "int8", gossip = "hybrid";
   std::string scaling = "fleet";  // fleet | none (docs/engine.md, "Feature scaling")
@@ -110,6 +123,16 @@ class Simulation {
   void Evaluate(uint32_t round, const std::vector<const Mlp*>& models, bool final);
   // Prints the summary line (and writes --plot); returns the exit code.
   int Finish();
+  // Every node's accuracy on all the test data, or on the test samples of one class.
+  std::vector<double> FullAccuracy(const std::vector<const Mlp*>& models,
+                                   std::optional<uint8_t> only_class = std::nullopt);
+  // --sleep and --partition: the window in which nodes are away, and what the online nodes'
+  // accuracy (all test data) did in it: measured at its start and every 10 rounds to its end.
+  void TrackDisruption(uint32_t rounds_done, const std::vector<const Mlp*>& models,
+                       const std::vector<bool>& online);
+  // --shift: the online nodes' accuracy on the new class from round R on, every 10 rounds.
+  void TrackShift(uint32_t rounds_done, const std::vector<const Mlp*>& models,
+                  const std::vector<bool>& online);
 
   Config m_c;
   daemon::DataDirContents m_data;
@@ -124,6 +147,16 @@ class Simulation {
   std::map<std::string, uint64_t> m_drops;
   uint64_t m_accepted = 0, m_merged = 0;
   uint32_t m_rounds_done = 0;
+  struct Disruption {
+    std::string kind;  // "sleep" | "partition"
+    int64_t start = -1, end = -1;
+    std::vector<double> before;  // each node's accuracy at the start
+    double before_mean = 0;
+    // (round, online mean, online min, worst online node's drop from its own start)
+    std::vector<std::array<double, 4>> points;
+  };
+  std::optional<Disruption> m_disruption;
+  std::vector<std::pair<uint32_t, double>> m_shift_points;  // (round, online mean on the class)
   std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
 };
 

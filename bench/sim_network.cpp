@@ -1,7 +1,9 @@
 // dust-sim's virtual network: the engine's nodes (keys, trust, options, Byzantine tampering),
 // then each round: churn, training, ticks, delivery with --loss and across a --partition only
 // once it heals, and the second tick that merges what arrived.
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -24,9 +26,22 @@ Dataset FlipLabels(const Dataset& d) {
   return out;
 }
 
+// `part` without the samples of class c.
+std::vector<uint32_t> WithoutClass(const std::vector<uint32_t>& part, uint8_t c,
+                                   const Dataset& train) {
+  std::vector<uint32_t> out;
+  for (uint32_t k : part) {
+    if (train.label(k) != c) out.push_back(k);
+  }
+  return out;
+}
+
 }  // namespace
 
 int Simulation::RunDust(bool local) {
+  const auto WithoutClass = [&](const std::vector<uint32_t>& part, uint8_t c) {
+    return sim::WithoutClass(part, c, m_data.train);
+  };
   const uint32_t n = m_c.nodes;
   auto agg = ParseAggregator(m_c.aggregator_spec);
   if (!agg.ok()) {
@@ -47,7 +62,35 @@ int Simulation::RunDust(bool local) {
       return 1;
     }
   }
+  // --sleep: who sleeps (drawn apart from the loss and churn draws, so that adding --sleep
+  // leaves everything else as it was).
+  std::vector<bool> sleeper(n, false);
+  if (m_c.sleep_start >= 0) {
+    std::vector<uint32_t> order(n);
+    for (uint32_t i = 0; i < n; ++i) order[i] = i;
+    Rng pick(m_c.seed * 104729 + 5);
+    for (uint32_t i = n; i > 1; --i) std::swap(order[i - 1], order[pick.Below(i)]);
+    const auto count = static_cast<uint32_t>(std::lround(m_c.sleep_fraction * n));
+    for (uint32_t k = 0; k < std::min(count, n); ++k) sleeper[order[k]] = true;
+  }
   auto noise_rng = std::make_shared<Rng>(m_c.seed + 4242);
+  // --shift: the class held back, and the samples node 0 gets at the shift.
+  std::optional<uint8_t> shifted;
+  std::vector<uint32_t> shift_data;
+  // The node whose data changes: the first that does not sleep (a sleeper would only see it
+  // when it wakes).
+  const uint32_t shift_node =
+      static_cast<uint32_t>(std::find(sleeper.begin(), sleeper.end(), false) - sleeper.begin());
+  if (m_c.shift_round >= 0 && shift_node < n) {
+    shifted = static_cast<uint8_t>(m_data.train.num_classes() - 1);
+    shift_data = WithoutClass(m_parts[shift_node], *shifted);
+    for (const auto& part : m_parts) {
+      for (uint32_t k : part) {
+        if (m_data.train.label(k) == *shifted) shift_data.push_back(k);
+      }
+    }
+    std::sort(shift_data.begin(), shift_data.end());
+  }
   std::vector<Node> nodes;
   nodes.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -68,7 +111,12 @@ int Simulation::RunDust(bool local) {
                : m_c.coding == "fp16" ? ValueCoding::kFp16
                                       : ValueCoding::kInt8;
     o.display_name = "node-" + std::to_string(i);
-    Dataset d = m_data.train.Subset(m_parts[i]);
+    if (m_c.memory == "off") o.peer_memory_horizon_ms = 0;
+    if (m_c.memory == "delta") o.peer_memory_anchor = 0;
+    if (m_c.memory == "anchor") o.peer_memory_deltas = false;
+    if (m_c.memory_horizon > 0) o.peer_memory_horizon_ms = int64_t{m_c.memory_horizon} * kRoundMs;
+    if (m_c.memory_anchor >= 0) o.peer_memory_anchor = static_cast<float>(m_c.memory_anchor);
+    Dataset d = m_data.train.Subset(shifted ? WithoutClass(m_parts[i], *shifted) : m_parts[i]);
     if (m_byz[i]) {
       switch (m_attack.kind) {
         case Attack::kSignflip:
@@ -104,13 +152,22 @@ int Simulation::RunDust(bool local) {
   }
 
   std::vector<bool> online(n, true);
+  std::vector<bool> churned(n, false);
   std::vector<Bytes> out;
   std::vector<const Mlp*> models(n);
   for (uint32_t i = 0; i < n; ++i) models[i] = &nodes[i].model();
   for (uint32_t r = 0; r < m_c.rounds; ++r) {
     const int64_t now = kEpochMs + static_cast<int64_t>(r) * kRoundMs;
     if (m_c.churn > 0 && r % kChurnPeriod == 0 && r > 0) {
-      for (uint32_t i = 0; i < n; ++i) online[i] = m_rng.Uniform() >= m_c.churn;
+      for (uint32_t i = 0; i < n; ++i) churned[i] = m_rng.Uniform() < m_c.churn;
+    }
+    const bool asleep = r >= m_c.sleep_start && r < m_c.sleep_end;
+    for (uint32_t i = 0; i < n; ++i) online[i] = !churned[i] && !(asleep && sleeper[i]);
+    if (shifted && r == m_c.shift_round) {
+      if (Status st = nodes[shift_node].SetDataset(m_data.train.Subset(shift_data)); !st.ok()) {
+        std::cerr << "dust-sim: --shift: " << st.ToString() << "\n";
+        return 1;
+      }
     }
     const bool partitioned =
         m_c.partition_start >= 0 && r >= m_c.partition_start && r < m_c.partition_heal;
@@ -157,6 +214,8 @@ int Simulation::RunDust(bool local) {
       nodes[i].OnTick(now + kRoundMs / 2, &none);
     });
     m_rounds_done = r + 1;
+    TrackDisruption(r + 1, models, online);
+    if (shifted) TrackShift(r + 1, models, online);
     bool final = r + 1 == m_c.rounds;
     if (final || (m_c.eval_every > 0 && (r + 1) % m_c.eval_every == 0)) {
       Evaluate(r + 1, models, final);

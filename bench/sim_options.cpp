@@ -55,6 +55,9 @@ Status CheckChoices(const Config& c) {
   if (!one_of(c.gossip, {"hybrid", "absolute"})) {
     return Status::InvalidArgument("--gossip '" + c.gossip + "': hybrid or absolute");
   }
+  if (!one_of(c.memory, {"on", "delta", "anchor", "off"})) {
+    return Status::InvalidArgument("--memory '" + c.memory + "': on, delta, anchor or off");
+  }
   if (!one_of(c.scaling, {"fleet", "none"})) {
     return Status::InvalidArgument("--scaling '" + c.scaling + "': fleet or none");
   }
@@ -71,12 +74,15 @@ Status CheckUsed(const Config& c, const po::variables_map& vm) {
   if (c.algorithm != "dust") {
     // No datagram is delivered (local) or there is no network at all (the baselines).
     for (const char* name :
-         {"loss", "partition", "aggregator", "coding", "gossip", "delta-fraction", "no-head"}) {
+         {"loss", "partition", "aggregator", "coding", "gossip", "delta-fraction", "no-head",
+          "memory", "memory-horizon", "memory-anchor"}) {
       unused.push_back(name);
     }
   }
   if (c.algorithm == "centralized" || c.algorithm == "fedavg") {
-    for (const char* name : {"churn", "byzantine", "attack"}) unused.push_back(name);
+    for (const char* name : {"churn", "sleep", "shift", "byzantine", "attack"}) {
+      unused.push_back(name);
+    }
   }
   if (c.algorithm == "fedavg") unused.push_back("batches-per-round");  // one local epoch each
   for (const char* name : unused) {
@@ -114,7 +120,23 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       "partition", po::value<std::string>(), "R:H  cut the two halves apart from round R to H")(
       "churn", po::value(&c.churn)->default_value(0.0),
       "every 20 rounds each node is offline for the next 20 with this probability")(
-      "byzantine", po::value(&c.byzantine)->default_value(0.0), "fraction of malicious nodes")(
+      "sleep", po::value<std::string>(),
+      "F:R1:R2  a seed-chosen fraction F of the nodes is offline from round R1 to R2; the "
+      "summary reports max_drop (online nodes, all test data, every 10 rounds)")(
+      "shift", po::value(&c.shift_round),
+      "R  the last class is in no node's data until round R, when one node (the first that "
+      "does not --sleep) gets all its training samples; the summary reports how fast the "
+      "online nodes learn it")(
+      "memory", po::value<std::string>()->default_value("on"),
+      "memory of absent peers: on (remembered delta and anchor) | delta (MIFA alone) | "
+      "anchor | off")(
+      "memory-horizon", po::value(&c.memory_horizon)->default_value(0),
+      "rounds after which an absent peer is forgotten (0: the engine's default, 48 h of 1-s "
+      "rounds)")(
+      "memory-anchor", po::value(&c.memory_anchor)->default_value(-1.0),
+      "strength of the pull back to an absent peer's anchor, per unit of learning rate (<0: the "
+      "engine's default)")("byzantine", po::value(&c.byzantine)->default_value(0.0),
+                           "fraction of malicious nodes")(
       "attack", po::value<std::string>()->default_value("signflip"),
       "signflip | scale:X | noise | labelflip")("aggregator",
                                                 po::value<std::string>()->default_value("mean"),
@@ -169,6 +191,26 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
   c.plot = str("plot");
   c.gossip = str("gossip");
   c.scaling = str("scaling");
+  c.memory = str("memory");
+  if (const std::string sleep = str("sleep"); !sleep.empty()) {
+    // F:R1:R2
+    const auto a = sleep.find(':');
+    const auto b = a == std::string::npos ? a : sleep.find(':', a + 1);
+    try {
+      if (b == std::string::npos) throw std::invalid_argument("sleep");
+      c.sleep_fraction = std::stod(sleep.substr(0, a));
+      c.sleep_start = std::stoll(sleep.substr(a + 1, b - a - 1));
+      c.sleep_end = std::stoll(sleep.substr(b + 1));
+    } catch (const std::exception&) {
+      c.sleep_start = -1;
+    }
+    if (c.sleep_start < 0 || c.sleep_end <= c.sleep_start || !(c.sleep_fraction > 0) ||
+        !(c.sleep_fraction < 1)) {
+      std::cerr << "dust-sim: --sleep F:R1:R2 needs 0 < F < 1 and 0 <= R1 < R2, e.g. "
+                   "0.3:100:300\n";
+      return 1;
+    }
+  }
   if (!partition.empty()) {
     auto colon = partition.find(':');
     try {
@@ -189,6 +231,14 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       c.batches_per_round == 0 || !(c.lr > 0) || !(c.lr_final >= 0) || !(c.momentum >= 0) ||
       !(c.delta_fraction >= 0 && c.delta_fraction <= 1)) {
     std::cerr << "dust-sim: an option is out of range (see --help)\n";
+    return 1;
+  }
+  if (c.sleep_start >= 0 && c.partition_start >= 0) {
+    std::cerr << "dust-sim: --sleep and --partition each measure their own window: give one\n";
+    return 1;
+  }
+  if (vm.count("shift") && c.shift_round < 1) {
+    std::cerr << "dust-sim: --shift R needs R >= 1\n";
     return 1;
   }
   if (auto st = CheckChoices(c); !st.ok()) {

@@ -89,6 +89,78 @@ void Simulation::Evaluate(uint32_t round, const std::vector<const Mlp*>& models,
   std::cout << j.dump() << std::endl;
 }
 
+std::vector<double> Simulation::FullAccuracy(const std::vector<const Mlp*>& models,
+                                             std::optional<uint8_t> only_class) {
+  const Dataset* test = &m_data.test;
+  Dataset one;
+  if (only_class) {
+    std::vector<uint32_t> idx;
+    for (uint32_t i = 0; i < m_data.test.size(); ++i) {
+      if (m_data.test.label(i) == *only_class) idx.push_back(i);
+    }
+    one = m_data.test.Subset(idx);
+    test = &one;
+  }
+  std::vector<double> accuracy(models.size());
+  ParallelFor(static_cast<uint32_t>(models.size()), m_c.threads,
+              [&](uint32_t i) { accuracy[i] = dust::Evaluate(*models[i], *test).accuracy; });
+  return accuracy;
+}
+
+void Simulation::TrackDisruption(uint32_t rounds_done, const std::vector<const Mlp*>& models,
+                                 const std::vector<bool>& online) {
+  int64_t start = m_c.sleep_start, end = m_c.sleep_end;
+  const char* kind = "sleep";
+  if (start < 0) {  // a partition: its window runs to the end of the run
+    start = m_c.partition_start;
+    end = m_c.rounds;
+    kind = "partition";
+  }
+  if (start < 0 || rounds_done < start || rounds_done > end) return;
+  const int64_t since = rounds_done - start;
+  if (since % 10 != 0 && rounds_done != end) return;
+  const std::vector<double> acc = FullAccuracy(models);
+  if (rounds_done == start) {
+    // Every node as it stands when the window opens (before its first round).
+    Disruption d;
+    d.kind = kind;
+    d.start = start;
+    d.end = end;
+    d.before = acc;
+    for (double a : acc) d.before_mean += a / static_cast<double>(acc.size());
+    m_disruption = std::move(d);
+    return;
+  }
+  if (!m_disruption) return;
+  double sum = 0, lowest = 1, worst_drop = -1;
+  size_t count = 0;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    if (!online[i]) continue;
+    sum += acc[i];
+    lowest = std::min(lowest, acc[i]);
+    worst_drop = std::max(worst_drop, m_disruption->before[i] - acc[i]);
+    ++count;
+  }
+  if (count == 0) return;
+  m_disruption->points.push_back(
+      {static_cast<double>(rounds_done), sum / static_cast<double>(count), lowest, worst_drop});
+}
+
+void Simulation::TrackShift(uint32_t rounds_done, const std::vector<const Mlp*>& models,
+                            const std::vector<bool>& online) {
+  if (rounds_done < m_c.shift_round || (rounds_done - m_c.shift_round) % 10 != 0) return;
+  const auto c = static_cast<uint8_t>(m_data.train.num_classes() - 1);
+  const std::vector<double> acc = FullAccuracy(models, c);
+  double sum = 0;
+  size_t count = 0;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    if (!online[i]) continue;
+    sum += acc[i];
+    ++count;
+  }
+  if (count > 0) m_shift_points.emplace_back(rounds_done, sum / static_cast<double>(count));
+}
+
 int Simulation::Finish() {
   const EvalPoint& last = m_points.back();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
@@ -115,6 +187,40 @@ int Simulation::Finish() {
             {"updates_merged", m_merged},
             {"drops", drops},
             {"seconds", std::round(secs * 10) / 10}};
+  if (m_disruption && !m_disruption->points.empty()) {
+    const Disruption& d = *m_disruption;
+    double lowest_mean = 1, worst_node = -1;
+    json points = json::array();
+    for (const auto& [round, mean, min, drop] : d.points) {
+      lowest_mean = std::min(lowest_mean, mean);
+      worst_node = std::max(worst_node, drop);
+      points.push_back({round, mean, min});
+    }
+    s[d.kind] = {{"from", d.start},
+                 {"to", d.end},
+                 {"mean_accuracy_before", d.before_mean},
+                 {"lowest_online_mean_accuracy", lowest_mean},
+                 {"max_drop", d.before_mean - lowest_mean},
+                 {"max_node_drop", worst_node},
+                 {"points", points}};
+  }
+  if (!m_shift_points.empty()) {
+    // The rounds from the shift until the online nodes' mean accuracy on the new class first
+    // reaches 50%, and what it is at the end.
+    json first = nullptr;
+    for (const auto& [round, acc] : m_shift_points) {
+      if (acc >= 0.5) {
+        first = round - m_c.shift_round;
+        break;
+      }
+    }
+    json points = json::array();
+    for (const auto& [round, acc] : m_shift_points) points.push_back({round, acc});
+    s["shift"] = {{"round", m_c.shift_round},
+                  {"rounds_to_half", first},
+                  {"new_class_accuracy", m_shift_points.back().second},
+                  {"points", points}};
+  }
   if (!m_c.plot.empty()) {
     std::string title = m_c.algorithm + " " + std::to_string(m_c.nodes) + " nodes " + m_c.split;
     if (Status st = WritePlot(m_c.plot, title, m_points); !st.ok()) {

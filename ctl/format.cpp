@@ -230,6 +230,16 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   const json& p = Obj(st, "peers");
   os << "  peers: " << Int(p, "live") << " live, " << Int(p, "trusted") << " trusted, "
      << Int(p, "seen") << " seen\n";
+  if (const json* mem = Field(p, "memory"); mem != nullptr && mem->is_object()) {
+    const double horizon = Get(*mem, "horizon_s");
+    if (horizon > 0) {
+      os << "    memory of absent peers: " << Int(*mem, "away") << " away (their steps taken for "
+         << "them), " << Int(*mem, "remembered") << " remembered; forgotten after "
+         << FormatDuration(horizon) << " away\n";
+    } else {
+      os << "    memory of absent peers: off (peer-memory-horizon = 0)\n";
+    }
+  }
 
   const json& n = Obj(st, "network");
   os << "  network: port " << Int(n, "port") << "\n";

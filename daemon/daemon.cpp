@@ -79,6 +79,7 @@ NodeOptions Daemon::MakeNodeOptions() {
   n.batches_per_unit = m_options.batches_per_round;
   if (auto agg = ParseAggregator(m_options.aggregator); agg.ok()) n.aggregator = *agg;
   n.scaling = m_options.input_scaling == "none" ? ScalingMode::kNone : ScalingMode::kFleet;
+  n.peer_memory_horizon_ms = static_cast<int64_t>(m_options.peer_memory_horizon * 1000);
   n.send_interval_ms = static_cast<int64_t>(m_options.send_interval * 1000);
   n.announce_interval_ms = static_cast<int64_t>(m_options.announce_interval * 1000);
   n.display_name = m_options.display_name;

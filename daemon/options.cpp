@@ -86,6 +86,9 @@ po::options_description FileOptions() {
        "how peer updates are merged: mean, median, trimmed:B, clip, clip:TAU")
     ("input-scaling", po::value<std::string>()->default_value(d.input_scaling),
        "fleet (peers agree on one per-feature scaling of the raw features) or none")
+    ("peer-memory-horizon", dbl(d.peer_memory_horizon),
+       "seconds an absent peer's contribution is remembered and applied for it (full weight for "
+       "the first half, then fading), 0 = no memory, at most 2592000 (30 days)")
     ("cpu-budget", dbl(d.cpu_budget), "fraction of one core training may use, (0, 1]")
     ("holdout-fraction", dbl(d.holdout_fraction),
        "fraction of local training data held out for evaluation, [0, 0.9]")
@@ -342,6 +345,10 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   o.input_scaling = Get<std::string>(vm, "input-scaling");
   if (o.input_scaling != "fleet" && o.input_scaling != "none") {
     return bad("input-scaling", "'" + o.input_scaling + "' is neither fleet nor none");
+  }
+  o.peer_memory_horizon = Get<double>(vm, "peer-memory-horizon");
+  if (!(o.peer_memory_horizon >= 0 && o.peer_memory_horizon <= 30 * 86400.0)) {
+    return bad("peer-memory-horizon", "must be between 0 (off) and 2592000 seconds (30 days)");
   }
   o.cpu_budget = Get<double>(vm, "cpu-budget");
   if (!(o.cpu_budget > 0 && o.cpu_budget <= 1)) return bad("cpu-budget", "must be in (0, 1]");

@@ -64,6 +64,9 @@ struct Options {
   // fleet: agree with the peers on one input scaling (docs/engine.md, "Feature scaling");
   // none: raw features. Every peer must use the same.
   std::string input_scaling = "fleet";
+  // Memory of absent peers (docs/engine.md, "Peers that sleep"): seconds after which a peer
+  // that stays away is forgotten (full weight for the first half); 0 = no memory.
+  double peer_memory_horizon = 48 * 3600.0;
   double cpu_budget = 0.5;
   double holdout_fraction = 0.1;
   uint64_t holdout_seed = 7;

@@ -30,6 +30,7 @@ void Daemon::Reload() {
         &O::layers, &O::init_seed, &O::momentum, &O::batch_size, &O::batches_per_round,
         &O::aggregator, &O::input_scaling);
     restart_needed("control-socket/control-group", &O::control_socket, &O::control_group);
+    restart_needed("peer-memory-horizon", &O::peer_memory_horizon);
     restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
                    &O::model_export_formats);
     restart_needed("send/announce interval, display-name", &O::send_interval, &O::announce_interval,

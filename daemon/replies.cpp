@@ -137,7 +137,15 @@ Json Daemon::StatusJson() {
         {"accuracy_at_ms", m_accuracy_ms ? Json(m_accuracy_ms) : Json(nullptr)},
         {"content_hash", ToHex(Blake2b256(ParamBytes(model)))},
         {"scaling", ScalingJson()}}},
-      {"peers", {{"seen", peers.size()}, {"live", live}, {"trusted", m_trust.size()}}},
+      {"peers",
+       {{"seen", peers.size()},
+        {"live", live},
+        {"trusted", m_trust.size()},
+        {"memory",
+         {{"horizon_s", m_options.peer_memory_horizon},
+          {"remembered", m_node->remembered_peers()},
+          {"away", m_node->absent_peers()},
+          {"standins", c.standins}}}}},
       {"network",
        {{"port", m_gossip->port()},
         {"datagrams_in", g.datagrams_in},
@@ -337,6 +345,11 @@ std::string Daemon::MetricsTextNow() {
   for (const PeerInfo& p : peers) live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(peers.size()), {{"state", "seen"}});
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(live), {{"state", "live"}});
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_node->absent_peers()),
+          {{"state", "away"}});
+  m.Counter("dust_memory_standins_total",
+            "Rounds' steps taken for absent peers from their remembered contribution.",
+            static_cast<double>(c.standins));
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
           {{"state", "trusted"}});
   m.Counter("dust_control_requests_total", "Control socket requests.",

@@ -67,6 +67,15 @@ def main():
     ck += b"".join(struct.pack("<f", -0.0005 * i) for i in range(n))
     write("checkpoint", "sealed", b"\x00" + ck + struct.pack("<Q", pv.checksum64(ck)))
     write("checkpoint", "reseal", b"\x01" + ck)
+    # With two remembered peers (flag bit 3, after the other blocks): u32 count, then per peer
+    # key (32 bytes, increasing) | last_ms i64 | weight f32 | updates u32 | delta, anchor f32.
+    mem = b"DUSTCKPT" + struct.pack("<HHI", 1, 3 | 8, len(layers)) + ck[16:]
+    mem += struct.pack("<I", 2)
+    for k in (1, 2):
+        mem += bytes([k] * 32) + struct.pack("<qfI", -60000 * k, 100.0 * k, 8 * k)
+        mem += b"".join(struct.pack("<f", 0.002 * (i - k)) for i in range(n))
+        mem += b"".join(struct.pack("<f", 0.01 * (i - 11)) for i in range(n))
+    write("checkpoint", "memory-reseal", b"\x01" + mem)
     # The 0.1.0 layout Node::ImportCheckpoint still reads (node.cpp, DecodeLegacyCheckpoint):
     # "DSTN" | 1 | 0 | u16 0 | u32 layer count | layers | init_seed u64 | round u64 |
     # samples u64 | steps u64 | u32 params | params f32 | momentum f32 | Checksum64.

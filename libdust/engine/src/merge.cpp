@@ -245,8 +245,9 @@ MergeStats Merger::Merge(std::span<float> params, float own_weight,
 }
 
 MergeStats Merger::MergeDeltas(std::span<float> params, std::span<const MergeInput> deltas,
-                               double expected_weight) {
+                               double expected_weight, std::vector<double>* factors) {
   MergeStats stats;
+  if (factors != nullptr) factors->assign(deltas.size(), 1.0);
   if (deltas.empty()) return stats;
   stats.updates = deltas.size();
   const bool robust = m_options.kind != AggregatorKind::kMean;
@@ -271,6 +272,7 @@ MergeStats Merger::MergeDeltas(std::span<float> params, std::span<const MergeInp
     for (const auto& d : deltas) total_w += d.weight;
   }
   total_w = std::max(total_w, expected_weight);
+  if (factors != nullptr) factors->assign(factor.begin(), factor.end());
   if (!(total_w > 0)) return stats;
   for (size_t j = 0; j < deltas.size(); ++j) {
     double f = factor[j] * (robust ? 1.0 : deltas[j].weight) / total_w;

@@ -15,6 +15,7 @@
 #include "dust/net/wire.h"
 #include "fleet_scaling.h"
 #include "legacy_checkpoint.h"
+#include "peer_memory.h"
 #include "peer_table.h"
 #include "round_buffer.h"
 #include "update_planner.h"
@@ -57,7 +58,9 @@ struct Node::Impl {
 
   internal::RoundBuffer round_buffer;
   internal::PeerTable peers;
-  NodeCounters counters;  // all but drops, which are ingress.drops()
+  internal::PeerMemory memory;  // kHybrid: absent peers' deltas (peer_memory.h)
+  double standin_weight = 0;    // the absent peers' weight this round (ApplyStandins)
+  NodeCounters counters;        // all but drops, which are ingress.drops()
 
   uint64_t round = 0;
   bool sent_any = false;
@@ -84,7 +87,10 @@ struct Node::Impl {
         fleet_scaling(options.layers.front(), options.scaling_calibration_rounds,
                       options.scaling_announce_rounds),
         round_buffer(options.max_pending_updates),
-        peers(options.max_peers) {
+        peers(options.max_peers),
+        memory(model.num_params(),
+               options.gossip == GossipMode::kHybrid ? options.peer_memory_horizon_ms : 0,
+               options.peer_memory_max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
     update_fingerprint = fingerprint;
     if (options.scaling == ScalingMode::kFleet) {
@@ -109,13 +115,15 @@ struct Node::Impl {
     std::optional<InputScaling> next = fleet_scaling.TakeChange();
     if (!next) return;
     MergePending();
-    const std::span<float> linked[] = {ef, trainer.momentum()};
+    std::vector<std::span<float>> linked = {ef, trainer.momentum()};
+    memory.AppendVectors(&linked);
     // Fails only if the move would overflow a float (a scaling some 1e30 times ours). The
     // fleet's scaling is still the one to use, or no peer could merge with us: the model then
     // takes it as it is (its function changes; merges and training pull it back).
     if (!ChangeScaling(model, *next, linked).ok()) {
       std::fill(ef.begin(), ef.end(), 0.0f);
       std::fill(trainer.momentum().begin(), trainer.momentum().end(), 0.0f);
+      memory.Clear();
     }
     UseScaling(*next);
     ++scaling_changes;
@@ -142,20 +150,105 @@ struct Node::Impl {
   void MergePending() {
     ingress.CountDrop(DropReason::kRevokedBeforeMerge,
                       round_buffer.DropRevoked(*trust, identity.public_key));
+    ForgetPeers();
     if (round_buffer.empty()) return;
     MergeStats a = merger.Merge(model.params(), OwnWeight(), round_buffer.absolute());
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
     if (robust) {
       round_buffer.ScoreOutliers(model.params(), peers);
       ingress.CountDrop(DropReason::kIgnoredOutlierDelta, round_buffer.DropOutlierDeltas(peers));
+      ForgetPeers();
     }
-    MergeStats d =
-        merger.MergeDeltas(model.params(), round_buffer.deltas(),
-                           peers.ExpectedDeltaWeight(OwnWeight(), robust, *trust, last_tick_ms,
-                                                     options.send_interval_ms));
+    std::vector<double> factors;
+    MergeStats d = merger.MergeDeltas(model.params(), round_buffer.deltas(), DeltaWeight(),
+                                      memory.enabled() ? &factors : nullptr);
+    if (memory.enabled()) Remember(factors);
     counters.updates_merged += a.updates + d.updates;
     counters.merges += 1;
     round_buffer.Clear();
+  }
+
+  // The weight a round's deltas are divided by: the senders expected this round (lost ones
+  // included) and the absent peers whose memory stands in for them this round (peer_memory.h;
+  // weighed once per round, in ApplyStandins).
+  double DeltaWeight() const {
+    const bool robust = options.aggregator.kind != AggregatorKind::kMean;
+    return peers.ExpectedDeltaWeight(OwnWeight(), robust, *trust, last_tick_ms,
+                                     options.send_interval_ms) +
+           standin_weight;
+  }
+  int64_t ActiveMs() const { return internal::kActiveRounds * options.send_interval_ms; }
+
+  // What the merge just applied, remembered per sender (our own delta too: it tells how much
+  // of an absent peer's contribution we make ourselves): its delta part as clipped or, for an
+  // update without one, a round without progress.
+  //
+  // Deltas are remembered per unit of learning rate (our own rate stands for the sender's:
+  // the fleet follows one schedule) and taken at the rate of the round they stand in for, so a
+  // remembered step shrinks as the fleet's steps do (at a constant rate it is the step itself).
+  void Remember(const std::vector<double>& factors) {
+    const double lr = trainer.options().learning_rate;
+    if (!(lr > 0)) return;
+    const bool robust = options.aggregator.kind != AggregatorKind::kMean;
+    const auto deltas = round_buffer.deltas();
+    const auto from = round_buffer.delta_senders();
+    for (size_t j = 0; j < deltas.size(); ++j) {
+      memory.Observe(from[j], robust ? 1.0f : deltas[j].weight, deltas[j], factors[j] / lr,
+                     model.params(), last_tick_ms);
+    }
+    const auto abs = round_buffer.absolute();
+    const auto abs_from = round_buffer.absolute_senders();
+    for (size_t j = 0; j < abs.size(); ++j) {
+      if (std::find(from.begin(), from.end(), abs_from[j]) != from.end()) continue;
+      memory.Observe(abs_from[j], robust ? 1.0f : abs[j].weight, MergeInput{}, 1.0, model.params(),
+                     last_tick_ms);
+    }
+  }
+
+  // Peers whose memory must go at once: no longer trusted, or (robust rules) outliers. Our
+  // own entry stays (it is never absent).
+  void ForgetPeers() {
+    if (memory.size() == 0) return;
+    memory.Forget(
+        [&](const PublicKey& k) {
+          if (k == identity.public_key) return false;
+          if (!trust->Contains(k)) return true;
+          const PeerInfo* p = peers.Find(k);
+          return options.aggregator.kind != AggregatorKind::kMean && p != nullptr &&
+                 internal::RoundBuffer::IsOutlier(*p);
+        },
+        last_tick_ms);
+  }
+
+  // Once per round: the absent peers' steps, taken for them (NodeOptions peer_memory_*):
+  // their remembered deltas and the pull back to their anchors, weighted like a round's deltas
+  // (DeltaWeight) and by how much of their contribution no present peer makes (PeerMemory).
+  void ApplyStandins() {
+    standin_weight = 0;
+    if (memory.size() == 0) return;
+    ForgetPeers();
+    const bool robust = options.aggregator.kind != AggregatorKind::kMean;
+    const double present = peers.ExpectedDeltaWeight(OwnWeight(), robust, *trust, last_tick_ms,
+                                                     options.send_interval_ms);
+    const auto standins = memory.Absent(*trust, last_tick_ms, ActiveMs(), present);
+    standin_weight = internal::PeerMemory::TotalWeight(standins);
+    const double total = present + standin_weight;
+    const double lr = trainer.options().learning_rate;
+    if (standins.empty() || !(total > 0) || !(lr > 0)) return;
+    // The pull back to the anchors is a fraction lr * anchor * share of the distance each
+    // round; the absent peers weigh at most half (PeerMemory::Absent caps them at the present
+    // weight) and lr * anchor is capped at 1, so it never overshoots.
+    const double pull = std::min(1.0, lr * options.peer_memory_anchor);
+    const double step = options.peer_memory_deltas ? lr : 0.0;
+    auto x = model.params();
+    for (const auto& st : standins) {
+      const float g = static_cast<float>(step * st.weight / total);
+      const float h = static_cast<float>(pull * st.weight / total);
+      const std::vector<float>& m = *st.delta;
+      const std::vector<float>& a = *st.anchor;
+      for (size_t i = 0; i < x.size(); ++i) x[i] += g * m[i] + h * (a[i] - x[i]);
+    }
+    counters.standins += standins.size();
   }
 
   // An authenticated scaling message (fleet_scaling.h).
@@ -375,6 +468,7 @@ void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
         s.fleet_scaling.OnRound(r, *s.trust, s.identity.public_key);
         s.ApplyScalingChange();
       }
+      if (s.sent_any) s.ApplyStandins();  // for the round that just ended
       s.SendUpdate(r, now_ms, out);
       if (s.options.scaling == ScalingMode::kFleet) s.SendScaling(r, now_ms, out);
       s.round = r;
@@ -447,6 +541,13 @@ Bytes Node::ExportCheckpoint() const {
   if (std::any_of(s.ef.begin(), s.ef.end(), [](float v) { return v != 0.0f; })) {
     c.residual = s.ef;
   }
+  // The memory of the peers that are away (those present are learnt again within a few of
+  // their updates; keeping only the absent keeps the file small).
+  for (internal::PeerMemory::Entry& e : s.memory.Export()) {
+    if (s.last_tick_ms - e.last_ms <= s.ActiveMs() || e.key == s.identity.public_key) continue;
+    c.peers.push_back(
+        {e.key, e.last_ms, e.weight, e.updates, std::move(e.delta), std::move(e.anchor)});
+  }
   return EncodeCheckpoint(c);
 }
 
@@ -472,6 +573,10 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   if (!c.residual.empty()) std::copy(c.residual.begin(), c.residual.end(), ef.begin());
   std::vector<float> momentum(s.trainer.momentum().size(), 0.0f);
   if (!c.momentum.empty()) std::copy(c.momentum.begin(), c.momentum.end(), momentum.begin());
+  std::vector<internal::PeerMemory::Entry> remembered;
+  for (const Checkpoint::Peer& p : c.peers) {
+    remembered.push_back({p.key, p.last_ms, p.weight, p.updates, p.delta, p.anchor});
+  }
   internal::FleetScaling fleet_scaling = s.fleet_scaling;
   InputScaling target;  // kNone: raw features
   if (s.options.scaling == ScalingMode::kFleet) {
@@ -481,7 +586,11 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   }
   const bool moved = !(target == model.scaling());
   if (moved) {
-    const std::span<float> linked[] = {ef, momentum};
+    std::vector<std::span<float>> linked = {ef, momentum};
+    for (auto& e : remembered) {
+      linked.push_back(e.delta);
+      linked.push_back(e.anchor);
+    }
     DUST_RETURN_IF_ERROR(ChangeScaling(model, target, linked).WithContext("node checkpoint"));
   }
   DUST_RETURN_IF_ERROR(RestoreTrainer(c, s.trainer));  // checks before it changes anything
@@ -489,6 +598,7 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   std::copy(model.params().begin(), model.params().end(), s.model.params().begin());
   std::copy(ef.begin(), ef.end(), s.ef.begin());
   s.fleet_scaling = std::move(fleet_scaling);
+  s.memory.Restore(std::move(remembered));
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
   s.round_buffer.Clear();
@@ -514,6 +624,14 @@ ScalingStatus Node::scaling_status() const {
   st.peers_pooled = s.fleet_scaling.peers_pooled();
   st.calibration_end = s.fleet_scaling.calibration_end();
   return st;
+}
+size_t Node::remembered_peers() const {
+  const Impl& s = *m_impl;
+  return s.memory.size() - (s.memory.Has(s.identity.public_key) ? 1 : 0);  // not itself
+}
+size_t Node::absent_peers() const {
+  const Impl& s = *m_impl;
+  return s.memory.Absent(*s.trust, s.last_tick_ms, s.ActiveMs(), 1.0).size();
 }
 uint64_t Node::round() const { return m_impl->round; }
 uint64_t Node::samples_seen() const { return m_impl->samples_seen; }

@@ -4,13 +4,6 @@
 #include <algorithm>
 
 namespace dust::internal {
-namespace {
-
-// A peer whose last update is at most this many send intervals old counts as a sender of the
-// current round when normalising deltas.
-constexpr int64_t kActiveRounds = 4;
-
-}  // namespace
 
 PeerInfo& PeerTable::Touch(const PublicKey& key, int64_t now_ms) {
   auto it = m_peers.find(key);

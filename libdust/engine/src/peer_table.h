@@ -13,6 +13,10 @@
 
 namespace dust::internal {
 
+// A peer counts as a present sender while its last update is at most this many send
+// intervals old (a lost datagram or two is not an absence).
+inline constexpr int64_t kActiveRounds = 4;
+
 // Not thread-safe. Entries are created only for senders whose datagrams authenticated, so the
 // table holds trusted keys (or keys trusted when they were last heard).
 class PeerTable {

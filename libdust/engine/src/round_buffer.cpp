@@ -104,11 +104,13 @@ void RoundBuffer::ScoreOutliers(std::span<const float> params, PeerTable& peers)
   }
 }
 
+bool RoundBuffer::IsOutlier(const PeerInfo& peer) { return peer.outlier_score > kOutlierScore; }
+
 uint64_t RoundBuffer::DropOutlierDeltas(const PeerTable& peers) {
   return RemoveParts(m_delta, m_delta_from,
                      [&](const PublicKey& k) {
                        const PeerInfo* peer = peers.Find(k);
-                       return peer != nullptr && peer->outlier_score > kOutlierScore;
+                       return peer != nullptr && IsOutlier(*peer);
                      })
       .size();
 }

@@ -49,11 +49,16 @@ class RoundBuffer {
   // (deltas are sparse and differ honestly between peers, so no coordinate-wise rule can judge
   // them). Returns the parts dropped.
   uint64_t DropOutlierDeltas(const PeerTable& peers);
+  // Whether DropOutlierDeltas drops this peer's deltas.
+  static bool IsOutlier(const PeerInfo& peer);
 
   // What the merge is fed: absolute parts (Merger::Merge) and delta parts (MergeDeltas).
   std::span<const MergeInput> absolute() const { return m_absolute; }
   std::span<const MergeInput> deltas() const { return m_delta; }
   bool empty() const { return m_absolute.empty() && m_delta.empty(); }
+  // Their senders (own key included for the node's own delta), index for index.
+  std::span<const PublicKey> absolute_senders() const { return m_absolute_from; }
+  std::span<const PublicKey> delta_senders() const { return m_delta_from; }
 
   // Empties the buffer (after a merge, or when a checkpoint replaces the model).
   void Clear();

@@ -13,7 +13,10 @@ namespace {
 constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
 constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
 constexpr uint16_t kFlagScaling = 4;   // bit 2: the input scaling follows (after the residual)
-constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual | kFlagScaling;
+constexpr uint16_t kFlagPeers = 8;     // bit 3: the engine's peer memory follows (last)
+constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual | kFlagScaling | kFlagPeers;
+// One remembered peer before its two blocks of floats: key, last_ms, weight, updates.
+constexpr uint64_t kPeerHeaderBytes = 32 + 8 + 4 + 4;
 // The body starts with flags u16 and the layer count u32.
 constexpr SealedFormat kFormat{.name = "checkpoint",
                                .magic = "DUSTCKPT",
@@ -97,6 +100,18 @@ Status DecodeLayout(ByteView body, Checkpoint* c, Layout* layout) {
   uint64_t float_bytes = 4 * layout->param_count * static_cast<uint64_t>(blocks);
   // The scaling: its sample count, then center and scale of every input.
   if (layout->flags & kFlagScaling) float_bytes += 8 + 8 * uint64_t{c->layer_sizes[0]};
+  if (layout->flags & kFlagPeers) {
+    // The count sits after every block before it; read it there without consuming.
+    if (r.remaining() < float_bytes + 4) return Status::Corrupt("checkpoint: truncated");
+    ByteReader count(r.rest().subspan(float_bytes, 4));
+    const uint32_t peers = count.U32();
+    if (peers == 0 || peers > kMaxCheckpointPeers) {
+      return Status::Corrupt("checkpoint: " + std::to_string(peers) +
+                             " remembered peers, must be 1 to " +
+                             std::to_string(kMaxCheckpointPeers));
+    }
+    float_bytes += 4 + uint64_t{peers} * (kPeerHeaderBytes + 8 * layout->param_count);
+  }
   if (r.remaining() != float_bytes) {
     return Status::Corrupt("checkpoint: " + std::to_string(kFormat.file_bytes(body.size())) +
                            " bytes, expected " +
@@ -115,6 +130,11 @@ size_t ScalingBytes(const Checkpoint& c) {
   return HasScalingBlock(c) ? 8 + 8 * size_t{c.layer_sizes[0]} : 0;
 }
 
+size_t PeerBytes(const Checkpoint& c) {
+  if (c.peers.empty()) return 0;
+  return 4 + c.peers.size() * (kPeerHeaderBytes + 8 * c.params.size());
+}
+
 }  // namespace
 
 uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int value_blocks) {
@@ -125,13 +145,13 @@ uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int val
 Bytes EncodeCheckpoint(const Checkpoint& c) {
   const size_t body_bytes = kFormat.min_body + 4 * c.layer_sizes.size() + kCountersBytes +
                             4 * (c.params.size() + c.momentum.size() + c.residual.size()) +
-                            ScalingBytes(c);
+                            ScalingBytes(c) + PeerBytes(c);
   return SealFile(
       kFormat, kCheckpointVersion,
       [&](ByteWriter& w) {
-        w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
-                                    (c.residual.empty() ? 0 : kFlagResidual) |
-                                    (HasScalingBlock(c) ? kFlagScaling : 0)));
+        w.U16(static_cast<uint16_t>(
+            (c.momentum.empty() ? 0 : kFlagMomentum) | (c.residual.empty() ? 0 : kFlagResidual) |
+            (HasScalingBlock(c) ? kFlagScaling : 0) | (c.peers.empty() ? 0 : kFlagPeers)));
         w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
         for (uint32_t s : c.layer_sizes) w.U32(s);
         w.U64(c.init_seed);
@@ -147,6 +167,17 @@ Bytes EncodeCheckpoint(const Checkpoint& c) {
           w.U64(c.scaling_samples);
           PutFloats(w, c.scaling.identity() ? std::vector<float>(in, 0.0f) : c.scaling.center());
           PutFloats(w, c.scaling.identity() ? std::vector<float>(in, 1.0f) : c.scaling.scale());
+        }
+        if (!c.peers.empty()) {
+          w.U32(static_cast<uint32_t>(c.peers.size()));
+          for (const Checkpoint::Peer& p : c.peers) {
+            w.Raw(p.key);
+            w.U64(static_cast<uint64_t>(p.last_ms));
+            w.F32(p.weight);
+            w.U32(p.updates);
+            PutFloats(w, p.delta);
+            PutFloats(w, p.anchor);
+          }
         }
       },
       body_bytes);
@@ -187,6 +218,24 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
         return Status::Corrupt("checkpoint: identity scaling block without a sample count");
       }
       c.scaling = InputScaling{};
+    }
+  }
+  if (layout.flags & kFlagPeers) {
+    c.peers.resize(r.U32());  // checked against the caps and the length by DecodeLayout
+    for (size_t j = 0; j < c.peers.size(); ++j) {
+      Checkpoint::Peer& p = c.peers[j];
+      p.key = r.Array<32>();
+      if (j > 0 && !(c.peers[j - 1].key < p.key)) {
+        return Status::Corrupt("checkpoint: remembered peers out of key order");
+      }
+      p.last_ms = r.I64();
+      p.weight = r.F32();
+      if (!std::isfinite(p.weight) || p.weight < 0) {
+        return Status::Corrupt("checkpoint: a remembered peer's weight is not finite and >= 0");
+      }
+      p.updates = r.U32();
+      DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "remembered delta", &p.delta));
+      DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "remembered anchor", &p.anchor));
     }
   }
   if (!r.ok() || r.remaining() != 0) {

@@ -218,3 +218,54 @@ TEST_CASE("checkpoint encoding matches the protocol.md test vector") {
         "44555354434b505401000000020000000200000001000000010000000000000002000000000000000300"
         "000000000000040000000000000003000000000000000000003f000080bf0000803e49d8c25e4c891c0e");
 }
+
+TEST_CASE("checkpoint carries the engine's remembered peers and refuses bad ones") {
+  REQUIRE(InitCrypto().ok());
+  Checkpoint c = SampleCheckpoint({5, 4, 3}, true);
+  const size_t n = c.params.size();
+  const size_t without = EncodeCheckpoint(c).size();
+  for (uint8_t k : {3, 9}) {
+    Checkpoint::Peer p;
+    p.key.fill(k);
+    p.last_ms = -1234567 * k;
+    p.weight = 250.0f * k;
+    p.updates = 7u * k;
+    p.delta.assign(n, 0.001f * k);
+    p.anchor.assign(c.params.begin(), c.params.end());
+    p.anchor[1] = -0.0f;
+    c.peers.push_back(p);
+  }
+  const Bytes b = EncodeCheckpoint(c);
+  // protocol.md: u32 count, then per peer 32 + 8 + 4 + 4 bytes and two blocks of n floats.
+  CHECK(b.size() == without + 4 + 2 * (48 + 8 * n));
+  auto d = DecodeCheckpoint(b);
+  REQUIRE(d.ok());
+  CHECK(*d == c);
+  CHECK(std::signbit(d->peers[0].anchor[1]));
+
+  // The count (right after the momentum block, flags 0x9) and what follows it.
+  const size_t count_at = b.size() - 8 - 2 * (48 + 8 * n) - 4;
+  auto edited = [&](auto edit) {
+    Bytes e = b;
+    edit(e);
+    Reseal(e);
+    return DecodeCheckpoint(e).status();
+  };
+  CHECK(edited([&](Bytes& e) { e[count_at] = 3; }).code() == StatusCode::kCorrupt);  // length
+  CHECK(edited([&](Bytes& e) { e[count_at] = 0; }).message().find("remembered peers") !=
+        std::string::npos);
+  // Keys out of order (the second key below the first).
+  const size_t second_key = count_at + 4 + 48 + 8 * n;
+  CHECK(edited([&](Bytes& e) { e[second_key] = 1; }).message().find("key order") !=
+        std::string::npos);
+  // A negative weight, and a non-finite remembered value.
+  const size_t weight = count_at + 4 + 32 + 8;
+  CHECK(edited([&](Bytes& e) { e[weight + 3] |= 0x80; }).message().find("weight") !=
+        std::string::npos);
+  CHECK(edited([&](Bytes& e) {
+          const float inf = std::numeric_limits<float>::infinity();
+          std::memcpy(&e[weight + 8], &inf, 4);
+        })
+            .message()
+            .find("remembered delta") != std::string::npos);
+}

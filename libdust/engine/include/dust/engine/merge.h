@@ -87,8 +87,10 @@ class Merger {
   // to norm <= tau (clip_tau, or the median norm of this merge) and uses weight 1 for all
   // (expected_weight then counts senders), so neither a lied-about weight nor a scaled delta
   // moves the model further than an honest peer's step.
+  // `factors`, if given, receives each update's clip factor (1: not clipped), so the caller
+  // can remember what was applied.
   MergeStats MergeDeltas(std::span<float> params, std::span<const MergeInput> deltas,
-                         double expected_weight);
+                         double expected_weight, std::vector<double>* factors = nullptr);
 
   const AggregatorOptions& options() const { return m_options; }
 

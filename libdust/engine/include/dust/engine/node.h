@@ -100,6 +100,20 @@ struct NodeOptions {
   bool send_head_every_round = true;  // kAbsolute: also carry every parameter after layer 1
   float max_norm_ratio = 50.0f;       // quarantine threshold (merge.h CheckUpdate)
 
+  // Memory of absent peers (docs/engine.md, "Peers that sleep"; kHybrid only): while a
+  // trusted peer is away, the fleet keeps taking its step for it: its recent average delta
+  // (per unit of learning rate), plus a pull of strength peer_memory_anchor (per unit of
+  // learning rate) back towards the model as it was when the peer was last heard. Together
+  // they are a quadratic model of the absent peer's loss around that point; the delta alone
+  // (MIFA) keeps pushing as the model moves and drifts away (engine.md measures both). Full
+  // weight for half the horizon, then fading to nothing at the horizon (0: no memory). The
+  // default, 48 h, keeps a device switched off overnight at full weight and forgets one gone
+  // for good within two days.
+  int64_t peer_memory_horizon_ms = 48LL * 3600 * 1000;
+  size_t peer_memory_max_peers = 64;  // peers remembered (least recently heard forgotten)
+  float peer_memory_anchor = 5.0f;    // 0: the remembered delta alone (MIFA)
+  bool peer_memory_deltas = true;     // false: the anchor alone (measurements only)
+
   // Peers and receive path.
   size_t max_peers = 1024;             // peer-table entries (least recently seen evicted)
   int64_t peer_stale_ms = 60000;       // a peer silent this long is reported stale
@@ -176,6 +190,7 @@ struct NodeCounters {
   uint64_t scaling_accepted = 0;  // scaling messages (calibration moments, fleet scalings)
   uint64_t updates_merged = 0;
   uint64_t merges = 0;
+  uint64_t standins = 0;  // absent peers' remembered deltas applied (one per peer per round)
   uint64_t datagrams_sent = 0;
   uint64_t bytes_sent = 0;
   uint64_t max_datagram_bytes = 0;
@@ -234,6 +249,10 @@ class Node {
   // fingerprint() for the identity).
   ModelFingerprint update_fingerprint() const;
   ScalingStatus scaling_status() const;
+  // Peers whose contribution the node remembers (NodeOptions peer_memory_*), and how many of
+  // them are away at the last tick (their remembered steps are being taken for them).
+  size_t remembered_peers() const;
+  size_t absent_peers() const;
   uint64_t round() const;         // round of the last update sent
   uint64_t samples_seen() const;  // local training samples processed
   size_t train_size() const;

@@ -9,6 +9,7 @@
 // that decodes.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -35,9 +36,22 @@ struct Checkpoint {
   // statistics it was computed from (the engine prefers the fleet scaling with more samples).
   InputScaling scaling;
   uint64_t scaling_samples = 0;
+  // The engine's memory of absent peers (docs/engine.md, "Peers that sleep"), in key order:
+  // each peer's average delta per unit of learning rate and the model when it was last heard.
+  struct Peer {
+    std::array<uint8_t, 32> key{};
+    int64_t last_ms = 0;  // when its last update was merged
+    float weight = 0;     // its weight then (finite, >= 0)
+    uint32_t updates = 0;
+    std::vector<float> delta, anchor;  // params.size() each
+    bool operator==(const Peer&) const = default;
+  };
+  std::vector<Peer> peers;  // at most kMaxCheckpointPeers, keys strictly increasing
 
   bool operator==(const Checkpoint&) const = default;
 };
+
+inline constexpr uint32_t kMaxCheckpointPeers = 1024;
 
 // Encodes `c`. Precondition: layer_sizes valid for Mlp::Create, params.size() ==
 // ParamCount(layer_sizes), momentum and residual each empty or params.size(), all values finite; a
