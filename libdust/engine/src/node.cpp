@@ -66,6 +66,7 @@ struct Node::Impl {
   uint64_t samples_seen = 0;
   float last_loss = 0;
   uint16_t accuracy_bp = kAccuracyUnknown;
+  std::optional<uint64_t> schedule_position;
   int64_t last_tick_ms = 0;
 
   Impl(NodeOptions o, KeyPair id, const TrustStore* t, Dataset d, uint64_t seed, Mlp m)
@@ -181,14 +182,16 @@ struct Node::Impl {
     Send(h, *body, now_ms, out);
   }
 
-  // An authenticated announce of peer `p`: its name, accuracy and sample count. The drop
-  // reason when the payload does not decode.
+  // An authenticated announce of peer `p`: its name, accuracy, sample count and schedule
+  // position. The drop reason when the payload does not decode.
   std::optional<DropReason> AcceptAnnounce(const DatagramHeader& h, ByteView payload, PeerInfo& p) {
     Result<Announce> a = DecodeAnnounce(payload);
     if (!a.ok()) return DropReason::kBadPayload;
     p.display_name = a->display_name;
     p.accuracy_bp = a->accuracy_bp;
     p.sample_weight = a->local_samples;
+    p.schedule_position = a->schedule_position;
+    p.schedule_position_ms = p.last_seen_ms;  // Touch set it to now
     p.last_round = h.round;
     p.announces += 1;
     counters.announces_accepted += 1;
@@ -285,6 +288,7 @@ struct Node::Impl {
     a.listen_port = options.listen_port;
     a.accuracy_bp = accuracy_bp;
     a.local_samples = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    a.schedule_position = schedule_position;
     Result<Bytes> body = EncodeAnnounce(a);
     if (!body.ok()) return;
     DatagramHeader h;
@@ -521,6 +525,9 @@ size_t Node::train_size() const { return m_impl->train.size(); }
 float Node::last_loss() const { return m_impl->last_loss; }
 void Node::set_accuracy_bp(uint16_t accuracy_bp) { m_impl->accuracy_bp = accuracy_bp; }
 void Node::set_learning_rate(float lr) { m_impl->trainer.set_learning_rate(lr); }
+void Node::set_schedule_position(std::optional<uint64_t> position) {
+  m_impl->schedule_position = position;
+}
 const NodeOptions& Node::options() const { return m_impl->options; }
 
 std::vector<PeerInfo> Node::Peers(int64_t now_ms) const {

@@ -186,6 +186,37 @@ TEST_CASE("a node's own datagrams are never a peer's, even when its trust store 
   CHECK(a->Peers(kT0).empty());
 }
 
+TEST_CASE("a peer's announced schedule position reaches Peers(); one without clears it") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;
+  REQUIRE(trust.Add(Key(1).public_key, "a", kT0).ok());
+  REQUIRE(trust.Add(Key(2).public_key, "b", kT0).ok());
+  NodeOptions o = Options();
+  o.announce_interval_ms = 1000;
+  auto a = Node::Create(o, Key(1), &trust, MakeData({0, 1}, 40, 1), 1);
+  auto b = Node::Create(o, Key(2), &trust, MakeData({2, 3}, 40, 2), 2);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  // Delivers a's datagrams of one tick at `now` to b; b's view of a afterwards.
+  auto deliver = [&](int64_t now) {
+    std::vector<Bytes> out;
+    a->OnTick(now, &out);
+    for (const Bytes& d : out) b->OnDatagram(d, SourceKey::FromIndex(1), now + 1);
+    std::vector<PeerInfo> peers = b->Peers(now + 1);
+    REQUIRE(peers.size() == 1);
+    return peers[0];
+  };
+  a->set_schedule_position(5210);
+  PeerInfo seen = deliver(kT0);
+  CHECK(seen.announces == 1);
+  CHECK(seen.schedule_position == std::optional<uint64_t>(5210));
+  CHECK(seen.schedule_position_ms == kT0 + 1);
+  a->set_schedule_position(std::nullopt);  // e.g. a peer downgraded to a version without it
+  seen = deliver(kT0 + 1000);
+  CHECK(seen.announces == 2);
+  CHECK(!seen.schedule_position);
+}
+
 TEST_CASE("removing trust takes effect at once: updates buffered before it are not merged") {
   // Two identical clusters; in `with`, node 1 has node 0's last update buffered when node 0
   // loses its trust, in `without` that update never arrived. Node 1 must end up identical.

@@ -161,6 +161,10 @@ struct PeerInfo {
   uint64_t last_round = 0;
   uint32_t sample_weight = 0;     // last update's / announce's sample count
   uint16_t accuracy_bp = 0xFFFF;  // from its last announce
+  // From its last announce: its learning-rate schedule position (nullopt: that announce had
+  // none, or none arrived yet), and when that announce arrived.
+  std::optional<uint64_t> schedule_position;
+  int64_t schedule_position_ms = 0;
   uint64_t announces = 0;
   uint64_t updates_accepted = 0;
   uint64_t updates_rejected = 0;  // authenticated but refused (decode, quarantine, overflow)
@@ -240,6 +244,9 @@ class Node {
   float last_loss() const;
   void set_accuracy_bp(uint16_t accuracy_bp);  // the caller's held-out accuracy, for announces
   void set_learning_rate(float lr);            // schedules (the simulator's decay)
+  // The caller's learning-rate schedule position, for announces (the daemon's; nullopt, the
+  // default, announces none).
+  void set_schedule_position(std::optional<uint64_t> position);
   std::vector<PeerInfo> Peers(int64_t now_ms) const;
   NodeCounters counters() const;
   const NodeOptions& options() const;
