@@ -198,6 +198,7 @@ Status Daemon::Start() {
   }
 
   WaitSignals();
+  FollowFleetSchedule();  // the first announce carries our position
   ScheduleTick();
   Every(m_checkpoint_timer, m_options.checkpoint_interval, [this] { (void)WriteCheckpoint(); });
   if (m_options.rescan_interval > 0) {
@@ -206,7 +207,11 @@ Status Daemon::Start() {
   Every(m_eval_timer, m_options.eval_interval, [this] { EvaluateAsync(); });
   Every(m_status_timer, 10.0, [this] { m_notifier.Status(StatusLine()); });
   // Peer events need a look at the peer table; once a second is well inside announce-interval.
-  Every(m_peer_timer, 1.0, [this] { WatchPeers(); });
+  // So is the fleet's schedule position.
+  Every(m_peer_timer, 1.0, [this] {
+    WatchPeers();
+    FollowFleetSchedule();
+  });
   if (m_notifier.watchdog_interval().count() > 0) {
     Every(m_watchdog_timer, m_notifier.watchdog_interval().count() / 1000.0,
           [this] { m_notifier.Watchdog(); });
