@@ -86,6 +86,9 @@ NodeOptions Daemon::MakeNodeOptions() {
     n.display_name = ShortNodeId(m_identity.public_key);
   n.listen_port = m_options.port;
   n.peer_stale_ms = std::max<int64_t>(3 * n.announce_interval_ms, 3 * n.send_interval_ms);
+  // A fresh model takes the fleet's before it speaks with its weight (node.h; cleared when a
+  // checkpoint is restored).
+  n.listen_first = true;
   // Replay windows live in memory only: after a restart, a datagram captured before it would
   // pass the fresh window. Refusing anything stamped before this start closes that gap (a peer
   // whose clock lags ours is ignored for the lag; see docs/protocol.md, "Replay").

@@ -129,6 +129,7 @@ Json Daemon::StatusJson() {
           {"fleet_position", m_fleet_position ? Json(*m_fleet_position) : Json(nullptr)},
           {"fleet_peers", m_fleet_position_peers},
           {"waiting_for_fleet", AwaitingFleetSchedule()}}},
+        {"listening_to_fleet", m_node->listening()},
         {"rounds_skipped_for_budget", m_rounds_skipped},
         {"last_loss", m_units > 0 && std::isfinite(loss) ? Json(loss) : Json(nullptr)}}},
       {"model",

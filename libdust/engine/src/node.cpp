@@ -68,6 +68,12 @@ struct Node::Impl {
   uint16_t accuracy_bp = kAccuracyUnknown;
   std::optional<uint64_t> schedule_position;
   int64_t last_tick_ms = 0;
+  // options.listen_first: coordinates whose absolute values a peer has sent, and when the first
+  // arrived (-1: none yet).
+  bool listening = false;
+  std::vector<bool> heard;
+  size_t heard_count = 0;
+  int64_t listen_heard_ms = -1;
 
   Impl(NodeOptions o, KeyPair id, const TrustStore* t, Dataset d, uint64_t seed, Mlp m)
       : options(std::move(o)),
@@ -88,6 +94,10 @@ struct Node::Impl {
         peers(options.max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
     update_fingerprint = fingerprint;
+    if (options.listen_first) {
+      listening = true;
+      heard.assign(model.num_params(), false);
+    }
     if (options.scaling == ScalingMode::kFleet) {
       // A fresh model is initialised in the scaled inputs' space (as if trained on them from
       // the start), not moved there: moving would multiply the first layer's initial weights
@@ -136,6 +146,11 @@ struct Node::Impl {
 
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }
 
+  void StopListening() {
+    listening = false;
+    heard = {};
+  }
+
   // Merges the round buffer into the model. Absolute values first: they were all taken before
   // this round's deltas, like our own model, so averaging them and then adding the round's
   // mean delta keeps every node on the same trajectory. With a robust rule the absolute values
@@ -144,7 +159,11 @@ struct Node::Impl {
     ingress.CountDrop(DropReason::kRevokedBeforeMerge,
                       round_buffer.DropRevoked(*trust, identity.public_key));
     if (round_buffer.empty()) return;
-    MergeStats a = merger.Merge(model.params(), OwnWeight(), round_buffer.absolute());
+    // A listening node weighs its own values 1 against its peers' sample counts: it takes the
+    // fleet's model, block by block.
+    MergeStats a =
+        merger.Merge(model.params(), listening ? 1.0f : OwnWeight(), round_buffer.absolute());
+    if (listening && heard_count == heard.size()) StopListening();
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
     if (robust) {
       round_buffer.ScoreOutliers(model.params(), peers);
@@ -225,6 +244,12 @@ struct Node::Impl {
       }
     }
     if (round_buffer.Full()) return DropReason::kPendingFull;
+    if (listening) {
+      if (listen_heard_ms < 0 && !m.index.empty()) listen_heard_ms = now_ms;
+      for (uint32_t i : m.index) {
+        if (!heard[i]) heard[i] = true, ++heard_count;
+      }
+    }
     round_buffer.Add(std::move(m), std::move(md), h.sender);
     p.last_update_ms = now_ms;
     p.sample_weight = h.sample_weight;
@@ -277,7 +302,9 @@ struct Node::Impl {
     DatagramHeader h;
     h.type = MessageType::kUpdate;
     h.flags = plan->lz4 ? kFlagPayloadLz4 : 0;
-    h.sample_weight = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    // Listening: receivers count the weight as 1, so our model does not pull theirs.
+    h.sample_weight =
+        listening ? 0 : static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
     h.round = r;
     Send(h, plan->body, now_ms, out);
   }
@@ -371,6 +398,10 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
 void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
   Impl& s = *m_impl;
   s.last_tick_ms = std::max(s.last_tick_ms, now_ms);
+  if (s.listening && s.listen_heard_ms >= 0 &&
+      now_ms - s.listen_heard_ms >= s.options.listen_max_ms) {
+    s.StopListening();
+  }
   s.MergePending();
   if (now_ms >= s.next_send_ms) {
     uint64_t r = static_cast<uint64_t>(std::max<int64_t>(now_ms, 0) / s.options.send_interval_ms);
@@ -496,6 +527,7 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
   s.round_buffer.Clear();
+  s.StopListening();  // a restored model is not fresh: it speaks with its weight at once
   if (moved) ++s.scaling_changes;
   s.UseScaling(target);
   return Status::Ok();
@@ -520,6 +552,7 @@ ScalingStatus Node::scaling_status() const {
   return st;
 }
 uint64_t Node::round() const { return m_impl->round; }
+bool Node::listening() const { return m_impl->listening; }
 uint64_t Node::samples_seen() const { return m_impl->samples_seen; }
 size_t Node::train_size() const { return m_impl->train.size(); }
 float Node::last_loss() const { return m_impl->last_loss; }

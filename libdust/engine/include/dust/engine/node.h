@@ -108,6 +108,15 @@ struct NodeOptions {
   int64_t not_before_ms = 0;  // refuse datagrams stamped earlier (the daemon: its start time)
   RateLimiterOptions rate_limit;
 
+  // Joining: a node started without a checkpoint first listens, so that its initial model does
+  // not pull a settled fleet's towards it (docs/engine.md, "Joining a settled fleet"). While it
+  // listens, its updates carry sample weight 0 (receivers count 1) and it weighs its own values
+  // 1 in its merges of absolute values, so it takes the fleet's model; it stops once its peers'
+  // absolute values have covered every coordinate of its model, or listen_max_ms after the
+  // first of them arrived, or when a checkpoint is imported. false (dust-sim): never listens.
+  bool listen_first = false;
+  int64_t listen_max_ms = 120000;
+
   // Announce contents.
   std::string display_name = "dust";
   uint16_t listen_port = 0;
@@ -239,6 +248,7 @@ class Node {
   ModelFingerprint update_fingerprint() const;
   ScalingStatus scaling_status() const;
   uint64_t round() const;         // round of the last update sent
+  bool listening() const;         // options.listen_first: still taking the fleet's model
   uint64_t samples_seen() const;  // local training samples processed
   size_t train_size() const;
   float last_loss() const;
