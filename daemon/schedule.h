@@ -8,7 +8,8 @@
 //   - a restart (clean or kill -9) resumes the schedule where the checkpoint left it;
 //   - a paused or data-less daemon does not decay (no steps are taken);
 //   - a node that joins late, or whose state was lost, joins at the fleet's position, not at
-//     `start` (FleetSchedule below; docs/engine.md, "A fleet-wide learning-rate schedule");
+//     `start` (FleetSchedulePosition and ScheduleTracker below; docs/engine.md, "A fleet-wide
+//     learning-rate schedule");
 //   - a rescan that brings new data does not reset it: the floor is above zero, so new data
 //     is still learned, at the settled rate (restarting the decay would shake every peer's
 //     model, since each node's step is merged into all of them).
@@ -64,7 +65,6 @@ class ScheduleTracker {
     m_offset = target - std::min(steps, target);
     return true;
   }
-  uint64_t offset() const { return m_offset; }
 
  private:
   uint64_t m_offset = 0;
