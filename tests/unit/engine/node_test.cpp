@@ -263,7 +263,10 @@ TEST_CASE("a node that listens first takes the fleet's model without pulling it,
   join(true, &moved_listening, &joiner, &settled);
   join(false, &moved_plain, &plain_joiner, &plain_settled);
   REQUIRE(moved_plain > 0);
-  // Weight 1 against 80 samples, where the plain joiner weighs 80 like the settled node.
+  // The listening joiner's update was merged (weight 0 is counted as 1, not refused), with
+  // weight 1 against 80 samples, where the plain joiner weighs 80 like the settled node.
+  CHECK(settled->counters().updates_merged > 0);
+  CHECK(moved_listening > 0);
   CHECK(moved_listening < moved_plain / 20);
   // The model here has two blocks of absolute values: two rounds cover it.
   const double gap_before = Distance(*joiner, *settled);
