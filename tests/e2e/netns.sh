@@ -645,8 +645,13 @@ scenario_sleep() {
   check "after host2 came back, hosts 1 and 3 are within 3 points of before" within "1 3" before after 3
 
   say "sleep: host4 joins the settled three with a fresh state"
+  # Settled again first: host2 is still catching up for a while after its return (each try is
+  # a mean of 3 measurements; at the floor hosts agree within 1-2 points, docs/demo.md).
   declare -A before4 low4
-  settled "$three" before4
+  for ((i = 0; i < 10; i++)); do
+    settled "$three" before4
+    fcmp "$(spread "$three" before4)" '<=' 0.02 && break
+  done
   cl_start 4
   for i in $three; do
     cl_trust 4 "$i"
