@@ -195,6 +195,22 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
     char rate[32];  // significant digits: the floor may be far below 0.001
     std::snprintf(rate, sizeof(rate), "%.3g", v);
     os << ", learning rate " << rate;
+    // Where the rate comes from: the node's own steps, or the fleet's position when ahead.
+    if (const json* ls = Field(tr, "learning_rate_schedule");
+        ls != nullptr && ls->is_object() && Field(*ls, "position") != nullptr) {
+      os << " at schedule position " << Int(*ls, "position") << " (own steps "
+         << Int(*ls, "own_steps");
+      if (Field(*ls, "fleet_position") != nullptr) {
+        os << ", fleet " << Int(*ls, "fleet_position") << " from " << Int(*ls, "fleet_peers")
+           << (Int(*ls, "fleet_peers") == "1" ? " peer" : " peers");
+      } else {
+        os << ", no fleet position heard";
+      }
+      if (const json* w = Field(*ls, "waiting_for_fleet"); w != nullptr && w->is_boolean() && *w) {
+        os << "; waiting for it before training";
+      }
+      os << ")";
+    }
   }
   os << "\n";
 

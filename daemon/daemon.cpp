@@ -87,6 +87,9 @@ NodeOptions Daemon::MakeNodeOptions() {
     n.display_name = ShortNodeId(m_identity.public_key);
   n.listen_port = m_options.port;
   n.peer_stale_ms = std::max<int64_t>(3 * n.announce_interval_ms, 3 * n.send_interval_ms);
+  // A fresh model takes the fleet's before it speaks with its weight (node.h; cleared when a
+  // checkpoint is restored).
+  n.listen_first = true;
   // Replay windows live in memory only: after a restart, a datagram captured before it would
   // pass the fresh window. Refusing anything stamped before this start closes that gap (a peer
   // whose clock lags ours is ignored for the lag; see docs/protocol.md, "Replay").
@@ -199,6 +202,7 @@ Status Daemon::Start() {
   }
 
   WaitSignals();
+  FollowFleetSchedule();  // the first announce carries our position
   ScheduleTick();
   Every(m_checkpoint_timer, m_options.checkpoint_interval, [this] { (void)WriteCheckpoint(); });
   if (m_options.rescan_interval > 0) {
@@ -207,7 +211,11 @@ Status Daemon::Start() {
   Every(m_eval_timer, m_options.eval_interval, [this] { EvaluateAsync(); });
   Every(m_status_timer, 10.0, [this] { m_notifier.Status(StatusLine()); });
   // Peer events need a look at the peer table; once a second is well inside announce-interval.
-  Every(m_peer_timer, 1.0, [this] { WatchPeers(); });
+  // So is the fleet's schedule position.
+  Every(m_peer_timer, 1.0, [this] {
+    WatchPeers();
+    FollowFleetSchedule();
+  });
   if (m_notifier.watchdog_interval().count() > 0) {
     Every(m_watchdog_timer, m_notifier.watchdog_interval().count() / 1000.0,
           [this] { m_notifier.Watchdog(); });

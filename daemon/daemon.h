@@ -211,6 +211,15 @@ class Daemon {
   // The data dir as status and rescan report it.
   Json DataJson();
   uint64_t Steps() const { return m_steps_base + m_units; }
+  // The fleet-wide schedule (training.cpp; docs/engine.md, "A fleet-wide learning-rate
+  // schedule"): this node's position on it, and the rate there.
+  uint64_t SchedulePosition() const { return m_schedule.Position(Steps()); }
+  double LearningRate() const { return ScheduledLearningRate(Schedule(), SchedulePosition()); }
+  // Once a second: the fleet's position from the trusted live peers' announces; moves this
+  // node up to it, and tells the node what to announce.
+  void FollowFleetSchedule();
+  // Whether training waits to hear the fleet's position first (right after a start).
+  bool AwaitingFleetSchedule() const;
 
   static int64_t NowMs();
 
@@ -252,6 +261,10 @@ class Daemon {
   uint64_t m_rounds_skipped = 0;
   uint64_t m_units = 0;  // TrainUnits this run
   uint64_t m_steps_base = 0;
+  ScheduleTracker m_schedule;
+  std::optional<uint64_t> m_fleet_position;  // from the last FollowFleetSchedule
+  size_t m_fleet_position_peers = 0;         // trusted live peers it came from
+  bool m_fleet_position_heard = false;       // some trusted peer announced one since start
   uint64_t m_rounds_base = 0;
   uint64_t m_samples_trained = 0;
   double m_train_seconds = 0;

@@ -119,11 +119,17 @@ Json Daemon::StatusJson() {
         {"steps_per_s", m_steps_per_s},
         {"samples_trained", m_samples_trained},
         {"batches_per_round", m_options.batches_per_round},
-        {"learning_rate", ScheduledLearningRate(Schedule(), Steps())},
+        {"learning_rate", LearningRate()},
         {"learning_rate_schedule",
          {{"start", m_options.learning_rate},
           {"floor", m_options.learning_rate_floor},
-          {"decay_steps", m_options.learning_rate_decay_steps}}},
+          {"decay_steps", m_options.learning_rate_decay_steps},
+          {"position", SchedulePosition()},
+          {"own_steps", Steps()},
+          {"fleet_position", m_fleet_position ? Json(*m_fleet_position) : Json(nullptr)},
+          {"fleet_peers", m_fleet_position_peers},
+          {"waiting_for_fleet", AwaitingFleetSchedule()}}},
+        {"listening_to_fleet", m_node->listening()},
         {"rounds_skipped_for_budget", m_rounds_skipped},
         {"last_loss", m_units > 0 && std::isfinite(loss) ? Json(loss) : Json(nullptr)}}},
       {"model",
@@ -327,8 +333,11 @@ std::string Daemon::MetricsTextNow() {
   m.Counter("dust_training_seconds_total", "Wall time spent in training units.", m_train_seconds);
   m.Gauge("dust_training_paused", "1 if training is paused.", m_paused ? 1 : 0);
   m.Gauge("dust_training_learning_rate",
-          "Learning rate of the next local SGD step (schedule over the model's steps).",
-          ScheduledLearningRate(Schedule(), Steps()));
+          "Learning rate of the next local SGD step (schedule at the schedule position).",
+          LearningRate());
+  m.Gauge("dust_training_schedule_position",
+          "Position on the learning-rate schedule: the model's steps, or the fleet's if ahead.",
+          static_cast<double>(SchedulePosition()));
   m.Gauge("dust_model_steps", "Local SGD steps of the model, ever (checkpointed).",
           static_cast<double>(Steps()));
   m.Gauge("dust_model_rounds", "Merge rounds of the model, ever (checkpointed).",

@@ -1,5 +1,6 @@
 #include "schedule.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -13,6 +14,14 @@ double ScheduledLearningRate(const LearningRateSchedule& schedule, uint64_t step
   const double t = static_cast<double>(steps) / static_cast<double>(schedule.decay_steps);
   return schedule.floor +
          (schedule.start - schedule.floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * t));
+}
+
+std::optional<uint64_t> FleetSchedulePosition(std::vector<uint64_t> peer_positions) {
+  if (peer_positions.empty()) return std::nullopt;
+  const auto mid =
+      peer_positions.begin() + static_cast<std::ptrdiff_t>((peer_positions.size() - 1) / 2);
+  std::nth_element(peer_positions.begin(), mid, peer_positions.end());
+  return std::min(*mid, kMaxSchedulePosition);
 }
 
 }  // namespace dust::daemon

@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "dust/export/export.h"
+#include "log.h"
 
 namespace dust::daemon {
 namespace asio = boost::asio;
@@ -14,6 +15,9 @@ using Clock = std::chrono::steady_clock;
 
 void Daemon::TrainStep() {
   if (m_paused || m_stopping || m_node->train_size() == 0) return;
+  // A node that just started does not know the fleet's rate yet: a step at its own (maybe full)
+  // rate now would land in every peer's model.
+  if (AwaitingFleetSchedule()) return;
   // CPU budget: a unit that took longer than budget x round leaves a debt paid by skipping
   // rounds, so the long-run share stays at the budget whatever batches-per-round is.
   const double round_s = m_options.send_interval;
@@ -23,9 +27,9 @@ void Daemon::TrainStep() {
     ++m_rounds_skipped;
     return;
   }
-  // The rate follows the model's step count ever (checkpointed), not this process's uptime:
-  // a restart resumes the decay where it was (schedule.h).
-  m_node->set_learning_rate(static_cast<float>(ScheduledLearningRate(Schedule(), Steps())));
+  // The rate follows the model's step count ever (checkpointed), not this process's uptime,
+  // moved up to the fleet's position when that is ahead (schedule.h).
+  m_node->set_learning_rate(static_cast<float>(LearningRate()));
   auto t0 = Clock::now();
   TrainUnitResult r = m_node->TrainUnit();
   double spent = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -35,6 +39,45 @@ void Daemon::TrainStep() {
     m_units += m_options.batches_per_round;
     m_samples_trained += r.samples;
   }
+}
+
+void Daemon::FollowFleetSchedule() {
+  const int64_t now = NowMs();
+  std::vector<uint64_t> positions;
+  for (const PeerInfo& p : m_node->Peers(now)) {
+    // Trusted now (a revoked peer's word no longer counts) and heard within the stale window
+    // (a peer that left no longer speaks for the fleet).
+    if (!p.schedule_position || m_trust.Find(p.key) == nullptr ||
+        now - p.schedule_position_ms > m_node->options().peer_stale_ms) {
+      continue;
+    }
+    positions.push_back(*p.schedule_position);
+  }
+  m_fleet_position_peers = positions.size();
+  m_fleet_position = FleetSchedulePosition(std::move(positions));
+  const uint64_t before = SchedulePosition();
+  if (m_schedule.Adopt(Steps(), m_fleet_position)) {
+    // Info once per run (a joiner's jump); afterwards the fleet is a few steps ahead now and then.
+    if (!m_fleet_position_heard) {
+      LogInfo("schedule: moved to the fleet's position {} from {} ({} peers): learning rate {}",
+              SchedulePosition(), before, m_fleet_position_peers, LearningRate());
+    } else {
+      LogDebug("schedule: moved to the fleet's position {} from {}", SchedulePosition(), before);
+    }
+  }
+  if (m_fleet_position) m_fleet_position_heard = true;
+  m_node->set_schedule_position(SchedulePosition());
+}
+
+bool Daemon::AwaitingFleetSchedule() const {
+  if (m_fleet_position_heard || m_trust.size() == 0) return false;
+  // A constant rate, or a node already at the floor: nothing a peer says can change its rate.
+  const LearningRateSchedule s = Schedule();
+  if (s.decay_steps == 0 || s.floor == s.start || SchedulePosition() >= s.decay_steps) return false;
+  // Every peer announces once per announce-interval; two of them allow for one lost announce.
+  // A node whose peers are all away waits this long, then trains on its own schedule.
+  const int64_t grace_ms = static_cast<int64_t>(2000 * m_options.announce_interval) + 1000;
+  return NowMs() - m_start_ms < grace_ms;
 }
 
 void Daemon::EvaluateAsync() {

@@ -24,10 +24,11 @@
 #
 # Printed at the end, over the settled snapshots: per host the mean and largest change between
 # consecutive snapshots ("step"), the range (max - min) and the mean accuracy; then the means
-# over hosts and the hosts' spread (max - min at the same time). --out writes every snapshot
-# as CSV (t, host, accuracy, learning rate or empty).
+# over hosts and the hosts' spread (max - min at the same time); with --late, every settled
+# host's accuracy before the join (mean of the 3 snapshots up to it), its lowest after it and
+# the drop. --out writes every snapshot as CSV (t, host, accuracy, learning rate or empty).
 set -euo pipefail
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || { usage >&2; exit 1; }
 case "$1" in -h | --help) usage; exit 0 ;; esac
 BUILD=$(cd "$1" && pwd)
@@ -162,10 +163,11 @@ if [ -n "$RESTART" ]; then
 fi
 sample "$SECONDS_RUN"
 [ -z "$OUT" ] || cp "$csv" "$OUT"
-/usr/bin/python3 - "$csv" "$SETTLE" "${UNTIL:-$SECONDS_RUN}" <<'PY'
+/usr/bin/python3 - "$csv" "$SETTLE" "${UNTIL:-$SECONDS_RUN}" "${LATE_HOST:-0}" "${LATE_AT:-0}" <<'PY'
 import collections, sys
 rows = [l.strip().split(",") for l in open(sys.argv[1]) if l.strip()]
 settle, until = float(sys.argv[2]), float(sys.argv[3])
+late_host, late_at = int(sys.argv[4]), float(sys.argv[5])
 acc = collections.defaultdict(dict)
 for t, h, a, _ in rows:
     if a != "null":
@@ -190,4 +192,15 @@ k = len(steps_mean)
 print(f"  all: mean step {sum(steps_mean) / k:.1f}, max step {max(steps_max):.1f}, "
       f"mean range {sum(ranges) / k:.1f}, mean accuracy {sum(means) / k:.1f}, "
       f"mean spread between hosts {sum(spreads) / max(1, len(spreads)):.1f} (max {max(spreads, default=0):.1f})")
+# --late: how far the joiner moved the settled hosts (issue 15's goal: at most 2 points).
+if late_host:
+    print(f"settled hosts around host{late_host}'s join at {late_at:g} s (before = mean of the 3 snapshots up to it):")
+    for h in sorted(acc):
+        pre = [acc[h][t] for t in sorted(acc[h]) if t <= late_at + 0.5][-3:]
+        post = [(acc[h][t], t) for t in sorted(acc[h]) if late_at + 0.5 < t <= until + 1]
+        if h == late_host or not pre or not post:
+            continue
+        low, at = min(post)
+        before = sum(pre) / len(pre)
+        print(f"  host{h}: before {before:.1f}  lowest after {low:.1f} (at {at:.0f} s)  drop {before - low:.1f}")
 PY

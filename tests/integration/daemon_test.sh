@@ -143,20 +143,34 @@ trusted=$(field "$T/n2/sock" trust.list "len(r['trusted'])")
 [[ $trusted == 2 ]] || fail "trust store after restart holds $trusted peers, expected 2"
 steps=$(field "$T/n2/sock" status "r['model']['steps']")
 ((steps >= ckpt_steps)) || fail "model went back: $steps steps < checkpoint $ckpt_steps"
-# The schedule follows the checkpointed step count: a restart does not start it again.
-lr=$(field "$T/n2/sock" status "'%s %s' % (r['training']['learning_rate'], r['model']['steps'])")
+# The schedule follows the checkpointed step count (a restart does not start it again), or the
+# fleet's position when that is ahead: the rate is the schedule's at the position, which is at
+# least the steps.
+lr=$(field "$T/n2/sock" status "'%s %s %s' % (r['training']['learning_rate'], r['model']['steps'], r['training']['learning_rate_schedule']['position'])")
 "$PY" -c "
 import math, sys
-lr, steps = (float(x) for x in '$lr'.split())
-want = 0.02 if steps >= $DECAY else 0.02 + 0.18 * 0.5 * (1 + math.cos(math.pi * steps / $DECAY))
-sys.exit(0 if abs(lr - want) < 1e-9 and lr < 0.2 else 1)" ||
-  fail "restarted node2's learning rate/steps '$lr': not the schedule's value at its steps"
+lr, steps, position = (float(x) for x in '$lr'.split())
+want = 0.02 if position >= $DECAY else 0.02 + 0.18 * 0.5 * (1 + math.cos(math.pi * position / $DECAY))
+sys.exit(0 if abs(lr - want) < 1e-9 and lr < 0.2 and position >= steps else 1)" ||
+  fail "restarted node2's learning rate/steps/position '$lr': not the schedule's value at its position"
 # The checkpoint was taken after all passed 0.65; one slice alone stays below ~0.42.
 "$PY" -c "import sys; sys.exit(0 if $restored_acc >= 0.55 else 1)" ||
   fail "restored model's test accuracy $restored_acc: not the checkpointed model?"
-log "node2 back: same ID, 2 trusted, $steps steps, restored model's test accuracy $restored_acc, learning rate/steps $lr"
+log "node2 back: same ID, 2 trusted, $steps steps, restored model's test accuracy $restored_acc, learning rate/steps/position $lr"
 ls "$T/n2/state" | grep -q corrupt && fail "a state file was found corrupt after kill -9"
 wait_all_above 0.65 60 || fail "node2 did not catch up"
+# Announces carry schedule positions: the restarted node hears both peers' (every
+# announce-interval, 10 s by default) and its position is at least the fleet's.
+for _ in $(seq 50); do
+  sched=$(field "$T/n2/sock" status "'%s %s %s' % tuple(r['training']['learning_rate_schedule'][k] for k in ('fleet_peers', 'fleet_position', 'position'))")
+  [[ $sched == 2\ * ]] && break
+  sleep 0.5
+done
+read -r fleet_peers fleet_position position <<<"$sched"
+if [[ $fleet_peers != 2 || $fleet_position == None ]] || ((position < fleet_position || fleet_position == 0)); then
+  fail "node2's schedule (fleet peers, fleet position, position): $sched"
+fi
+log "node2 heard the fleet's schedule position $fleet_position from $fleet_peers peers (its own: $position)"
 
 # A bad file dropped into the data dir and SIGHUP: reported and skipped, the rest still used.
 printf 'label,a,b,c\n12,not,a,sample\n' >"$T/n1/data/broken.csv"  # line 2 is bad

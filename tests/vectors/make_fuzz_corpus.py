@@ -40,6 +40,13 @@ def main():
     write("datagram", "update-max", pv.datagram(sk, pub, 1, 0, 3, ts, model, 32, 9, bytes(1310)))
     write("datagram", "announce", pv.datagram(sk, pub, 2, 0, 43, ts, model, 0, 7,
                                               pv.announce("node-a", 47474, 9150, 500)))
+    position = (1, struct.pack("<Q", 5210))
+    write("datagram", "announce-schedule", pv.datagram(sk, pub, 2, 0, 44, ts, model, 0, 7,
+                                                       pv.announce("node-a", 47474, 9150, 500,
+                                                                   [position])))
+    write("datagram", "announce-extensions",
+          pv.datagram(sk, pub, 2, 0, 45, ts, model, 0, 7,
+                      pv.announce("node-a", 47474, 9150, 500, [position, (9, b"future")])))
     write("datagram", "announce-untrusted", pv.datagram(sk2, pub2, 2, 0, 5, ts, model, 0, 1,
                                                         pv.announce("kiosk", 0, 0xFFFF, 0)))
     write("trust_store", "two", pv.trust_store([(pub, ts, "lab node #1"), (pub2, ts + 5, "kiosk")]))

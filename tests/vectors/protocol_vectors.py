@@ -71,9 +71,10 @@ def datagram(sk, pub, mtype, flags, counter, ts, model, weight, rnd, payload):
     return signed + sk.sign(signed)
 
 
-def announce(name, port, acc_bp, samples):
+def announce(name, port, acc_bp, samples, extensions=()):
     n = name.encode()
-    return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples)
+    ext = b"".join(bytes([tag, len(value)]) + value for tag, value in extensions)
+    return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples) + ext
 
 
 def trust_store(entries):
@@ -100,6 +101,9 @@ def main():
     print("announce_payload", ann_payload.hex())
     ann = datagram(sk, pub, 2, 0, 43, ts + 1000, model, 0, 7, ann_payload)
     print("announce_datagram", ann.hex())
+    # The same announce with extension tag 1, schedule position 5210 steps.
+    ann_sched = announce("node-a", 47474, 9150, 500, [(1, struct.pack("<Q", 5210))])
+    print("announce_payload_schedule", ann_sched.hex())
     seed2 = bytes(range(0x21, 0x41))
     pub2 = Ed25519PrivateKey.from_private_bytes(seed2).public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -69,7 +69,14 @@ struct Node::Impl {
   uint64_t samples_seen = 0;
   float last_loss = 0;
   uint16_t accuracy_bp = kAccuracyUnknown;
+  std::optional<uint64_t> schedule_position;
   int64_t last_tick_ms = 0;
+  // options.listen_first: coordinates whose absolute values a peer has sent, and when the first
+  // arrived (-1: none yet).
+  bool listening = false;
+  std::vector<bool> heard;
+  size_t heard_count = 0;
+  int64_t listen_heard_ms = -1;
 
   Impl(NodeOptions o, KeyPair id, const TrustStore* t, Dataset d, uint64_t seed, Mlp m)
       : options(std::move(o)),
@@ -93,6 +100,10 @@ struct Node::Impl {
                options.peer_memory_max_peers) {
     fingerprint = Fingerprint(options.layers, options.init_seed);
     update_fingerprint = fingerprint;
+    if (options.listen_first) {
+      listening = true;
+      heard.assign(model.num_params(), false);
+    }
     if (options.scaling == ScalingMode::kFleet) {
       // A fresh model is initialised in the scaled inputs' space (as if trained on them from
       // the start), not moved there: moving would multiply the first layer's initial weights
@@ -143,6 +154,11 @@ struct Node::Impl {
 
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }
 
+  void StopListening() {
+    listening = false;
+    heard = {};
+  }
+
   // Merges the round buffer into the model. Absolute values first: they were all taken before
   // this round's deltas, like our own model, so averaging them and then adding the round's
   // mean delta keeps every node on the same trajectory. With a robust rule the absolute values
@@ -152,7 +168,11 @@ struct Node::Impl {
                       round_buffer.DropRevoked(*trust, identity.public_key));
     ForgetPeers();
     if (round_buffer.empty()) return;
-    MergeStats a = merger.Merge(model.params(), OwnWeight(), round_buffer.absolute());
+    // A listening node weighs its own values 1 against its peers' sample counts: it takes the
+    // fleet's model, block by block.
+    MergeStats a =
+        merger.Merge(model.params(), listening ? 1.0f : OwnWeight(), round_buffer.absolute());
+    if (listening && heard_count == heard.size()) StopListening();
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
     if (robust) {
       round_buffer.ScoreOutliers(model.params(), peers);
@@ -274,14 +294,16 @@ struct Node::Impl {
     Send(h, *body, now_ms, out);
   }
 
-  // An authenticated announce of peer `p`: its name, accuracy and sample count. The drop
-  // reason when the payload does not decode.
+  // An authenticated announce of peer `p`: its name, accuracy, sample count and schedule
+  // position. The drop reason when the payload does not decode.
   std::optional<DropReason> AcceptAnnounce(const DatagramHeader& h, ByteView payload, PeerInfo& p) {
     Result<Announce> a = DecodeAnnounce(payload);
     if (!a.ok()) return DropReason::kBadPayload;
     p.display_name = a->display_name;
     p.accuracy_bp = a->accuracy_bp;
     p.sample_weight = a->local_samples;
+    p.schedule_position = a->schedule_position;
+    p.schedule_position_ms = p.last_seen_ms;  // Touch set it to now
     p.last_round = h.round;
     p.announces += 1;
     counters.announces_accepted += 1;
@@ -315,6 +337,12 @@ struct Node::Impl {
       }
     }
     if (round_buffer.Full()) return DropReason::kPendingFull;
+    if (listening) {
+      if (listen_heard_ms < 0 && !m.index.empty()) listen_heard_ms = now_ms;
+      for (uint32_t i : m.index) {
+        if (!heard[i]) heard[i] = true, ++heard_count;
+      }
+    }
     round_buffer.Add(std::move(m), std::move(md), h.sender);
     p.last_update_ms = now_ms;
     p.sample_weight = h.sample_weight;
@@ -367,7 +395,9 @@ struct Node::Impl {
     DatagramHeader h;
     h.type = MessageType::kUpdate;
     h.flags = plan->lz4 ? kFlagPayloadLz4 : 0;
-    h.sample_weight = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    // Listening: receivers count the weight as 1, so our model does not pull theirs.
+    h.sample_weight =
+        listening ? 0 : static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
     h.round = r;
     Send(h, plan->body, now_ms, out);
   }
@@ -378,6 +408,7 @@ struct Node::Impl {
     a.listen_port = options.listen_port;
     a.accuracy_bp = accuracy_bp;
     a.local_samples = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    a.schedule_position = schedule_position;
     Result<Bytes> body = EncodeAnnounce(a);
     if (!body.ok()) return;
     DatagramHeader h;
@@ -460,6 +491,10 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
 void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
   Impl& s = *m_impl;
   s.last_tick_ms = std::max(s.last_tick_ms, now_ms);
+  if (s.listening && s.listen_heard_ms >= 0 &&
+      now_ms - s.listen_heard_ms >= s.options.listen_max_ms) {
+    s.StopListening();
+  }
   s.MergePending();
   if (now_ms >= s.next_send_ms) {
     uint64_t r = static_cast<uint64_t>(std::max<int64_t>(now_ms, 0) / s.options.send_interval_ms);
@@ -602,6 +637,7 @@ Status Node::ImportCheckpoint(ByteView bytes) {
   s.round = c.rounds;
   s.samples_seen = c.samples_seen;
   s.round_buffer.Clear();
+  s.StopListening();  // a restored model is not fresh: it speaks with its weight at once
   if (moved) ++s.scaling_changes;
   s.UseScaling(target);
   return Status::Ok();
@@ -634,11 +670,15 @@ size_t Node::absent_peers() const {
   return s.memory.Absent(*s.trust, s.last_tick_ms, s.ActiveMs(), 1.0).size();
 }
 uint64_t Node::round() const { return m_impl->round; }
+bool Node::listening() const { return m_impl->listening; }
 uint64_t Node::samples_seen() const { return m_impl->samples_seen; }
 size_t Node::train_size() const { return m_impl->train.size(); }
 float Node::last_loss() const { return m_impl->last_loss; }
 void Node::set_accuracy_bp(uint16_t accuracy_bp) { m_impl->accuracy_bp = accuracy_bp; }
 void Node::set_learning_rate(float lr) { m_impl->trainer.set_learning_rate(lr); }
+void Node::set_schedule_position(std::optional<uint64_t> position) {
+  m_impl->schedule_position = position;
+}
 const NodeOptions& Node::options() const { return m_impl->options; }
 
 std::vector<PeerInfo> Node::Peers(int64_t now_ms) const {

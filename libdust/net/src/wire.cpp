@@ -135,6 +135,11 @@ Result<Bytes> EncodeAnnounce(const Announce& a) {
   w.U16(a.listen_port);
   w.U16(a.accuracy_bp);
   w.U32(a.local_samples);
+  if (a.schedule_position) {
+    w.U8(kAnnounceTagSchedulePosition);
+    w.U8(8);
+    w.U64(*a.schedule_position);
+  }
   return out;
 }
 
@@ -147,7 +152,24 @@ Result<Announce> DecodeAnnounce(ByteView payload) {
   a.accuracy_bp = r.U16();
   a.local_samples = r.U32();
   if (!r.ok()) return Status::Corrupt("announce: truncated");
-  if (r.remaining() != 0) return Status::Corrupt("announce: trailing bytes");
+  if (r.remaining() > kMaxAnnounceExtensionBytes) {
+    return Status::Corrupt("announce: extensions too long");
+  }
+  int last_tag = -1;
+  while (r.remaining() != 0) {
+    const uint8_t tag = r.U8();
+    const uint8_t len = r.U8();
+    ByteView value = r.Raw(len);
+    if (!r.ok()) return Status::Corrupt("announce: truncated extension");
+    if (tag <= last_tag) return Status::Corrupt("announce: extension tags out of order");
+    last_tag = tag;
+    if (tag == kAnnounceTagSchedulePosition) {
+      if (len != 8) return Status::Corrupt("announce: schedule position is not 8 bytes");
+      ByteReader v(value);
+      a.schedule_position = v.U64();
+    }
+    // Any other tag is a newer peer's field: skipped.
+  }
   a.display_name.assign(reinterpret_cast<const char*>(name.data()), name.size());
   Status st = ValidateDisplayName(a.display_name);
   if (!st.ok()) return Status::Corrupt("announce: " + st.message());

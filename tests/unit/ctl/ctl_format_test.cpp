@@ -57,6 +57,25 @@ TEST_CASE("durations and byte counts use the largest sensible units") {
   CHECK(FormatAgo(json(kNow - 3000), kNow) == "3s ago");
 }
 
+TEST_CASE("status says where the learning rate comes from: the node's steps or the fleet's") {
+  json st = ExampleStatus();
+  st["training"]["learning_rate_schedule"] = {{"start", 0.2},        {"floor", 0.02},
+                                              {"decay_steps", 1000}, {"position", 5210},
+                                              {"own_steps", 40},     {"fleet_position", 5200},
+                                              {"fleet_peers", 2},    {"waiting_for_fleet", false}};
+  CHECK(Contains(FormatStatus(st, kNow),
+                 "learning rate 0.000125 at schedule position 5210 (own steps 40, fleet 5200 "
+                 "from 2 peers)\n"));
+  st["training"]["learning_rate_schedule"]["position"] = 3;
+  st["training"]["learning_rate_schedule"]["own_steps"] = 3;
+  st["training"]["learning_rate_schedule"]["fleet_position"] = nullptr;
+  st["training"]["learning_rate_schedule"]["fleet_peers"] = 0;
+  st["training"]["learning_rate_schedule"]["waiting_for_fleet"] = true;
+  CHECK(Contains(FormatStatus(st, kNow),
+                 "at schedule position 3 (own steps 3, no fleet position heard; waiting for it "
+                 "before training)\n"));
+}
+
 TEST_CASE(
     "status output names node and model accuracy and peers and traffic and every drop reason") {
   const std::string s = FormatStatus(ExampleStatus(), kNow);

@@ -84,3 +84,62 @@ TEST_CASE("daemon learning rate: an absurd decay-steps is rejected with its line
   auto neg = ParseConfigText("learning-rate-decay-steps = -5\n", "test.conf");
   CHECK_FALSE(neg.ok());
 }
+
+using dust::daemon::FleetSchedulePosition;
+using dust::daemon::kMaxSchedulePosition;
+using dust::daemon::ScheduleTracker;
+
+TEST_CASE("fleet schedule position: the lower median of the peers' positions",
+          "[daemon][schedule]") {
+  CHECK(!FleetSchedulePosition({}));
+  CHECK(FleetSchedulePosition({700}) == 700u);
+  CHECK(FleetSchedulePosition({900, 700}) == 700u);  // even count: the smaller middle value
+  CHECK(FleetSchedulePosition({5, 900, 700}) == 700u);
+  CHECK(FleetSchedulePosition({0, 0, 0}) == 0u);  // a fleet starting fresh keeps its warm start
+  CHECK(FleetSchedulePosition({~uint64_t{0}}) == kMaxSchedulePosition);
+}
+
+TEST_CASE("fleet schedule position: one lying peer cannot move it past the honest ones",
+          "[daemon][schedule]") {
+  const uint64_t huge = ~uint64_t{0};
+  // Two honest peers settled near 5000: a liar claiming the end of time or step 0 leaves the
+  // position among the honest values.
+  for (uint64_t lie : {huge, uint64_t{0}}) {
+    std::optional<uint64_t> f = FleetSchedulePosition({5000, 5100, lie});
+    REQUIRE(f);
+    CHECK(*f >= 5000);
+    CHECK(*f <= 5100);
+  }
+  // With one honest peer and one liar, a high lie cannot jump a joiner to the floor.
+  CHECK(FleetSchedulePosition({40, huge}) == 40u);
+}
+
+TEST_CASE("schedule position: moves up to the fleet, never back down", "[daemon][schedule]") {
+  LearningRateSchedule s{0.2, 0.02, 1000};
+  ScheduleTracker p;
+  CHECK(p.Position(0) == 0);
+  CHECK(!p.Adopt(0, std::nullopt));  // no peers heard: the node's own steps
+  CHECK(p.Position(10) == 10);
+  // A late joiner (10 steps) hears a settled fleet at 5000: joins at the floor, not at 0.2.
+  CHECK(ScheduledLearningRate(s, p.Position(10)) == Approx(0.2).epsilon(0.01));
+  CHECK(p.Adopt(10, 5000));
+  CHECK(p.Position(10) == 5000);
+  CHECK(ScheduledLearningRate(s, p.Position(10)) == Approx(0.02));
+  CHECK(p.Position(12) == 5002);  // then advances with its own steps
+  // The settled peers leave; the rest of the fleet is behind: the node keeps its place.
+  CHECK(!p.Adopt(12, 30));
+  CHECK(p.Position(12) == 5002);
+  // A node ahead of the fleet keeps its own position (a restored node keeps its steps).
+  ScheduleTracker restored;
+  CHECK(!restored.Adopt(800, 300));
+  CHECK(restored.Position(800) == 800);
+}
+
+TEST_CASE("schedule position: a huge fleet position saturates instead of wrapping",
+          "[daemon][schedule]") {
+  ScheduleTracker p;
+  CHECK(p.Adopt(5, ~uint64_t{0}));
+  CHECK(p.Position(5) == kMaxSchedulePosition);
+  CHECK(p.Position(1000000) == kMaxSchedulePosition);
+  CHECK(p.Position(~uint64_t{0}) == kMaxSchedulePosition);
+}

@@ -187,6 +187,116 @@ TEST_CASE("a node's own datagrams are never a peer's, even when its trust store 
   CHECK(a->Peers(kT0).empty());
 }
 
+TEST_CASE("a peer's announced schedule position reaches Peers(); one without clears it") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;
+  REQUIRE(trust.Add(Key(1).public_key, "a", kT0).ok());
+  REQUIRE(trust.Add(Key(2).public_key, "b", kT0).ok());
+  NodeOptions o = Options();
+  o.announce_interval_ms = 1000;
+  auto a = Node::Create(o, Key(1), &trust, MakeData({0, 1}, 40, 1), 1);
+  auto b = Node::Create(o, Key(2), &trust, MakeData({2, 3}, 40, 2), 2);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  // Delivers a's datagrams of one tick at `now` to b; b's view of a afterwards.
+  auto deliver = [&](int64_t now) {
+    std::vector<Bytes> out;
+    a->OnTick(now, &out);
+    for (const Bytes& d : out) b->OnDatagram(d, SourceKey::FromIndex(1), now + 1);
+    std::vector<PeerInfo> peers = b->Peers(now + 1);
+    REQUIRE(peers.size() == 1);
+    return peers[0];
+  };
+  a->set_schedule_position(5210);
+  PeerInfo seen = deliver(kT0);
+  CHECK(seen.announces == 1);
+  CHECK(seen.schedule_position == std::optional<uint64_t>(5210));
+  CHECK(seen.schedule_position_ms == kT0 + 1);
+  a->set_schedule_position(std::nullopt);  // e.g. a peer downgraded to a version without it
+  seen = deliver(kT0 + 1000);
+  CHECK(seen.announces == 2);
+  CHECK(!seen.schedule_position);
+}
+
+TEST_CASE("a node that listens first takes the fleet's model without pulling it, then speaks") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;
+  REQUIRE(trust.Add(Key(1).public_key, "settled", kT0).ok());
+  REQUIRE(trust.Add(Key(2).public_key, "joiner", kT0).ok());
+  // Exchanges one round of updates between a and b (no training), then both merge.
+  auto exchange = [](Node& a, Node& b, int64_t now) {
+    std::vector<Bytes> out_a, out_b;
+    a.OnTick(now, &out_a);
+    b.OnTick(now, &out_b);
+    for (const Bytes& d : out_a) b.OnDatagram(d, SourceKey::FromIndex(1), now + 1);
+    for (const Bytes& d : out_b) a.OnDatagram(d, SourceKey::FromIndex(2), now + 1);
+    a.OnTick(now + 2, &out_a);
+    b.OnTick(now + 2, &out_b);
+  };
+  // How far the settled node's model moves in the first round with a fresh joiner that
+  // listens or does not; and the joiner afterwards.
+  auto join = [&](bool listen, double* settled_moved, std::optional<Node>* joiner_out,
+                  std::optional<Node>* settled_out) {
+    auto settled = Node::Create(Options(), Key(1), &trust, MakeData({0, 1}, 40, 1), 1);
+    REQUIRE(settled.ok());
+    // Far from the initial model, with no training pending (no deltas): only the absolute
+    // values move models here.
+    for (float& w : settled->mutable_model().params()) w += 0.5f;
+    NodeOptions o = Options();
+    o.listen_first = listen;
+    auto joiner = Node::Create(o, Key(2), &trust, MakeData({2, 3}, 40, 2), 2);
+    REQUIRE(joiner.ok());
+    CHECK(joiner->listening() == listen);
+    const std::vector<float> before(settled->model().params().begin(),
+                                    settled->model().params().end());
+    exchange(*settled, *joiner, kT0);
+    double d = 0;
+    for (size_t i = 0; i < before.size(); ++i) {
+      const double x = settled->model().params()[i] - before[i];
+      d += x * x;
+    }
+    *settled_moved = std::sqrt(d);
+    joiner_out->emplace(std::move(*joiner));
+    settled_out->emplace(std::move(*settled));
+  };
+  double moved_listening = 0, moved_plain = 0;
+  std::optional<Node> joiner, settled, plain_joiner, plain_settled;
+  join(true, &moved_listening, &joiner, &settled);
+  join(false, &moved_plain, &plain_joiner, &plain_settled);
+  REQUIRE(moved_plain > 0);
+  // The listening joiner's update was merged (weight 0 is counted as 1, not refused), with
+  // weight 1 against 80 samples, where the plain joiner weighs 80 like the settled node.
+  CHECK(settled->counters().updates_merged > 0);
+  CHECK(moved_listening > 0);
+  CHECK(moved_listening < moved_plain / 20);
+  // The model here has two blocks of absolute values: two rounds cover it.
+  const double gap_before = Distance(*joiner, *settled);
+  for (int r = 1; r < 4 && joiner->listening(); ++r) exchange(*settled, *joiner, kT0 + r * 1000);
+  CHECK_FALSE(joiner->listening());
+  CHECK(Distance(*joiner, *settled) < gap_before / 20);
+  // Once it has stopped listening, its updates carry its sample count again.
+  std::vector<Bytes> out;
+  joiner->OnTick(kT0 + 10000, &out);
+  REQUIRE_FALSE(out.empty());
+  Result<ParsedDatagram> p = ParseDatagram(out[0]);
+  REQUIRE(p.ok());
+  CHECK(p->header.type == MessageType::kUpdate);
+  CHECK(p->header.sample_weight == 80);
+}
+
+TEST_CASE("a restored checkpoint ends listening: the model is not fresh") {
+  REQUIRE(InitCrypto().ok());
+  TrustStore trust;
+  NodeOptions o = Options();
+  o.listen_first = true;
+  auto a = Node::Create(o, Key(1), &trust, MakeData({0, 1}, 40, 1), 1);
+  REQUIRE(a.ok());
+  REQUIRE(a->listening());
+  Bytes ckpt = a->ExportCheckpoint();
+  REQUIRE(a->ImportCheckpoint(ckpt).ok());
+  CHECK_FALSE(a->listening());
+}
+
 TEST_CASE("removing trust takes effect at once: updates buffered before it are not merged") {
   // Two identical clusters; in `with`, node 1 has node 0's last update buffered when node 0
   // loses its trust, in `without` that update never arrived. Node 1 must end up identical.

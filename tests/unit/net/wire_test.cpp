@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
 
 #include "dust/util/crypto.h"
@@ -21,6 +22,9 @@ constexpr const char* kUpdateHex =
     "0c0d0e0f9b93d285c6fcd31d0b90219f6201d8ea15e4eda3df5dbc9e1c04b792c4303f1130c8be7d02716e15f3"
     "dc0b59bf3962b3d4c495fe594e1815887655583620d700";
 constexpr const char* kAnnouncePayloadHex = "066e6f64652d6172b9be23f4010000";
+// The same announce with extension tag 1: schedule position 5210.
+constexpr const char* kAnnounceSchedulePayloadHex =
+    "066e6f64652d6172b9be23f401000001085a14000000000000";
 constexpr const char* kAnnounceHex =
     "4453540102004e000f0079b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad0496642b0000"
     "0000000000e8eb97b69a010000a1a2a3a4a5a6a7a8000000000700000000000000066e6f64652d6172b9be23f4"
@@ -74,7 +78,7 @@ TEST_CASE("update datagram test vector matches the independently computed hex", 
 
 TEST_CASE("announce datagram test vector matches the independently computed hex", "[wire]") {
   KeyPair key = testutil::VectorKey();
-  Announce a{"node-a", 47474, 9150, 500};
+  Announce a{"node-a", 47474, 9150, 500, std::nullopt};
   Result<Bytes> payload = EncodeAnnounce(a);
   REQUIRE(payload.ok());
   CHECK(ToHex(*payload) == kAnnouncePayloadHex);
@@ -243,14 +247,75 @@ TEST_CASE("announce decoding is strict", "[wire]") {
   Bytes bad_acc = good;
   bad_acc[9] = 0x11, bad_acc[10] = 0x27;  // 10001 bp
   CHECK(!DecodeAnnounce(bad_acc).ok());
-  Announce a{"x", 0, kAccuracyUnknown, 0};
+  Announce a{"x", 0, kAccuracyUnknown, 0, std::nullopt};
   Result<Bytes> e = EncodeAnnounce(a);
   REQUIRE(e.ok());
   Result<Announce> back = DecodeAnnounce(*e);
   REQUIRE(back.ok());
   CHECK(*back == a);
-  CHECK(!EncodeAnnounce({"", 0, 0, 0}).ok());
-  CHECK(!EncodeAnnounce({"x", 0, 10001, 0}).ok());
+  CHECK(!EncodeAnnounce({"", 0, 0, 0, std::nullopt}).ok());
+  CHECK(!EncodeAnnounce({"x", 0, 10001, 0, std::nullopt}).ok());
+}
+
+TEST_CASE("announce schedule position: test vector, and an older peer's announce has none",
+          "[wire]") {
+  Announce a{"node-a", 47474, 9150, 500, 5210};
+  Result<Bytes> e = EncodeAnnounce(a);
+  REQUIRE(e.ok());
+  CHECK(ToHex(*e) == kAnnounceSchedulePayloadHex);
+  Result<Announce> back = DecodeAnnounce(*e);
+  REQUIRE(back.ok());
+  CHECK(back->schedule_position == std::optional<uint64_t>(5210));
+  CHECK(*back == a);
+  // The announce of a version without extensions still decodes, without a position.
+  Result<Announce> old = DecodeAnnounce(Hex(kAnnouncePayloadHex));
+  REQUIRE(old.ok());
+  CHECK(!old->schedule_position);
+  CHECK(old->local_samples == 500);
+}
+
+TEST_CASE("announce extensions: unknown tags skipped, malformed ones refused", "[wire]") {
+  const Bytes base = Hex(kAnnouncePayloadHex);
+  const Bytes position = {0x01, 0x08, 0x5a, 0x14, 0, 0, 0, 0, 0, 0};
+  auto with = [&](std::initializer_list<Bytes> parts) {
+    Bytes p = base;
+    for (const Bytes& part : parts) p.insert(p.end(), part.begin(), part.end());
+    return p;
+  };
+  // A newer peer's tags, before none and after ours: skipped, ours still read.
+  Result<Announce> a = DecodeAnnounce(with({position, {0x07, 0x03, 1, 2, 3}}));
+  REQUIRE(a.ok());
+  CHECK(a->schedule_position == std::optional<uint64_t>(5210));
+  Result<Announce> b = DecodeAnnounce(with({{0x09, 0x00}}));
+  REQUIRE(b.ok());
+  CHECK(!b->schedule_position);
+  // Refused: out of order, repeated, a known tag of another length, truncated, too long.
+  CHECK(DecodeAnnounce(with({{0x07, 0x00}, position})).status().code() == StatusCode::kCorrupt);
+  CHECK(DecodeAnnounce(with({position, position})).status().code() == StatusCode::kCorrupt);
+  CHECK(DecodeAnnounce(with({{0x01, 0x04, 1, 2, 3, 4}})).status().code() == StatusCode::kCorrupt);
+  CHECK(DecodeAnnounce(with({{0x01, 0x08, 1, 2}})).status().code() == StatusCode::kCorrupt);
+  CHECK(DecodeAnnounce(with({{0x05}})).status().code() == StatusCode::kCorrupt);
+  Bytes big = {0x09, static_cast<uint8_t>(kMaxAnnounceExtensionBytes - 1)};
+  big.resize(kMaxAnnounceExtensionBytes + 1, 0);
+  CHECK(DecodeAnnounce(with({big})).status().code() == StatusCode::kCorrupt);
+  big.pop_back();
+  big[1] = static_cast<uint8_t>(kMaxAnnounceExtensionBytes - 2);
+  CHECK(DecodeAnnounce(with({big})).ok());  // exactly the cap
+  // The largest announce (64-byte name, every extension byte used) passes the structural cap.
+  Announce longest{std::string(64, 'n'), 1, 2, 3, 4};
+  Result<Bytes> lp = EncodeAnnounce(longest);
+  REQUIRE(lp.ok());
+  Bytes full = *lp;
+  full.push_back(0x09);
+  full.push_back(static_cast<uint8_t>(kMaxAnnounceExtensionBytes - 12));
+  full.resize(9 + 64 + kMaxAnnounceExtensionBytes, 0);
+  REQUIRE(full.size() == kMaxAnnouncePayloadBytes);
+  CHECK(DecodeAnnounce(full).ok());
+  DatagramHeader h = VectorUpdateHeader();
+  h.type = MessageType::kAnnounce;
+  Result<Bytes> d = EncodeDatagram(h, full, testutil::VectorKey());
+  REQUIRE(d.ok());
+  CHECK(ParseDatagram(*d).ok());
 }
 
 // The test vectors in docs/protocol.md must be the ones checked here.
@@ -259,6 +324,7 @@ TEST_CASE("docs/protocol.md carries the datagram test vectors this test checks",
   CHECK(doc.find(kUpdateHex) != std::string::npos);
   CHECK(doc.find(kAnnounceHex) != std::string::npos);
   CHECK(doc.find(kAnnouncePayloadHex) != std::string::npos);
+  CHECK(doc.find(kAnnounceSchedulePayloadHex) != std::string::npos);
 }
 
 }  // namespace

@@ -122,6 +122,15 @@ struct NodeOptions {
   int64_t not_before_ms = 0;  // refuse datagrams stamped earlier (the daemon: its start time)
   RateLimiterOptions rate_limit;
 
+  // Joining: a node started without a checkpoint first listens, so that its initial model does
+  // not pull a settled fleet's towards it (docs/engine.md, "Joining a settled fleet"). While it
+  // listens, its updates carry sample weight 0 (receivers count 1) and it weighs its own values
+  // 1 in its merges of absolute values, so it takes the fleet's model; it stops once its peers'
+  // absolute values have covered every coordinate of its model, or listen_max_ms after the
+  // first of them arrived, or when a checkpoint is imported. false (dust-sim): never listens.
+  bool listen_first = false;
+  int64_t listen_max_ms = 120000;
+
   // Announce contents.
   std::string display_name = "dust";
   uint16_t listen_port = 0;
@@ -175,6 +184,10 @@ struct PeerInfo {
   uint64_t last_round = 0;
   uint32_t sample_weight = 0;     // last update's / announce's sample count
   uint16_t accuracy_bp = 0xFFFF;  // from its last announce
+  // From its last announce: its learning-rate schedule position (nullopt: that announce had
+  // none, or none arrived yet), and when that announce arrived.
+  std::optional<uint64_t> schedule_position;
+  int64_t schedule_position_ms = 0;
   uint64_t announces = 0;
   uint64_t updates_accepted = 0;
   uint64_t updates_rejected = 0;  // authenticated but refused (decode, quarantine, overflow)
@@ -254,11 +267,15 @@ class Node {
   size_t remembered_peers() const;
   size_t absent_peers() const;
   uint64_t round() const;         // round of the last update sent
+  bool listening() const;         // options.listen_first: still taking the fleet's model
   uint64_t samples_seen() const;  // local training samples processed
   size_t train_size() const;
   float last_loss() const;
   void set_accuracy_bp(uint16_t accuracy_bp);  // the caller's held-out accuracy, for announces
   void set_learning_rate(float lr);            // schedules (the simulator's decay)
+  // The caller's learning-rate schedule position, for announces (the daemon's; nullopt, the
+  // default, announces none).
+  void set_schedule_position(std::optional<uint64_t> position);
   std::vector<PeerInfo> Peers(int64_t now_ms) const;
   NodeCounters counters() const;
   const NodeOptions& options() const;
