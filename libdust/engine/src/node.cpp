@@ -213,8 +213,9 @@ struct Node::Impl {
     const auto deltas = round_buffer.deltas();
     const auto from = round_buffer.delta_senders();
     for (size_t j = 0; j < deltas.size(); ++j) {
+      const bool own = from[j] == identity.public_key;
       memory.Observe(from[j], robust ? 1.0f : deltas[j].weight, deltas[j], factors[j] / lr,
-                     model.params(), last_tick_ms);
+                     own ? std::span<const float>{} : model.params(), last_tick_ms);
     }
     const auto abs = round_buffer.absolute();
     const auto abs_from = round_buffer.absolute_senders();
@@ -579,7 +580,10 @@ Bytes Node::ExportCheckpoint() const {
   // The memory of the peers that are away (those present are learnt again within a few of
   // their updates; keeping only the absent keeps the file small).
   for (internal::PeerMemory::Entry& e : s.memory.Export()) {
-    if (s.last_tick_ms - e.last_ms <= s.ActiveMs() || e.key == s.identity.public_key) continue;
+    if (s.last_tick_ms - e.last_ms <= s.ActiveMs() || e.key == s.identity.public_key ||
+        e.anchor.empty()) {
+      continue;
+    }
     c.peers.push_back(
         {e.key, e.last_ms, e.weight, e.updates, std::move(e.delta), std::move(e.anchor)});
   }

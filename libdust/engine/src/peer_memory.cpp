@@ -45,7 +45,7 @@ void PeerMemory::Observe(const PublicKey& sender, float weight, const MergeInput
     const uint32_t i = delta.index[k];
     if (i < e.delta.size()) e.delta[i] += static_cast<float>(add * delta.value[k]);
   }
-  e.anchor.assign(params.begin(), params.end());
+  if (!params.empty()) e.anchor.assign(params.begin(), params.end());
   e.last_ms = std::max(e.last_ms, now_ms);
   e.weight = weight;
 }
@@ -64,7 +64,7 @@ std::vector<PeerMemory::Standin> PeerMemory::Absent(const TrustStore& trust, int
   if (!enabled()) return out;
   for (const auto& [key, e] : m_peers) {
     const int64_t age = now_ms - e.last_ms;
-    if (age <= active_ms || !trust.Contains(key)) continue;
+    if (age <= active_ms || !trust.Contains(key) || e.anchor.empty()) continue;
     const double fade = Fade(age);
     if (!(fade > 0)) continue;
     const double w = fade * std::max(e.weight, 1.0f) * Uniqueness(e, now_ms, active_ms);
@@ -84,7 +84,7 @@ double PeerMemory::Uniqueness(const Entry& absent, int64_t now_ms, int64_t activ
   if (!(bb > 0)) return 1.0;
   double best = 0;
   for (const auto& [key, e] : m_peers) {
-    if (now_ms - e.last_ms > active_ms || &e == &absent) continue;
+    if (now_ms - e.last_ms > active_ms || &e == &absent) continue;  // present ones only
     double ab = 0, aa = 0;
     for (size_t i = 0; i < absent.delta.size(); ++i) {
       ab += double{e.delta[i]} * absent.delta[i];
@@ -111,7 +111,7 @@ size_t PeerMemory::Forget(const std::function<bool(const PublicKey&)>& drop, int
 void PeerMemory::AppendVectors(std::vector<std::span<float>>* out) {
   for (auto& [key, e] : m_peers) {
     out->push_back(e.delta);
-    out->push_back(e.anchor);
+    if (!e.anchor.empty()) out->push_back(e.anchor);
   }
 }
 

@@ -38,7 +38,8 @@ class PeerMemory {
 
   // `sender`'s update was merged at now_ms with `weight` (its sample weight; 1 under a robust
   // rule) and this delta part (empty: no deltas), each value multiplied by `factor` (the
-  // clip factor the merge applied).
+  // clip factor the merge applied), into the model `params` (empty: keep no anchor, for the
+  // node's own entry, which is never absent).
   void Observe(const PublicKey& sender, float weight, const MergeInput& delta, double factor,
                std::span<const float> params, int64_t now_ms);
 
