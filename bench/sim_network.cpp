@@ -68,6 +68,11 @@ int Simulation::RunDust(bool local) {
                : m_c.coding == "fp16" ? ValueCoding::kFp16
                                       : ValueCoding::kInt8;
     o.display_name = "node-" + std::to_string(i);
+    o.dp.noise_multiplier = static_cast<float>(m_c.dp_noise);
+    o.dp.clip = static_cast<float>(m_c.dp_clip);
+    o.dp.epsilon_budget = m_c.dp_budget;
+    o.dp.delta = m_c.dp_delta;
+    o.dp.seed = m_c.seed * 1000003 + i + 77;  // reproducible runs; dustd keys it from the OS
     Dataset d = m_data.train.Subset(m_parts[i]);
     if (m_byz[i]) {
       switch (m_attack.kind) {
@@ -172,6 +177,10 @@ int Simulation::RunDust(bool local) {
               << (st.agreed ? "agreed" : "still calibrating") << " over " << st.samples
               << " samples (" << st.peers_pooled << " peers pooled); " << ids.size()
               << " distinct scaling(s) among the nodes\n";
+  }
+  if (m_c.dp_noise > 0) {
+    m_dp.emplace();
+    for (const Node& node : nodes) m_dp->push_back(node.dp_status());
   }
   for (auto& node : nodes) {
     NodeCounters nc = node.counters();

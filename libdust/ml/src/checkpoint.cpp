@@ -13,7 +13,10 @@ namespace {
 constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
 constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
 constexpr uint16_t kFlagScaling = 4;   // bit 2: the input scaling follows (after the residual)
-constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual | kFlagScaling;
+constexpr uint16_t kFlagDp = 8;        // bit 3: the privacy accountant follows (last)
+constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual | kFlagScaling | kFlagDp;
+// The accountant: its step count, then the RDP at every tracked order as f64.
+constexpr size_t kDpBytes = 8 + 8 * kRdpOrders;
 // The body starts with flags u16 and the layer count u32.
 constexpr SealedFormat kFormat{.name = "checkpoint",
                                .magic = "DUSTCKPT",
@@ -97,6 +100,7 @@ Status DecodeLayout(ByteView body, Checkpoint* c, Layout* layout) {
   uint64_t float_bytes = 4 * layout->param_count * static_cast<uint64_t>(blocks);
   // The scaling: its sample count, then center and scale of every input.
   if (layout->flags & kFlagScaling) float_bytes += 8 + 8 * uint64_t{c->layer_sizes[0]};
+  if (layout->flags & kFlagDp) float_bytes += kDpBytes;
   if (r.remaining() != float_bytes) {
     return Status::Corrupt("checkpoint: " + std::to_string(kFormat.file_bytes(body.size())) +
                            " bytes, expected " +
@@ -125,13 +129,14 @@ uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int val
 Bytes EncodeCheckpoint(const Checkpoint& c) {
   const size_t body_bytes = kFormat.min_body + 4 * c.layer_sizes.size() + kCountersBytes +
                             4 * (c.params.size() + c.momentum.size() + c.residual.size()) +
-                            ScalingBytes(c);
+                            ScalingBytes(c) + (c.dp ? kDpBytes : 0);
   return SealFile(
       kFormat, kCheckpointVersion,
       [&](ByteWriter& w) {
         w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
                                     (c.residual.empty() ? 0 : kFlagResidual) |
-                                    (HasScalingBlock(c) ? kFlagScaling : 0)));
+                                    (HasScalingBlock(c) ? kFlagScaling : 0) |
+                                    (c.dp ? kFlagDp : 0)));
         w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
         for (uint32_t s : c.layer_sizes) w.U32(s);
         w.U64(c.init_seed);
@@ -147,6 +152,10 @@ Bytes EncodeCheckpoint(const Checkpoint& c) {
           w.U64(c.scaling_samples);
           PutFloats(w, c.scaling.identity() ? std::vector<float>(in, 0.0f) : c.scaling.center());
           PutFloats(w, c.scaling.identity() ? std::vector<float>(in, 1.0f) : c.scaling.scale());
+        }
+        if (c.dp) {
+          w.U64(c.dp->steps);
+          for (double v : c.dp->rdp) w.F64(v);
         }
       },
       body_bytes);
@@ -188,6 +197,18 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
       }
       c.scaling = InputScaling{};
     }
+  }
+  if (layout.flags & kFlagDp) {
+    Checkpoint::DpState dp;
+    dp.steps = r.U64();
+    for (double& v : dp.rdp) {
+      v = r.F64();
+      // RDP is finite and >= 0 after any number of noisy steps; anything else is damage, and
+      // must not be read as budget handed back.
+      if (!std::isfinite(v) || v < 0) return Status::Corrupt("checkpoint: bad privacy RDP value");
+    }
+    if (dp.steps == 0) return Status::Corrupt("checkpoint: privacy block without a step");
+    c.dp = dp;
   }
   if (!r.ok() || r.remaining() != 0) {
     return Status::Corrupt("checkpoint: internal length mismatch");  // unreachable by the checks

@@ -1,6 +1,7 @@
 #include "dust/net/wire.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "dust/net/identity.h"
@@ -128,6 +129,10 @@ Result<Bytes> EncodeAnnounce(const Announce& a) {
   if (a.accuracy_bp > 10000 && a.accuracy_bp != kAccuracyUnknown) {
     return Status::InvalidArgument("announce accuracy out of range");
   }
+  if (a.dp && !(std::isfinite(a.dp->epsilon) && a.dp->epsilon >= 0 &&
+                std::isfinite(a.dp->epsilon_budget) && a.dp->epsilon_budget >= 0)) {
+    return Status::InvalidArgument("announce privacy values out of range");
+  }
   Bytes out;
   ByteWriter w(&out);
   w.U8(static_cast<uint8_t>(a.display_name.size()));
@@ -135,6 +140,12 @@ Result<Bytes> EncodeAnnounce(const Announce& a) {
   w.U16(a.listen_port);
   w.U16(a.accuracy_bp);
   w.U32(a.local_samples);
+  if (a.dp) {
+    w.U8(kAnnounceTagPrivacy);
+    w.U8(8);
+    w.F32(a.dp->epsilon);
+    w.F32(a.dp->epsilon_budget);
+  }
   return out;
 }
 
@@ -147,7 +158,29 @@ Result<Announce> DecodeAnnounce(ByteView payload) {
   a.accuracy_bp = r.U16();
   a.local_samples = r.U32();
   if (!r.ok()) return Status::Corrupt("announce: truncated");
-  if (r.remaining() != 0) return Status::Corrupt("announce: trailing bytes");
+  if (r.remaining() > kMaxAnnounceExtensionBytes) {
+    return Status::Corrupt("announce: extensions too long");
+  }
+  int last_tag = -1;
+  while (r.remaining() != 0) {
+    const uint8_t tag = r.U8();
+    const uint8_t len = r.U8();
+    ByteView value = r.Raw(len);
+    if (!r.ok()) return Status::Corrupt("announce: truncated extension");
+    if (tag <= last_tag) return Status::Corrupt("announce: extension tags out of order");
+    last_tag = tag;
+    if (tag == kAnnounceTagPrivacy) {
+      if (len != 8) return Status::Corrupt("announce: privacy is not 8 bytes");
+      ByteReader v(value);
+      AnnouncedPrivacy p{.epsilon = v.F32(), .epsilon_budget = v.F32()};
+      if (!std::isfinite(p.epsilon) || p.epsilon < 0 || !std::isfinite(p.epsilon_budget) ||
+          p.epsilon_budget < 0) {
+        return Status::Corrupt("announce: privacy values out of range");
+      }
+      a.dp = p;
+    }
+    // Any other tag is a newer peer's field: skipped.
+  }
   a.display_name.assign(reinterpret_cast<const char*>(name.data()), name.size());
   Status st = ValidateDisplayName(a.display_name);
   if (!st.ok()) return Status::Corrupt("announce: " + st.message());

@@ -10,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dust/ml/model.h"
+#include "dust/ml/privacy.h"
 #include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
@@ -35,6 +37,14 @@ struct Checkpoint {
   // statistics it was computed from (the engine prefers the fleet scaling with more samples).
   InputScaling scaling;
   uint64_t scaling_samples = 0;
+  // The privacy accountant's state (privacy.h): noisy steps composed and the RDP they spent at
+  // each order, so a restart does not reset epsilon. Absent: no noisy step was ever taken.
+  struct DpState {
+    uint64_t steps = 0;
+    RdpCurve rdp{};
+    bool operator==(const DpState&) const = default;
+  };
+  std::optional<DpState> dp;
 
   bool operator==(const Checkpoint&) const = default;
 };

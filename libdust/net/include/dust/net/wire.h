@@ -105,22 +105,39 @@ Result<ParsedDatagram> ParseDatagram(ByteView datagram);
 //   1+N 2 listen port (u16; 0 = not listening on a fixed port / unknown)
 //   3+N 2 accuracy in basis points 0..10000 on the sender's held-out data; 0xFFFF = unknown
 //   5+N 4 local training samples (u32)
+//   9+N   extensions: zero or more of tag u8 | length L u8 | L bytes, tags strictly increasing,
+//         at most kMaxAnnounceExtensionBytes in all. A receiver skips a tag it does not know (a
+//         newer peer's field), so fields can be added without breaking peers of this version.
 // The model fingerprint and current round travel in the datagram header.
-inline constexpr size_t kMaxAnnouncePayloadBytes = 9 + 64;
+inline constexpr size_t kMaxAnnounceExtensionBytes = 64;
+inline constexpr size_t kMaxAnnouncePayloadBytes = 9 + 64 + kMaxAnnounceExtensionBytes;
 inline constexpr uint16_t kAccuracyUnknown = 0xFFFF;
+// Extension tags. Explicit values; a retired one is commented out here, never reused.
+inline constexpr uint8_t kAnnounceTagPrivacy = 2;  // 2 x f32, L = 8
+
+// What a node running DP-SGD announces (docs/privacy.md): the epsilon it has spent and its
+// budget (0: none), both finite and >= 0.
+struct AnnouncedPrivacy {
+  float epsilon = 0;
+  float epsilon_budget = 0;
+  bool operator==(const AnnouncedPrivacy&) const = default;
+};
 
 struct Announce {
   std::string display_name;
   uint16_t listen_port = 0;
   uint16_t accuracy_bp = kAccuracyUnknown;
   uint32_t local_samples = 0;
+  std::optional<AnnouncedPrivacy> dp;  // extension tag 2; absent without DP and from older peers
 
   bool operator==(const Announce&) const = default;
 };
 
 // kInvalidArgument on an invalid display name or accuracy_bp > 10000 (other than unknown).
 Result<Bytes> EncodeAnnounce(const Announce& announce);
-// Strict: exact length, no trailing bytes, valid name, accuracy in range. kCorrupt otherwise.
+// Strict: valid name, accuracy in range, well-formed extensions (each within the payload, tags
+// increasing, a known tag with its own length and valid values). kCorrupt otherwise. Unknown
+// tags are skipped, so EncodeAnnounce(DecodeAnnounce(p)) equals p only when p has none.
 Result<Announce> DecodeAnnounce(ByteView payload);
 
 }  // namespace dust
