@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "data_dir.h"
-#include "dust/ml/dataset.h"
 #include "dust/engine/node.h"
+#include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
 #include "dust/util/rng.h"
 #include "dust/util/status.h"

@@ -88,8 +88,8 @@ Status CheckUsed(const Config& c, const po::variables_map& vm) {
   if (c.algorithm != "dust" && c.algorithm != "local") {
     for (const char* name : {"dp-noise", "dp-clip", "dp-budget", "dp-delta"}) {
       if (given(name)) {
-        return Status::InvalidArgument("--" + std::string(name) + " does nothing with --algorithm " +
-                                       c.algorithm);
+        return Status::InvalidArgument("--" + std::string(name) +
+                                       " does nothing with --algorithm " + c.algorithm);
       }
     }
   }

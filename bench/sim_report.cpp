@@ -128,11 +128,9 @@ int Simulation::Finish() {
       hi = std::max(hi, d.epsilon);
       exhausted += d.exhausted;
     }
-    s["dp"] = {{"noise_multiplier", m_c.dp_noise}, {"clip", m_c.dp_clip},
-               {"budget", m_c.dp_budget},          {"delta", m_dp->front().delta},
-               {"epsilon_min", lo},                {"epsilon_max", hi},
-               {"nodes_exhausted", exhausted},     {"epsilon", eps},
-               {"steps", steps}};
+    s["dp"] = {{"noise_multiplier", m_c.dp_noise}, {"clip", m_c.dp_clip}, {"budget", m_c.dp_budget},
+               {"delta", m_dp->front().delta},     {"epsilon_min", lo},   {"epsilon_max", hi},
+               {"nodes_exhausted", exhausted},     {"epsilon", eps},      {"steps", steps}};
   }
   if (!m_c.plot.empty()) {
     std::string title = m_c.algorithm + " " + std::to_string(m_c.nodes) + " nodes " + m_c.split;

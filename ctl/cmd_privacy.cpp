@@ -58,6 +58,14 @@ bool ReadPlan(Context& ctx, const char* cmd, const ParsedArgs& a, Plan* p) {
   return true;
 }
 
+// v rounded UP to 6 significant digits: the printed noise multiplier, used as printed, must
+// still spend at most the epsilon asked for (rounding down would spend a little more).
+double CeilSignificant6(double v) {
+  if (!(v > 0)) return v;
+  const double scale = std::pow(10.0, 5 - std::floor(std::log10(v)));
+  return std::ceil(v * scale) / scale;
+}
+
 std::string Num(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*g", digits, v);
@@ -89,7 +97,7 @@ int CmdPrivacyPlan(Context& ctx, std::span<const std::string> args) {
     *ctx.err << "dustctl privacy plan: --epsilon E is required, a number > 0\n";
     return kExitUsage;
   }
-  const double sigma = NoiseForEpsilon(epsilon, p.q(), p.steps, p.delta);
+  const double sigma = CeilSignificant6(NoiseForEpsilon(epsilon, p.q(), p.steps, p.delta));
   if (std::isinf(sigma)) {
     *ctx.err << "dustctl privacy plan: no noise multiplier up to 1e6 spends only " << epsilon
              << " over " << p.steps << " steps\n";

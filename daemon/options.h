@@ -64,6 +64,13 @@ struct Options {
   // fleet: agree with the peers on one input scaling (docs/engine.md, "Feature scaling");
   // none: raw features. Every peer must use the same.
   std::string input_scaling = "fleet";
+  // Differential privacy (docs/privacy.md): DP-SGD when both noise multiplier and clip are > 0.
+  double dp_noise_multiplier = 0;
+  double dp_clip = 0;
+  double dp_epsilon_budget = 0;  // 0: none
+  double dp_delta = 0;           // 0: min(1e-5, 0.1 / local samples)
+  // Announce held-out accuracy and sample count (default: yes without DP, no with it).
+  bool announce_stats = true;
   double cpu_budget = 0.5;
   double holdout_fraction = 0.1;
   uint64_t holdout_seed = 7;

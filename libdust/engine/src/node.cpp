@@ -155,7 +155,9 @@ struct Node::Impl {
   // Poisson sampling rate: the expected batch over the CURRENT local data (docs/engine.md).
   double DpRate() const {
     const size_t n = train.size();
-    return n <= options.sgd.batch_size ? 1.0 : static_cast<double>(options.sgd.batch_size) / static_cast<double>(n);
+    return n <= options.sgd.batch_size
+               ? 1.0
+               : static_cast<double>(options.sgd.batch_size) / static_cast<double>(n);
   }
   // Every sample independently with probability q, by geometric skips between the chosen
   // ones (O(batch) draws, not O(samples)).

@@ -65,7 +65,8 @@ TEST_CASE("DpStep: each sample is clipped to exactly C by its whole gradient's n
     }
     // A clip above the norm leaves the gradient as it is.
     Mlp m2 = model;
-    Trainer t2(m2, {.learning_rate = 1.0f, .momentum = 0.0f, .weight_decay = 0.0f, .batch_size = 1});
+    Trainer t2(m2,
+               {.learning_rate = 1.0f, .momentum = 0.0f, .weight_decay = 0.0f, .batch_size = 1});
     t2.DpStep(m2, data, one, static_cast<float>(2 * full), 0.0f, 1.0f, zero);
     CHECK(Norm(Change(model, m2)) == Approx(full).epsilon(1e-5));
   }
@@ -78,8 +79,8 @@ TEST_CASE("DpStep: without clipping or noise it is Step's SGD on the batch mean"
   const Dataset data = RandomData(20, 4, 40, 2);
   std::vector<uint32_t> batch(10);
   std::iota(batch.begin(), batch.end(), 7u);
-  const SgdOptions opt{.learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 1e-3f,
-                       .batch_size = 10};
+  const SgdOptions opt{
+      .learning_rate = 0.1f, .momentum = 0.9f, .weight_decay = 1e-3f, .batch_size = 10};
   Trainer ta(a, opt), tb(b, opt);
   const std::vector<float> zero(a.num_params(), 0.0f);
   for (int step = 0; step < 3; ++step) {
@@ -100,7 +101,8 @@ TEST_CASE("DpStep: noise of sigma*C on the sum, divided by the expected batch", 
   std::vector<float> noise(model.num_params());
   Rng rng(4);
   for (float& n : noise) n = static_cast<float>(rng.Normal());
-  // An empty Poisson batch still takes the noisy step: the update is pure noise: w -= lr * sigma * C * noise / B.
+  // An empty Poisson batch still takes the noisy step: the update is pure noise: w -= lr * sigma *
+  // C * noise / B.
   Mlp m = model;
   Trainer t(m, {.learning_rate = 1.0f, .momentum = 0.0f, .weight_decay = 0.0f, .batch_size = 4});
   CHECK(t.DpStep(m, data, {}, 0.5f, 2.0f, 4.0f, noise) == 0.0f);

@@ -47,7 +47,7 @@ TEST_CASE("accountant: limits of the formula", "[privacy]") {
   CHECK(std::isinf(none.Spent(1e-5).epsilon));
 }
 
-TEST_CASE("accountant: EpsilonAfter previews without composing; Restore refuses bad curves",
+TEST_CASE("accountant: EpsilonAfter previews without composing, Restore refuses bad curves",
           "[privacy]") {
   RdpAccountant acc;
   acc.Compose(0.01, 1.0, 100);

@@ -175,12 +175,12 @@ struct ScalingStatus {
 struct DpStatus {
   bool enabled = false;
   float noise_multiplier = 0, clip = 0;
-  double epsilon = 0;        // spent so far (Balle conversion at `delta`); 0 before any step
-  uint32_t order = 0;        // the Renyi order that gave it
-  double delta = 0;          // the delta in use
-  double epsilon_budget = 0; // 0: none
-  uint64_t steps = 0;        // noisy steps composed, over the node's whole life
-  bool exhausted = false;    // the next step would pass the budget: no more local training
+  double epsilon = 0;         // spent so far (Balle conversion at `delta`); 0 before any step
+  uint32_t order = 0;         // the Renyi order that gave it
+  double delta = 0;           // the delta in use
+  double epsilon_budget = 0;  // 0: none
+  uint64_t steps = 0;         // noisy steps composed, over the node's whole life
+  bool exhausted = false;     // the next step would pass the budget: no more local training
 };
 
 struct PeerInfo {
