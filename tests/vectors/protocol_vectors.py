@@ -71,9 +71,11 @@ def datagram(sk, pub, mtype, flags, counter, ts, model, weight, rnd, payload):
     return signed + sk.sign(signed)
 
 
-def announce(name, port, acc_bp, samples):
+def announce(name, port, acc_bp, samples, extensions=()):
+    """extensions: (tag, value bytes) pairs in increasing tag order (protocol.md)."""
     n = name.encode()
-    return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples)
+    ext = b"".join(bytes([tag, len(value)]) + value for tag, value in extensions)
+    return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples) + ext
 
 
 def trust_store(entries):
