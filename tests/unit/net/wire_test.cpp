@@ -253,6 +253,9 @@ TEST_CASE("announce decoding is strict", "[wire]") {
   CHECK(!EncodeAnnounce({"x", 0, 10001, 0, std::nullopt}).ok());
 }
 
+// docs/protocol.md, "Announce payload".
+constexpr const char* kPrivacyAnnounceHex = "066e6f64652d6172b9ffff0000000002080000204000000041";
+
 TEST_CASE("announce privacy extension: round trip, strict values, unknown tags skipped", "[wire]") {
   Announce a{"node-a", 47474, kAccuracyUnknown, 0, AnnouncedPrivacy{2.5f, 8.0f}};
   Result<Bytes> e = EncodeAnnounce(a);
@@ -306,6 +309,7 @@ TEST_CASE("docs/protocol.md carries the datagram test vectors this test checks",
   CHECK(doc.find(kUpdateHex) != std::string::npos);
   CHECK(doc.find(kAnnounceHex) != std::string::npos);
   CHECK(doc.find(kAnnouncePayloadHex) != std::string::npos);
+  CHECK(doc.find(kPrivacyAnnounceHex) != std::string::npos);
 }
 
 }  // namespace
