@@ -73,10 +73,10 @@ struct Node::Impl {
 
   // Differential privacy (options.dp): the accountant of every noisy step ever taken, the
   // stream that draws the Poisson batches and the noise, and whether the budget is spent.
-  RdpAccountant accountant;
+  // mutable: its cache of one step's curve, filled by the const status queries too.
+  mutable RdpAccountant accountant;
   std::optional<StreamRng> dp_rng;
   std::vector<float> dp_noise;
-  bool dp_exhausted = false;
 
   Impl(NodeOptions o, KeyPair id, const TrustStore* t, Dataset d, uint64_t seed, Mlp m)
       : options(std::move(o)),
@@ -178,15 +178,16 @@ struct Node::Impl {
   }
   // One DP-SGD step on `target` unless it would pass the budget; composes it. False when the
   // budget stops training.
+  // Whether one more noisy step at the current q would pass the budget.
+  bool DpBudgetSpent() const {
+    return options.dp.enabled() && options.dp.epsilon_budget > 0 && !train.empty() &&
+           accountant.EpsilonAfter(DpRate(), options.dp.noise_multiplier, 1, DpDelta()).epsilon >
+               options.dp.epsilon_budget;
+  }
   bool DpStep(Mlp& target, std::vector<uint32_t>* batch, double* loss) {
     const double q = DpRate();
     const double sigma = options.dp.noise_multiplier;
-    if (options.dp.epsilon_budget > 0 &&
-        accountant.EpsilonAfter(q, sigma, 1, DpDelta()).epsilon > options.dp.epsilon_budget) {
-      dp_exhausted = true;
-      return false;
-    }
-    dp_exhausted = false;
+    if (DpBudgetSpent()) return false;
     PoissonBatch(q, batch);
     dp_rng->FillNormal(dp_noise);
     const float expected = static_cast<float>(q * static_cast<double>(train.size()));
@@ -493,6 +494,7 @@ TrainUnitResult Node::TrainUnit() {
     ++steps;
     r.samples += static_cast<uint32_t>(batch.size());
   }
+  r.steps = steps;
   if (steps == 0) return r;  // the privacy budget is spent: merging and gossip go on
   if (hybrid) {
     // The model itself moves only by merges; this unit's progress waits in the accumulator.
@@ -628,7 +630,7 @@ DpStatus Node::dp_status() const {
   d.order = s.accountant.empty() ? 0 : s.accountant.Spent(d.delta).order;
   d.epsilon_budget = s.options.dp.epsilon_budget;
   d.steps = s.accountant.steps();
-  d.exhausted = s.dp_exhausted;
+  d.exhausted = s.DpBudgetSpent();
   return d;
 }
 

@@ -145,7 +145,8 @@ struct NodeOptions {
 
 struct TrainUnitResult {
   uint32_t samples = 0;  // 0: nothing to train on
-  float loss = 0.0f;     // mean batch loss of the unit
+  uint32_t steps = 0;  // SGD steps taken (fewer than batches_per_unit if the DP budget stopped it)
+  float loss = 0.0f;   // mean batch loss of the unit
 };
 
 // What happened to one datagram.
