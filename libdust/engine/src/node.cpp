@@ -71,9 +71,9 @@ struct Node::Impl {
   uint16_t accuracy_bp = kAccuracyUnknown;
   int64_t last_tick_ms = 0;
 
-  // Differential privacy (options.dp): the accountant of every noisy step ever taken, the
-  // stream that draws the Poisson batches and the noise, and whether the budget is spent.
-  // mutable: its cache of one step's curve, filled by the const status queries too.
+  // Differential privacy (options.dp): the accountant of every noisy step ever taken (mutable:
+  // its cache of one step's curve is filled by the const budget check too), the stream that
+  // draws the Poisson batches and the noise, and the noise buffer.
   mutable RdpAccountant accountant;
   std::optional<StreamRng> dp_rng;
   std::vector<float> dp_noise;
@@ -176,14 +176,14 @@ struct Node::Impl {
       batch->push_back(static_cast<uint32_t>(i));
     }
   }
-  // One DP-SGD step on `target` unless it would pass the budget; composes it. False when the
-  // budget stops training.
   // Whether one more noisy step at the current q would pass the budget.
   bool DpBudgetSpent() const {
     return options.dp.enabled() && options.dp.epsilon_budget > 0 && !train.empty() &&
            accountant.EpsilonAfter(DpRate(), options.dp.noise_multiplier, 1, DpDelta()).epsilon >
                options.dp.epsilon_budget;
   }
+  // One DP-SGD step on `target` unless it would pass the budget; composes it. False when the
+  // budget stops training.
   bool DpStep(Mlp& target, std::vector<uint32_t>* batch, double* loss) {
     const double q = DpRate();
     const double sigma = options.dp.noise_multiplier;
