@@ -21,6 +21,7 @@
 #include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
 #include "dust/util/rng.h"
+#include "dust/util/stream_rng.h"
 #include "model_shape.h"
 
 namespace dust::bench {
@@ -45,6 +46,7 @@ int RunTrain(int argc, char** argv) {
   uint32_t batch = 32;
   SgdOptions sgd;
   uint64_t seed = 1;
+  float dp_noise = 0, dp_clip = 0;
   po::options_description desc(
       "dust-bench train: train the MLP on DIR's training set, report samples/s and test "
       "accuracy\n(last stdout line: one JSON object)\n\noptions");
@@ -57,6 +59,10 @@ int RunTrain(int argc, char** argv) {
       "momentum", po::value(&sgd.momentum)->default_value(0.9f), "SGD momentum")(
       "weight-decay", po::value(&sgd.weight_decay)->default_value(0.0f), "L2 weight decay")(
       "seed", po::value(&seed)->default_value(1), "initialisation and shuffling seed")(
+      "dp-noise", po::value(&dp_noise)->default_value(0.0f),
+      "DP-SGD noise multiplier (with --dp-clip): every step is Trainer::DpStep with noise from "
+      "the ChaCha20 stream (fixed-size shuffled batches here: this measures the cost)")(
+      "dp-clip", po::value(&dp_clip)->default_value(0.0f), "DP-SGD per-sample clip norm")(
       "layers", po::value(&layers_text),
       "layer sizes, input first, classes last, e.g. 784,64,10; must agree with the data "
       "(default: FEATURES,32,CLASSES from the data)")(
@@ -127,6 +133,9 @@ int RunTrain(int argc, char** argv) {
 
   std::vector<uint32_t> order(train.size());
   std::iota(order.begin(), order.end(), 0u);
+  const bool dp = dp_noise > 0 && dp_clip > 0;
+  StreamRng noise_rng = StreamRng::FromSeed(seed);
+  std::vector<float> noise(dp ? model.num_params() : 0);
   Rng shuffle_rng(seed ^ 0x53485546464c45ULL);  // "SHUFFLE": independent of the init stream
   uint64_t seen = 0;
   double last_epoch_loss = 0;
@@ -138,7 +147,14 @@ int RunTrain(int argc, char** argv) {
     size_t batches = 0;
     for (size_t i = 0; i < order.size(); i += batch) {
       const size_t n = std::min<size_t>(batch, order.size() - i);
-      loss_sum += trainer.Step(model, train, std::span<const uint32_t>(order.data() + i, n));
+      const std::span<const uint32_t> b(order.data() + i, n);
+      if (dp) {
+        noise_rng.FillNormal(noise);
+        loss_sum +=
+            trainer.DpStep(model, train, b, dp_clip, dp_noise, static_cast<float>(batch), noise);
+      } else {
+        loss_sum += trainer.Step(model, train, b);
+      }
       ++batches;
       seen += n;
     }
@@ -169,6 +185,7 @@ int RunTrain(int argc, char** argv) {
   out["momentum"] = sgd.momentum;
   out["weight_decay"] = sgd.weight_decay;
   out["seed"] = seed;
+  if (dp) out["dp"] = {{"noise_multiplier", dp_noise}, {"clip", dp_clip}};
   out["scaling"] = scaling_mode;
   out["train_samples"] = train.size();
   out["train_nonzero_fraction"] = density;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data_dir.h"
+#include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/model.h"
 #include "dust/util/rng.h"
@@ -63,6 +64,9 @@ struct Config {
   std::string coding = "int8", gossip = "hybrid";
   std::string scaling = "fleet";  // fleet | none (docs/engine.md, "Feature scaling")
   double delta_fraction = 0.6;
+  // DP-SGD on every node (--dp-noise, --dp-clip, --dp-budget, --dp-delta; 0: off / none /
+  // the node's default delta).
+  double dp_noise = 0, dp_clip = 0, dp_budget = 0, dp_delta = 0;
   bool head = true;
   bool quiet = false;
   // The model: --layers as given (empty: from the data) until main fits it to the data
@@ -146,6 +150,7 @@ class Simulation {
   std::optional<uint64_t> m_bytes_to_target, m_round_to_target;
   std::map<std::string, uint64_t> m_drops;
   uint64_t m_accepted = 0, m_merged = 0;
+  std::optional<std::vector<DpStatus>> m_dp;  // every node's privacy at the end (DP runs)
   uint32_t m_rounds_done = 0;
   struct Disruption {
     std::string kind;  // "sleep" | "partition"

@@ -116,6 +116,11 @@ int Simulation::RunDust(bool local) {
     if (m_c.memory == "anchor") o.peer_memory_deltas = false;
     if (m_c.memory_horizon > 0) o.peer_memory_horizon_ms = int64_t{m_c.memory_horizon} * kRoundMs;
     if (m_c.memory_anchor >= 0) o.peer_memory_anchor = static_cast<float>(m_c.memory_anchor);
+    o.dp.noise_multiplier = static_cast<float>(m_c.dp_noise);
+    o.dp.clip = static_cast<float>(m_c.dp_clip);
+    o.dp.epsilon_budget = m_c.dp_budget;
+    o.dp.delta = m_c.dp_delta;
+    o.dp.seed = m_c.seed * 1000003 + i + 77;  // reproducible runs; dustd keys it from the OS
     Dataset d = m_data.train.Subset(shifted ? WithoutClass(m_parts[i], *shifted) : m_parts[i]);
     if (m_byz[i]) {
       switch (m_attack.kind) {
@@ -231,6 +236,10 @@ int Simulation::RunDust(bool local) {
               << (st.agreed ? "agreed" : "still calibrating") << " over " << st.samples
               << " samples (" << st.peers_pooled << " peers pooled); " << ids.size()
               << " distinct scaling(s) among the nodes\n";
+  }
+  if (m_c.dp_noise > 0) {
+    m_dp.emplace();
+    for (const Node& node : nodes) m_dp->push_back(node.dp_status());
   }
   for (auto& node : nodes) {
     NodeCounters nc = node.counters();

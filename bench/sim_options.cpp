@@ -91,6 +91,20 @@ Status CheckUsed(const Config& c, const po::variables_map& vm) {
                                      c.algorithm);
     }
   }
+  if (c.algorithm != "dust" && c.algorithm != "local") {
+    for (const char* name : {"dp-noise", "dp-clip", "dp-budget", "dp-delta"}) {
+      if (given(name)) {
+        return Status::InvalidArgument("--" + std::string(name) +
+                                       " does nothing with --algorithm " + c.algorithm);
+      }
+    }
+  }
+  if ((c.dp_noise > 0) != (c.dp_clip > 0)) {
+    return Status::InvalidArgument("DP needs both --dp-noise and --dp-clip");
+  }
+  if ((given("dp-budget") || given("dp-delta")) && !(c.dp_noise > 0)) {
+    return Status::InvalidArgument("--dp-budget and --dp-delta need --dp-noise and --dp-clip");
+  }
   if (given("attack") && !(c.byzantine > 0)) {
     return Status::InvalidArgument("--attack does nothing without --byzantine");
   }
@@ -165,6 +179,14 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       "delta-fraction", po::value(&c.delta_fraction)->default_value(0.6),
       "hybrid: share of the payload for top-k deltas")(
       "no-head", "do not send the small layers every round (plain round-robin sweep)")(
+      "dp-noise", po::value(&c.dp_noise)->default_value(0.0),
+      "DP-SGD noise multiplier sigma on every node (with --dp-clip; 0: no DP)")(
+      "dp-clip", po::value(&c.dp_clip)->default_value(0.0),
+      "DP-SGD per-sample gradient clip norm C (with --dp-noise)")(
+      "dp-budget", po::value(&c.dp_budget)->default_value(0.0),
+      "DP: each node stops training on its data before its epsilon passes this (0: none)")(
+      "dp-delta", po::value(&c.dp_delta)->default_value(0.0),
+      "DP: delta of the reported epsilon (0: min(1e-5, 0.1 / the node's samples))")(
       "threads", po::value(&c.threads)->default_value(2),
       "threads for receiving and evaluating (output does not depend on it)")(
       "plot", po::value<std::string>(), "write an SVG of accuracy against rounds and bytes")(
@@ -229,7 +251,8 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
   if (c.nodes == 0 || c.nodes > 10000 || c.rounds == 0 || c.loss < 0 || c.loss > 1 || c.churn < 0 ||
       c.churn > 1 || c.byzantine < 0 || c.byzantine >= 1 || c.batch_size == 0 ||
       c.batches_per_round == 0 || !(c.lr > 0) || !(c.lr_final >= 0) || !(c.momentum >= 0) ||
-      !(c.delta_fraction >= 0 && c.delta_fraction <= 1)) {
+      !(c.delta_fraction >= 0 && c.delta_fraction <= 1) || !(c.dp_noise >= 0) ||
+      !(c.dp_clip >= 0) || !(c.dp_budget >= 0) || !(c.dp_delta >= 0 && c.dp_delta < 1)) {
     std::cerr << "dust-sim: an option is out of range (see --help)\n";
     return 1;
   }

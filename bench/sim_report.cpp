@@ -221,6 +221,23 @@ int Simulation::Finish() {
                   {"new_class_accuracy", m_shift_points.back().second},
                   {"points", points}};
   }
+  if (m_dp) {
+    // Per node: the epsilon it spent (at its delta), its noisy steps, whether its budget
+    // stopped it; and the range over the nodes.
+    json eps = json::array(), steps = json::array();
+    double lo = INFINITY, hi = 0;
+    size_t exhausted = 0;
+    for (const DpStatus& d : *m_dp) {
+      eps.push_back(std::round(d.epsilon * 1000) / 1000);
+      steps.push_back(d.steps);
+      lo = std::min(lo, d.epsilon);
+      hi = std::max(hi, d.epsilon);
+      exhausted += d.exhausted;
+    }
+    s["dp"] = {{"noise_multiplier", m_c.dp_noise}, {"clip", m_c.dp_clip}, {"budget", m_c.dp_budget},
+               {"delta", m_dp->front().delta},     {"epsilon_min", lo},   {"epsilon_max", hi},
+               {"nodes_exhausted", exhausted},     {"epsilon", eps},      {"steps", steps}};
+  }
   if (!m_c.plot.empty()) {
     std::string title = m_c.algorithm + " " + std::to_string(m_c.nodes) + " nodes " + m_c.split;
     if (Status st = WritePlot(m_c.plot, title, m_points); !st.ok()) {

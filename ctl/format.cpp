@@ -243,6 +243,33 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
     os << "\n";
   }
 
+  if (const json* pr = Field(st, "privacy"); pr != nullptr && pr->is_object()) {
+    const json* on = Field(*pr, "enabled");
+    double eps = 0, budget = 0, delta = 0, sigma = 0, clip = 0;
+    if (on != nullptr && on->is_boolean() && on->get<bool>()) {
+      os << "  privacy: DP-SGD, epsilon ";
+      os << (Num(*pr, "epsilon", &eps) ? Fixed(eps, 3) : "-");
+      if (Num(*pr, "epsilon_budget", &budget)) os << " of budget " << Fixed(budget, 3);
+      char d[32] = "-";
+      if (Num(*pr, "delta", &delta)) std::snprintf(d, sizeof(d), "%.2g", delta);
+      os << " (delta " << d << ", " << Int(*pr, "noisy_steps") << " noisy steps";
+      if (Num(*pr, "noise_multiplier", &sigma) && Num(*pr, "clip", &clip)) {
+        os << ", noise multiplier " << Fixed(sigma, 3) << ", clip " << Fixed(clip, 3);
+      }
+      os << ")\n";
+      const json* spent = Field(*pr, "budget_spent");
+      if (spent != nullptr && spent->is_boolean() && spent->get<bool>()) {
+        os << "    budget spent: no more training on local data (merging and gossip go on)\n";
+      }
+    } else {
+      os << "  privacy: no differential privacy (dp-noise-multiplier = 0)";
+      if (Num(*pr, "noisy_steps", &eps) && eps > 0 && Num(*pr, "epsilon", &eps)) {
+        os << "; epsilon " << Fixed(eps, 3) << " spent while it was on";
+      }
+      os << "\n";
+    }
+  }
+
   const json& p = Obj(st, "peers");
   os << "  peers: " << Int(p, "live") << " live, " << Int(p, "trusted") << " trusted, "
      << Int(p, "seen") << " seen\n";
@@ -298,6 +325,19 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   return os.str();
 }
 
+namespace {
+
+// A peer's announced epsilon ("2.31/8.00" with a budget, "-" without DP).
+std::string PeerEpsilon(const json& p) {
+  double eps = 0, budget = 0;
+  if (!Num(p, "epsilon", &eps)) return "-";
+  std::string out = Fixed(eps, 2);
+  if (Num(p, "epsilon_budget", &budget)) out.append("/").append(Fixed(budget, 2));
+  return out;
+}
+
+}  // namespace
+
 std::string FormatPeers(const json& result, int64_t now_ms) {
   const json* peers = Field(result, "peers");
   if (peers == nullptr || !peers->is_array() || peers->empty()) {
@@ -305,7 +345,7 @@ std::string FormatPeers(const json& result, int64_t now_ms) {
   }
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NODE", "NAME", "TRUST", "ADDRESS", "LAST SEEN", "ACCEPTED", "REJECTED",
-                  "DATAGRAMS", "ACCURACY", "STEPS"});
+                  "DATAGRAMS", "ACCURACY", "STEPS", "EPSILON"});
   for (const json& p : *peers) {
     const json* trusted = Field(p, "trusted");
     rows.push_back({Str(p, "node_id"), Str(p, "display_name"),
@@ -314,7 +354,7 @@ std::string FormatPeers(const json& result, int64_t now_ms) {
                         : "untrusted",
                     Str(p, "address"), FormatAgo(Get(p, "last_seen_ms"), now_ms),
                     Int(p, "updates_accepted"), Int(p, "updates_rejected"), Int(p, "datagrams"),
-                    FormatPercent(Get(p, "accuracy")), Int(p, "steps")});
+                    FormatPercent(Get(p, "accuracy")), Int(p, "steps"), PeerEpsilon(p)});
   }
   return Table(rows);
 }

@@ -35,6 +35,8 @@ constexpr Command kCommands[] = {
     {"checkpoint", CmdCheckpoint, "write the model checkpoint now"},
     {"rescan", CmdRescan, "rescan the data directory now"},
     {"watch", CmdWatch, "print the daemon's events as they happen (model, peers, trust, ...)"},
+    {"privacy plan", CmdPrivacyPlan, "the dp-noise-multiplier that spends a given epsilon"},
+    {"privacy epsilon", CmdPrivacyEpsilon, "the epsilon a noise multiplier spends over T steps"},
 };
 
 // Asks on the controlling terminal, not stdin/stdout, so `dustctl trust add URI --json > f`

@@ -77,6 +77,12 @@ NodeOptions Daemon::MakeNodeOptions() {
   n.sgd.momentum = static_cast<float>(m_options.momentum);
   n.sgd.batch_size = m_options.batch_size;
   n.batches_per_unit = m_options.batches_per_round;
+  // DP noise and Poisson batches come from a ChaCha20 stream keyed from the OS (no seed).
+  n.dp.noise_multiplier = static_cast<float>(m_options.dp_noise_multiplier);
+  n.dp.clip = static_cast<float>(m_options.dp_clip);
+  n.dp.epsilon_budget = m_options.dp_epsilon_budget;
+  n.dp.delta = m_options.dp_delta;
+  n.announce_stats = m_options.announce_stats;
   if (auto agg = ParseAggregator(m_options.aggregator); agg.ok()) n.aggregator = *agg;
   n.scaling = m_options.input_scaling == "none" ? ScalingMode::kNone : ScalingMode::kFleet;
   n.peer_memory_horizon_ms = static_cast<int64_t>(m_options.peer_memory_horizon * 1000);

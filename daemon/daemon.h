@@ -202,6 +202,7 @@ class Daemon {
   // Reports (replies.cpp).
   Json StatusJson();
   Json ScalingJson() const;  // status "model.scaling"
+  Json PrivacyJson() const;  // status "privacy"
   Json PeersJson();
   Json ModelJson(bool with_params, bool checkpoint);
   std::string MetricsTextNow();
@@ -259,7 +260,8 @@ class Daemon {
   int64_t m_last_train_round = -1;
   double m_train_debt_s = 0;
   uint64_t m_rounds_skipped = 0;
-  uint64_t m_units = 0;  // TrainUnits this run
+  bool m_dp_exhausted_logged = false;  // the budget-spent state last logged
+  uint64_t m_units = 0;                // TrainUnits this run
   uint64_t m_steps_base = 0;
   ScheduleTracker m_schedule;
   std::optional<uint64_t> m_fleet_position;  // from the last FollowFleetSchedule

@@ -89,6 +89,16 @@ po::options_description FileOptions() {
     ("peer-memory-horizon", dbl(d.peer_memory_horizon),
        "seconds an absent peer's contribution is remembered and applied for it (full weight for "
        "the first half, then fading), 0 = no memory, at most 2592000 (30 days)")
+    ("dp-noise-multiplier", dbl(0),
+       "DP-SGD noise multiplier sigma (with dp-clip; 0 = no differential privacy; "
+       "dustctl privacy plan picks it for an epsilon)")
+    ("dp-clip", dbl(0), "DP-SGD per-sample gradient clip norm C (with dp-noise-multiplier)")
+    ("dp-epsilon-budget", dbl(0),
+       "stop training on local data before the epsilon spent passes this (0 = no budget)")
+    ("dp-delta", dbl(0),
+       "delta of the epsilon reported, (0, 1e-3]; default min(1e-5, 0.1 / local samples)")
+    ("announce-stats", po::value<std::string>()->default_value("auto"),
+       "announce held-out accuracy and sample count: true, false, or auto (false with DP)")
     ("cpu-budget", dbl(d.cpu_budget), "fraction of one core training may use, (0, 1]")
     ("holdout-fraction", dbl(d.holdout_fraction),
        "fraction of local training data held out for evaluation, [0, 0.9]")
@@ -350,6 +360,33 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   if (!(o.peer_memory_horizon >= 0 && o.peer_memory_horizon <= 30 * 86400.0)) {
     return bad("peer-memory-horizon", "must be between 0 (off) and 2592000 seconds (30 days)");
   }
+  o.dp_noise_multiplier = Get<double>(vm, "dp-noise-multiplier");
+  if (!(o.dp_noise_multiplier >= 0 && o.dp_noise_multiplier <= 1e4)) {
+    return bad("dp-noise-multiplier", "must be in [0, 10000]");
+  }
+  o.dp_clip = Get<double>(vm, "dp-clip");
+  if (!(o.dp_clip >= 0 && o.dp_clip <= 1e6)) return bad("dp-clip", "must be in [0, 1e6]");
+  if ((o.dp_noise_multiplier > 0) != (o.dp_clip > 0)) {
+    return bad(o.dp_clip > 0 ? "dp-clip" : "dp-noise-multiplier",
+               "differential privacy needs both dp-noise-multiplier and dp-clip > 0");
+  }
+  const bool dp = o.dp_clip > 0;
+  o.dp_epsilon_budget = Get<double>(vm, "dp-epsilon-budget");
+  if (!(o.dp_epsilon_budget >= 0 && o.dp_epsilon_budget <= 1e6)) {
+    return bad("dp-epsilon-budget", "must be in [0, 1e6]");
+  }
+  o.dp_delta = Get<double>(vm, "dp-delta");
+  if (!(o.dp_delta >= 0 && o.dp_delta <= 1e-3))
+    return bad("dp-delta", "must be 0 (automatic) or in (0, 1e-3]");
+  if (!dp && (o.dp_epsilon_budget > 0 || o.dp_delta > 0)) {
+    return bad(o.dp_delta > 0 ? "dp-delta" : "dp-epsilon-budget",
+               "does nothing without dp-noise-multiplier and dp-clip");
+  }
+  const std::string stats = Get<std::string>(vm, "announce-stats");
+  if (stats != "auto" && stats != "true" && stats != "false") {
+    return bad("announce-stats", "'" + stats + "' is not true, false or auto");
+  }
+  o.announce_stats = stats == "auto" ? !dp : stats == "true";
   o.cpu_budget = Get<double>(vm, "cpu-budget");
   if (!(o.cpu_budget > 0 && o.cpu_budget <= 1)) return bad("cpu-budget", "must be in (0, 1]");
   o.holdout_fraction = Get<double>(vm, "holdout-fraction");

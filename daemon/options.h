@@ -67,6 +67,13 @@ struct Options {
   // Memory of absent peers (docs/engine.md, "Peers that sleep"): seconds after which a peer
   // that stays away is forgotten (full weight for the first half); 0 = no memory.
   double peer_memory_horizon = 48 * 3600.0;
+  // Differential privacy (docs/privacy.md): DP-SGD when both noise multiplier and clip are > 0.
+  double dp_noise_multiplier = 0;
+  double dp_clip = 0;
+  double dp_epsilon_budget = 0;  // 0: none
+  double dp_delta = 0;           // 0: min(1e-5, 0.1 / local samples)
+  // Announce held-out accuracy and sample count (default: yes without DP, no with it).
+  bool announce_stats = true;
   double cpu_budget = 0.5;
   double holdout_fraction = 0.1;
   uint64_t holdout_seed = 7;

@@ -35,6 +35,11 @@ void Daemon::Reload() {
                    &O::model_export_formats);
     restart_needed("send/announce interval, display-name", &O::send_interval, &O::announce_interval,
                    &O::display_name);
+    restart_needed(
+        "differential privacy (dp-noise-multiplier, dp-clip, dp-epsilon-budget, "
+        "dp-delta, announce-stats)",
+        &O::dp_noise_multiplier, &O::dp_clip, &O::dp_epsilon_budget, &O::dp_delta,
+        &O::announce_stats);
     restart_needed("metrics-listen, multicast-group, multicast-interface", &O::metrics_listen,
                    &O::multicast_group, &O::multicast_interface);
     // What applies at once. (The learning-rate schedule is evaluated before every unit, so a

@@ -81,6 +81,20 @@ Json Daemon::ScalingJson() const {
               {"update_fingerprint", ToHex(m_node->update_fingerprint())}};
 }
 
+Json Daemon::PrivacyJson() const {
+  const DpStatus d = m_node->dp_status();
+  return Json{{"enabled", d.enabled},
+              {"noise_multiplier", d.noise_multiplier},
+              {"clip", d.clip},
+              {"epsilon", d.epsilon},
+              {"delta", d.delta},
+              {"order", d.order},
+              {"epsilon_budget", d.epsilon_budget > 0 ? Json(d.epsilon_budget) : Json(nullptr)},
+              {"noisy_steps", d.steps},
+              {"budget_spent", d.exhausted},
+              {"announce_stats", m_node->options().announce_stats}};
+}
+
 Json Daemon::StatusJson() {
   const Mlp& model = m_node->model();
   NodeCounters c = m_node->counters();
@@ -98,7 +112,10 @@ Json Daemon::StatusJson() {
   const GossipCounters& g = m_gossip->counters();
   uint64_t rejected = 0;
   for (const PeerInfo& p : peers) rejected += p.updates_rejected;
-  std::string state = m_paused ? "paused" : (m_node->train_size() == 0 ? "no_data" : "running");
+  std::string state = m_paused                        ? "paused"
+                      : m_node->train_size() == 0     ? "no_data"
+                      : m_node->dp_status().exhausted ? "privacy_budget_spent"
+                                                      : "running";
   float loss = m_node->last_loss();
   return {
       {"node_id", FormatNodeId(m_identity.public_key)},
@@ -143,6 +160,7 @@ Json Daemon::StatusJson() {
         {"accuracy_at_ms", m_accuracy_ms ? Json(m_accuracy_ms) : Json(nullptr)},
         {"content_hash", ToHex(Blake2b256(ParamBytes(model)))},
         {"scaling", ScalingJson()}}},
+      {"privacy", PrivacyJson()},
       {"peers",
        {{"seen", peers.size()},
         {"live", live},
@@ -236,7 +254,10 @@ Json Daemon::PeersJson() {
          {"accuracy", p.accuracy_bp <= 10000 ? Json(p.accuracy_bp / 10000.0) : Json(nullptr)},
          {"steps", nullptr},  // the announce carries no step count (control-protocol.md)
          {"samples", p.sample_weight},
-         {"round", p.last_round}});
+         {"round", p.last_round},
+         {"epsilon", p.dp_epsilon ? Json(*p.dp_epsilon) : Json(nullptr)},
+         {"epsilon_budget",
+          p.dp_epsilon && p.dp_epsilon_budget > 0 ? Json(p.dp_epsilon_budget) : Json(nullptr)}});
   }
   for (const TrustedPeer& t : m_trust.List()) {
     if (listed.count(t.key)) continue;
@@ -252,7 +273,9 @@ Json Daemon::PeersJson() {
                     {"accuracy", nullptr},
                     {"steps", nullptr},
                     {"samples", nullptr},
-                    {"round", nullptr}});
+                    {"round", nullptr},
+                    {"epsilon", nullptr},
+                    {"epsilon_budget", nullptr}});
   }
   return {{"peers", list}};
 }
@@ -383,6 +406,19 @@ std::string Daemon::MetricsTextNow() {
             m_checkpoint_ms / 1000.0);
   m.Gauge("dust_train_samples", "Local training samples.",
           static_cast<double>(m_node->train_size()));
+  if (const DpStatus dp = m_node->dp_status(); dp.enabled || dp.steps > 0) {
+    m.Gauge("dust_dp_epsilon", "Differential privacy: epsilon spent by local training, ever.",
+            dp.epsilon);
+    m.Gauge("dust_dp_delta", "Differential privacy: the delta of dust_dp_epsilon.", dp.delta);
+    if (dp.epsilon_budget > 0) {
+      m.Gauge("dust_dp_epsilon_budget", "Differential privacy: the epsilon budget.",
+              dp.epsilon_budget);
+    }
+    m.Gauge("dust_dp_budget_spent", "1 if the privacy budget stopped local training.",
+            dp.exhausted ? 1 : 0);
+    m.Counter("dust_dp_noisy_steps_total", "DP-SGD steps composed into epsilon, ever.",
+              static_cast<double>(dp.steps));
+  }
   m.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
           static_cast<double>(ResidentBytes()));
   m.Gauge("dust_uptime_seconds", "Seconds since the daemon started.",

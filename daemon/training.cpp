@@ -35,9 +35,24 @@ void Daemon::TrainStep() {
   double spent = std::chrono::duration<double>(Clock::now() - t0).count();
   m_train_seconds += spent;
   if (spent > allowance) m_train_debt_s += spent - allowance;
-  if (r.samples > 0) {
-    m_units += m_options.batches_per_round;
-    m_samples_trained += r.samples;
+  // Steps actually taken: a unit the DP budget stopped part way took fewer than
+  // batches-per-round (and a Poisson batch can be empty yet still be a step).
+  m_units += r.steps;
+  m_samples_trained += r.samples;
+  // Say once when the privacy budget stops local training (and once when it starts again:
+  // new data can lower q enough for another step to fit).
+  const DpStatus dp = m_node->dp_status();
+  if (dp.exhausted != m_dp_exhausted_logged) {
+    m_dp_exhausted_logged = dp.exhausted;
+    if (dp.exhausted) {
+      LogWarn(
+          "privacy budget: epsilon {:.3f} spent of {:.3f} (delta {:.2g}); the next step would "
+          "pass it, so training on local data stops (merging and gossip go on)",
+          dp.epsilon, dp.epsilon_budget, dp.delta);
+    } else {
+      LogInfo("privacy budget: training on local data resumes (epsilon {:.3f} of {:.3f})",
+              dp.epsilon, dp.epsilon_budget);
+    }
   }
 }
 

@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch privacy help" -- "$cur"))
     fi
     return
   fi
@@ -67,6 +67,15 @@ _dustctl() {
       fi
       opts+=" --format --output -o --c-prefix" ;;
     evaluate) opts+=" --data --split" ;;
+    privacy)
+      if [ -z "$sub" ]; then
+        COMPREPLY=($(compgen -W "plan epsilon" -- "$cur"))
+        return
+      fi
+      case $sub in
+        plan) opts+=" --epsilon --samples --steps --batch --delta" ;;
+        epsilon) opts+=" --noise --samples --steps --batch --delta" ;;
+      esac ;;
     watch)
       if [ "$prev" = --events ]; then
         COMPREPLY=($(compgen -W "model peer trust data checkpoint export" -- "$cur"))
@@ -81,7 +90,7 @@ _dustctl() {
       fi
       opts+=" --label-column --no-label --invert" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch privacy" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -15,9 +15,11 @@ _dustd() {
     --multicast-interface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
     --broadcast) COMPREPLY=($(compgen -W "auto none" -- "$cur")); return ;;
     --aggregator) COMPREPLY=($(compgen -W "mean median trimmed: clip clip:" -- "$cur")); return ;;
+    --announce-stats) COMPREPLY=($(compgen -W "auto true false" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "trace debug info warn error critical off" -- "$cur")); return ;;
     --port|--bind-address|--peer|--multicast-group|--metrics-listen|--display-name|--layers|\
     --init-seed|--learning-rate|--momentum|--batch-size|--batches-per-round|--cpu-budget|\
+    --dp-noise-multiplier|--dp-clip|--dp-epsilon-budget|--dp-delta|\
     --holdout-fraction|--holdout-seed|--announce-interval|--send-interval|\
     --checkpoint-interval|--rescan-interval|--eval-interval) return ;;
   esac
@@ -27,6 +29,7 @@ _dustd() {
     --multicast-interface --metrics-listen --display-name --layers --init-seed --learning-rate
     --momentum --batch-size --batches-per-round --aggregator --cpu-budget --holdout-fraction
     --holdout-seed --announce-interval --send-interval --checkpoint-interval --rescan-interval
-    --eval-interval --log-level" -- "$cur"))
+    --eval-interval --log-level --dp-noise-multiplier --dp-clip --dp-epsilon-budget --dp-delta
+    --announce-stats" -- "$cur"))
 }
 complete -F _dustd dustd

@@ -40,10 +40,10 @@ expect_rc() {
 }
 contains() { grep -qF -- "$2" "$1" || { echo "--- $1:" >&2; cat "$1" >&2; fail "$1 lacks: $2"; }; }
 
-# Two ports that are free right now (the kernel picks them).
-read -r PA PB PC < <("$PY" -c '
+# Ports that are free right now (the kernel picks them).
+read -r PA PB PC PD < <("$PY" -c '
 import socket
-s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 
@@ -477,6 +477,67 @@ expect_rc 0 "$CTL" "${A[@]}" --json predict "$WORK/pred/zeros.csv"
 WANT=$(jget "'%d %.4f' % (d['class'], d['probability'])" <"$WORK/out")
 [ "$(cat "$WORK/example.out")" = "$WANT" ] || fail "the Python example printed $(cat "$WORK/example.out"), dustctl $WANT"
 pass "docs/using-the-model.md: the Python predict example prints what dustctl predict does ($WANT)"
+
+# --- differential privacy ----------------------------------------------------------------------
+# D trains with DP-SGD on the MNIST subset (about 7,200 samples after the holdout: q = 32/N)
+# with sigma 1 and a budget of epsilon 1, which `dustctl privacy epsilon --noise 1 --samples
+# 7200` puts between steps 300 (0.98) and 400 (1.0008): the budget stops it within seconds at 10
+# steps a round. It announces to A, which trusts it.
+mkdir -p "$WORK/d/state"
+ANNOUNCE_INTERVAL=0.5 start d "$SRC/data/mnist-10k" "$PD" "$PA" --dp-noise-multiplier 1 \
+  --dp-clip 1 --dp-epsilon-budget 1
+D=(--socket "$WORK/d.sock")
+for _ in $(seq 300); do
+  [ "$("$CTL" "${D[@]}" --json status | jget "d['training']['state']")" = privacy_budget_spent ] && break
+  sleep 0.2
+done
+expect_rc 0 "$CTL" "${D[@]}" --json status
+cp "$WORK/out" "$WORK/dp.json"
+[ "$(jget "d['training']['state']" <"$WORK/dp.json")" = privacy_budget_spent ] || fail "the budget did not stop D in 60 s"
+[ "$(jget "d['privacy']['enabled'] and not d['privacy']['announce_stats']" <"$WORK/dp.json")" = True ] || fail "privacy: $(cat "$WORK/dp.json")"
+N_D=$(jget "d['training']['train_samples']" <"$WORK/dp.json")
+STEPS_D=$(jget "d['privacy']['noisy_steps']" <"$WORK/dp.json")
+EPS_D=$(jget "d['privacy']['epsilon']" <"$WORK/dp.json")
+# The accountant agrees with dustctl privacy epsilon at the same q, sigma and step count, and
+# the budget stopped it at the last step that fits: one more would pass epsilon 1.
+expect_rc 0 "$CTL" --json privacy epsilon --noise 1 --samples "$N_D" --steps "$STEPS_D"
+[ "$(jget "'%.9f' % d['epsilon']" <"$WORK/out")" = "$("$PY" -c "print('%.9f' % $EPS_D)")" ] || fail "dustctl privacy epsilon: $(cat "$WORK/out"), status: $EPS_D"
+expect_rc 0 "$CTL" --json privacy epsilon --noise 1 --samples "$N_D" --steps $((STEPS_D + 1))
+[ "$(jget "d['epsilon'] > 1 >= $EPS_D" <"$WORK/out")" = True ] || fail "stopped at $STEPS_D steps, epsilon $EPS_D: $(cat "$WORK/out")"
+expect_rc 0 "$CTL" "${D[@]}" status
+contains "$WORK/out" "privacy: DP-SGD, epsilon"
+contains "$WORK/out" "of budget 1.000"
+contains "$WORK/out" "budget spent: no more training on local data"
+expect_rc 0 "$CTL" "${D[@]}" metrics
+"$PY" -c "import sys; v = [float(l.split()[1]) for l in open(sys.argv[1]) if l.startswith('dust_dp_epsilon ')]; sys.exit(not (len(v) == 1 and abs(v[0] - $EPS_D) < 1e-8))" "$WORK/out" ||
+  fail "metrics dust_dp_epsilon is not $EPS_D"
+contains "$WORK/out" "dust_dp_budget_spent 1"
+contains "$WORK/out" "dust_dp_noisy_steps_total $STEPS_D"
+contains "$WORK/d.log" "privacy budget: epsilon"
+pass "DP: the budget stopped D after $STEPS_D noisy steps at epsilon $EPS_D (status, metrics, log)"
+# A sees D's announced epsilon once it trusts it.
+expect_rc 0 "$CTL" "${D[@]}" --json trust show
+expect_rc 0 "$CTL" "${A[@]}" trust add --yes "$(jget "d['pairing_uri']" <"$WORK/out")"
+for _ in $(seq 50); do
+  "$CTL" "${A[@]}" --json peers | jget "[p['epsilon'] for p in d['peers'] if p['display_name'] == 'node-d']" | grep -q '[0-9]' && break
+  sleep 0.2
+done
+expect_rc 0 "$CTL" "${A[@]}" --json peers
+[ "$(jget "[(round(p['epsilon'], 3), p['epsilon_budget'], p['accuracy']) for p in d['peers'] if p['display_name'] == 'node-d']" <"$WORK/out")" = "[[$("$PY" -c "print(round($EPS_D, 3))"), 1.0, null]]" ] ||
+  fail "A's view of D: $(cat "$WORK/out")"
+expect_rc 0 "$CTL" "${A[@]}" peers
+contains "$WORK/out" "EPSILON"
+contains "$WORK/out" "$("$PY" -c "print('%.2f/1.00' % $EPS_D)")"
+pass "DP: A's peers show D's announced epsilon and budget, and no accuracy"
+# A restart keeps what was spent (the accountant is in the checkpoint).
+kill -TERM "${PIDS[-1]}"
+wait "${PIDS[-1]}" || fail "dustd d exited with $? after SIGTERM"
+unset 'PIDS[-1]'
+start d "$SRC/data/mnist-10k" "$PD" "$PA" --dp-noise-multiplier 1 --dp-clip 1 --dp-epsilon-budget 1
+expect_rc 0 "$CTL" "${D[@]}" --json status
+[ "$(jget "[d['privacy']['noisy_steps'], d['privacy']['epsilon'], d['training']['state']]" <"$WORK/out")" = "[$STEPS_D, $EPS_D, \"privacy_budget_spent\"]" ] ||
+  fail "after a restart: $(cat "$WORK/out")"
+pass "DP: a restarted D keeps its $STEPS_D noisy steps and epsilon, and its budget stays spent"
 
 for p in "${PIDS[@]}"; do kill -TERM "$p"; done
 for p in "${PIDS[@]}"; do wait "$p" || fail "dustd exited with $? after SIGTERM"; done

@@ -42,4 +42,30 @@ assert strip(a) == strip(b), "same seed, different output"
 assert strip(a) != strip(c), "different seed, same output"
 PYEOF
 grep -q "<svg" "$TMP/plot.svg"
+
+# DP-SGD on every node: the summary reports each node's epsilon, none passes the budget, the
+# budget stops the nodes (q = 32 / 1333 and sigma 1.5 pass epsilon 0.75 after 60 of the 120
+# steps: dustctl privacy epsilon --noise 1.5 --samples 1333 --steps 60 says 0.747, 120 steps
+# 0.943), the run repeats.
+DP=(--dp-noise 1.5 --dp-clip 1 --dp-budget 0.75)
+"$SIM" "${ARGS[@]}" --seed 7 "${DP[@]}" > "$TMP/dp1.jsonl"
+"$SIM" "${ARGS[@]}" --seed 7 "${DP[@]}" > "$TMP/dp2.jsonl"
+if "$SIM" "${ARGS[@]}" --dp-noise 1.5 > /dev/null 2>&1; then
+  echo "sim_test: --dp-noise without --dp-clip was accepted" >&2
+  exit 1
+fi
+$PY - "$TMP" <<'PYEOF'
+import json, sys
+tmp = sys.argv[1]
+load = lambda n: [json.loads(l) for l in open(f"{tmp}/{n}") if l.strip()]
+a, b = load("dp1.jsonl"), load("dp2.jsonl")
+strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+assert strip(a) == strip(b), "DP: same seed, different output"
+dp = a[-1]["dp"]
+assert len(dp["epsilon"]) == 6 and len(dp["steps"]) == 6, dp
+assert all(0.74 < e <= 0.75 for e in dp["epsilon"]), dp
+assert dp["nodes_exhausted"] == 6, dp
+assert all(60 <= s < 120 for s in dp["steps"]), dp
+assert dp["delta"] == 1e-5, dp
+PYEOF
 echo "sim_test: ok"

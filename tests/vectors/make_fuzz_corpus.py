@@ -47,6 +47,13 @@ def main():
     write("datagram", "announce-extensions",
           pv.datagram(sk, pub, 2, 0, 45, ts, model, 0, 7,
                       pv.announce("node-a", 47474, 9150, 500, [position, (9, b"future")])))
+    privacy = (2, struct.pack("<2f", 2.5, 8.0))  # epsilon spent, budget
+    write("datagram", "announce-privacy", pv.datagram(sk, pub, 2, 0, 46, ts, model, 0, 7,
+                                                      pv.announce("node-a", 47474, 0xFFFF, 0,
+                                                                  [privacy])))
+    write("datagram", "announce-privacy-unknown-tag",
+          pv.datagram(sk, pub, 2, 0, 47, ts, model, 0, 7,
+                      pv.announce("node-a", 47474, 9150, 500, [privacy, (9, b"future")])))
     write("datagram", "announce-untrusted", pv.datagram(sk2, pub2, 2, 0, 5, ts, model, 0, 1,
                                                         pv.announce("kiosk", 0, 0xFFFF, 0)))
     write("trust_store", "two", pv.trust_store([(pub, ts, "lab node #1"), (pub2, ts + 5, "kiosk")]))
@@ -83,6 +90,12 @@ def main():
         mem += b"".join(struct.pack("<f", 0.002 * (i - k)) for i in range(n))
         mem += b"".join(struct.pack("<f", 0.01 * (i - 11)) for i in range(n))
     write("checkpoint", "memory-reseal", b"\x01" + mem)
+    # The same with the privacy accountant (flag bit 4, 0x10): noisy steps u64, then the RDP at the
+    # orders 2..256 as f64.
+    dp = b"DUSTCKPT" + struct.pack("<HHI", 1, 3 | 16, len(layers)) + ck[16:]
+    dp += struct.pack("<Q", 40) + b"".join(struct.pack("<d", 0.002 * a) for a in range(2, 257))
+    write("checkpoint", "dp-sealed", b"\x00" + dp + struct.pack("<Q", pv.checksum64(dp)))
+    write("checkpoint", "dp-reseal", b"\x01" + dp)
     # The 0.1.0 layout Node::ImportCheckpoint still reads (node.cpp, DecodeLegacyCheckpoint):
     # "DSTN" | 1 | 0 | u16 0 | u32 layer count | layers | init_seed u64 | round u64 |
     # samples u64 | steps u64 | u32 params | params f32 | momentum f32 | Checksum64.

@@ -72,6 +72,7 @@ def datagram(sk, pub, mtype, flags, counter, ts, model, weight, rnd, payload):
 
 
 def announce(name, port, acc_bp, samples, extensions=()):
+    """extensions: (tag, value bytes) pairs in increasing tag order (protocol.md)."""
     n = name.encode()
     ext = b"".join(bytes([tag, len(value)]) + value for tag, value in extensions)
     return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples) + ext

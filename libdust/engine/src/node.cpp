@@ -2,17 +2,20 @@
 #include "dust/engine/node.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <span>
 #include <tuple>
 
 #include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
+#include "dust/ml/privacy.h"
 #include "dust/net/ingress.h"
 #include "dust/net/replay.h"
 #include "dust/net/scaling_wire.h"
 #include "dust/net/trust.h"
 #include "dust/net/wire.h"
+#include "dust/util/stream_rng.h"
 #include "fleet_scaling.h"
 #include "legacy_checkpoint.h"
 #include "peer_memory.h"
@@ -78,6 +81,13 @@ struct Node::Impl {
   size_t heard_count = 0;
   int64_t listen_heard_ms = -1;
 
+  // Differential privacy (options.dp): the accountant of every noisy step ever taken (mutable:
+  // its cache of one step's curve is filled by the const budget check too), the stream that
+  // draws the Poisson batches and the noise, and the noise buffer.
+  mutable RdpAccountant accountant;
+  std::optional<StreamRng> dp_rng;
+  std::vector<float> dp_noise;
+
   Impl(NodeOptions o, KeyPair id, const TrustStore* t, Dataset d, uint64_t seed, Mlp m)
       : options(std::move(o)),
         identity(id),
@@ -98,6 +108,10 @@ struct Node::Impl {
         memory(model.num_params(),
                options.gossip == GossipMode::kHybrid ? options.peer_memory_horizon_ms : 0,
                options.peer_memory_max_peers) {
+    if (options.dp.enabled()) {
+      dp_rng = options.dp.seed ? StreamRng::FromSeed(*options.dp.seed) : StreamRng::FromOs();
+      dp_noise.resize(model.num_params());
+    }
     fingerprint = Fingerprint(options.layers, options.init_seed);
     update_fingerprint = fingerprint;
     if (options.listen_first) {
@@ -150,6 +164,55 @@ struct Node::Impl {
     io.rate = o.rate_limit;
     io.self = self;
     return io;
+  }
+
+  // The delta epsilon is reported at: the configured one, else min(1e-5, 0.1 / samples).
+  double DpDelta() const {
+    if (options.dp.delta > 0) return options.dp.delta;
+    return std::min(1e-5, 0.1 / static_cast<double>(std::max<size_t>(train.size(), 1)));
+  }
+  // Poisson sampling rate: the expected batch over the CURRENT local data (docs/engine.md).
+  double DpRate() const {
+    const size_t n = train.size();
+    return n <= options.sgd.batch_size
+               ? 1.0
+               : static_cast<double>(options.sgd.batch_size) / static_cast<double>(n);
+  }
+  // Every sample independently with probability q, by geometric skips between the chosen
+  // ones (O(batch) draws, not O(samples)).
+  void PoissonBatch(double q, std::vector<uint32_t>* batch) {
+    batch->clear();
+    const size_t n = train.size();
+    if (q >= 1.0) {
+      for (size_t i = 0; i < n; ++i) batch->push_back(static_cast<uint32_t>(i));
+      return;
+    }
+    const double log_keep = std::log1p(-q);
+    double i = -1;
+    while (true) {
+      i += 1 + std::floor(std::log(dp_rng->UniformOpen()) / log_keep);
+      if (i >= static_cast<double>(n)) return;
+      batch->push_back(static_cast<uint32_t>(i));
+    }
+  }
+  // Whether one more noisy step at the current q would pass the budget.
+  bool DpBudgetSpent() const {
+    return options.dp.enabled() && options.dp.epsilon_budget > 0 && !train.empty() &&
+           accountant.EpsilonAfter(DpRate(), options.dp.noise_multiplier, 1, DpDelta()).epsilon >
+               options.dp.epsilon_budget;
+  }
+  // One DP-SGD step on `target` unless it would pass the budget; composes it. False when the
+  // budget stops training.
+  bool DpStep(Mlp& target, std::vector<uint32_t>* batch, double* loss) {
+    const double q = DpRate();
+    const double sigma = options.dp.noise_multiplier;
+    if (DpBudgetSpent()) return false;
+    PoissonBatch(q, batch);
+    dp_rng->FillNormal(dp_noise);
+    const float expected = static_cast<float>(q * static_cast<double>(train.size()));
+    *loss += trainer.DpStep(target, train, *batch, options.dp.clip, sigma, expected, dp_noise);
+    accountant.Compose(q, sigma);
+    return true;
   }
 
   float OwnWeight() const { return static_cast<float>(std::max<size_t>(train.size(), 1)); }
@@ -305,6 +368,11 @@ struct Node::Impl {
     p.sample_weight = a->local_samples;
     p.schedule_position = a->schedule_position;
     p.schedule_position_ms = p.last_seen_ms;  // Touch set it to now
+    p.dp_epsilon.reset();
+    if (a->dp) {
+      p.dp_epsilon = a->dp->epsilon;
+      p.dp_epsilon_budget = a->dp->epsilon_budget;
+    }
     p.last_round = h.round;
     p.announces += 1;
     counters.announces_accepted += 1;
@@ -403,13 +471,23 @@ struct Node::Impl {
     Send(h, plan->body, now_ms, out);
   }
 
+  double SpentEpsilon() const {
+    return accountant.empty() ? 0.0 : accountant.Spent(DpDelta()).epsilon;
+  }
+
   void SendAnnounce(int64_t now_ms, std::vector<Bytes>* out) {
     Announce a;
     a.display_name = options.display_name;
     a.listen_port = options.listen_port;
-    a.accuracy_bp = accuracy_bp;
-    a.local_samples = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    if (options.announce_stats) {
+      a.accuracy_bp = accuracy_bp;
+      a.local_samples = static_cast<uint32_t>(std::min<size_t>(train.size(), UINT32_MAX));
+    }
     a.schedule_position = schedule_position;
+    if (options.dp.enabled()) {
+      a.dp = AnnouncedPrivacy{.epsilon = static_cast<float>(SpentEpsilon()),
+                              .epsilon_budget = static_cast<float>(options.dp.epsilon_budget)};
+    }
     Result<Bytes> body = EncodeAnnounce(a);
     if (!body.ok()) return;
     DatagramHeader h;
@@ -534,18 +612,27 @@ TrainUnitResult Node::TrainUnit() {
   const bool hybrid = s.options.gossip == GossipMode::kHybrid;
   Mlp& target = hybrid ? s.work : s.model;
   if (hybrid) std::copy(s.model.params().begin(), s.model.params().end(), s.work.params().begin());
+  const bool dp = s.options.dp.enabled();
+  uint32_t steps = 0;
   for (uint32_t b = 0; b < s.options.batches_per_unit; ++b) {
-    s.sampler.Next(s.train.size(), s.options.sgd.batch_size, &batch);
-    loss += s.trainer.Step(target, s.train, batch);
+    if (dp) {
+      if (!s.DpStep(target, &batch, &loss)) break;
+    } else {
+      s.sampler.Next(s.train.size(), s.options.sgd.batch_size, &batch);
+      loss += s.trainer.Step(target, s.train, batch);
+    }
+    ++steps;
     r.samples += static_cast<uint32_t>(batch.size());
   }
+  r.steps = steps;
+  if (steps == 0) return r;  // the privacy budget is spent: merging and gossip go on
   if (hybrid) {
     // The model itself moves only by merges; this unit's progress waits in the accumulator.
     auto w = s.work.params();
     auto x = s.model.params();
     for (size_t i = 0; i < x.size(); ++i) s.ef[i] += w[i] - x[i];
   }
-  r.loss = static_cast<float>(loss / s.options.batches_per_unit);
+  r.loss = static_cast<float>(loss / steps);
   s.last_loss = r.loss;
   s.samples_seen += r.samples;
   return r;
@@ -587,6 +674,7 @@ Bytes Node::ExportCheckpoint() const {
     c.peers.push_back(
         {e.key, e.last_ms, e.weight, e.updates, std::move(e.delta), std::move(e.anchor)});
   }
+  if (!s.accountant.empty()) c.dp = Checkpoint::DpState{s.accountant.steps(), s.accountant.rdp()};
   return EncodeCheckpoint(c);
 }
 
@@ -632,7 +720,15 @@ Status Node::ImportCheckpoint(ByteView bytes) {
     }
     DUST_RETURN_IF_ERROR(ChangeScaling(model, target, linked).WithContext("node checkpoint"));
   }
+  // The accountant is restored even when this node now runs without DP: turning DP off and
+  // on again must not reset epsilon. A checkpoint without it (older, or no noisy step yet)
+  // keeps what this node has composed since it started, which is never less.
+  RdpAccountant accountant = s.accountant;
+  if (c.dp && c.dp->steps >= accountant.steps() && !accountant.Restore(c.dp->rdp, c.dp->steps)) {
+    return Status::Corrupt("node checkpoint: bad privacy accountant");
+  }
   DUST_RETURN_IF_ERROR(RestoreTrainer(c, s.trainer));  // checks before it changes anything
+  s.accountant = accountant;
   std::copy(momentum.begin(), momentum.end(), s.trainer.momentum().begin());
   std::copy(model.params().begin(), model.params().end(), s.model.params().begin());
   std::copy(ef.begin(), ef.end(), s.ef.begin());
@@ -684,6 +780,21 @@ void Node::set_schedule_position(std::optional<uint64_t> position) {
   m_impl->schedule_position = position;
 }
 const NodeOptions& Node::options() const { return m_impl->options; }
+
+DpStatus Node::dp_status() const {
+  const Impl& s = *m_impl;
+  DpStatus d;
+  d.enabled = s.options.dp.enabled();
+  d.noise_multiplier = s.options.dp.noise_multiplier;
+  d.clip = s.options.dp.clip;
+  d.delta = s.DpDelta();
+  d.epsilon = s.SpentEpsilon();
+  d.order = s.accountant.empty() ? 0 : s.accountant.Spent(d.delta).order;
+  d.epsilon_budget = s.options.dp.epsilon_budget;
+  d.steps = s.accountant.steps();
+  d.exhausted = s.DpBudgetSpent();
+  return d;
+}
 
 std::vector<PeerInfo> Node::Peers(int64_t now_ms) const {
   return m_impl->peers.Snapshot(now_ms, m_impl->options.peer_stale_ms);

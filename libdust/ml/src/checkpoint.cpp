@@ -13,10 +13,14 @@ namespace {
 constexpr uint16_t kFlagMomentum = 1;  // bit 0: a momentum block follows the parameters
 constexpr uint16_t kFlagResidual = 2;  // bit 1: a residual block follows (after the momentum)
 constexpr uint16_t kFlagScaling = 4;   // bit 2: the input scaling follows (after the residual)
-constexpr uint16_t kFlagPeers = 8;     // bit 3: the engine's peer memory follows (last)
-constexpr uint16_t kKnownFlags = kFlagMomentum | kFlagResidual | kFlagScaling | kFlagPeers;
+constexpr uint16_t kFlagPeers = 8;     // bit 3: the engine's peer memory follows
+constexpr uint16_t kFlagDp = 16;       // bit 4: the privacy accountant follows (last)
+constexpr uint16_t kKnownFlags =
+    kFlagMomentum | kFlagResidual | kFlagScaling | kFlagPeers | kFlagDp;
 // One remembered peer before its two blocks of floats: key, last_ms, weight, updates.
 constexpr uint64_t kPeerHeaderBytes = 32 + 8 + 4 + 4;
+// The accountant: its step count, then the RDP at every tracked order as f64.
+constexpr size_t kDpBytes = 8 + 8 * kRdpOrders;
 // The body starts with flags u16 and the layer count u32.
 constexpr SealedFormat kFormat{.name = "checkpoint",
                                .magic = "DUSTCKPT",
@@ -112,6 +116,7 @@ Status DecodeLayout(ByteView body, Checkpoint* c, Layout* layout) {
     }
     float_bytes += 4 + uint64_t{peers} * (kPeerHeaderBytes + 8 * layout->param_count);
   }
+  if (layout->flags & kFlagDp) float_bytes += kDpBytes;
   if (r.remaining() != float_bytes) {
     return Status::Corrupt("checkpoint: " + std::to_string(kFormat.file_bytes(body.size())) +
                            " bytes, expected " +
@@ -145,13 +150,14 @@ uint64_t EncodedCheckpointSize(const std::vector<uint32_t>& layer_sizes, int val
 Bytes EncodeCheckpoint(const Checkpoint& c) {
   const size_t body_bytes = kFormat.min_body + 4 * c.layer_sizes.size() + kCountersBytes +
                             4 * (c.params.size() + c.momentum.size() + c.residual.size()) +
-                            ScalingBytes(c) + PeerBytes(c);
+                            ScalingBytes(c) + PeerBytes(c) + (c.dp ? kDpBytes : 0);
   return SealFile(
       kFormat, kCheckpointVersion,
       [&](ByteWriter& w) {
         w.U16(static_cast<uint16_t>(
             (c.momentum.empty() ? 0 : kFlagMomentum) | (c.residual.empty() ? 0 : kFlagResidual) |
-            (HasScalingBlock(c) ? kFlagScaling : 0) | (c.peers.empty() ? 0 : kFlagPeers)));
+            (HasScalingBlock(c) ? kFlagScaling : 0) | (c.peers.empty() ? 0 : kFlagPeers) |
+            (c.dp ? kFlagDp : 0)));
         w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
         for (uint32_t s : c.layer_sizes) w.U32(s);
         w.U64(c.init_seed);
@@ -178,6 +184,10 @@ Bytes EncodeCheckpoint(const Checkpoint& c) {
             PutFloats(w, p.delta);
             PutFloats(w, p.anchor);
           }
+        }
+        if (c.dp) {
+          w.U64(c.dp->steps);
+          for (double v : c.dp->rdp) w.F64(v);
         }
       },
       body_bytes);
@@ -237,6 +247,18 @@ Result<Checkpoint> DecodeCheckpoint(ByteView bytes) {
       DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "remembered delta", &p.delta));
       DUST_RETURN_IF_ERROR(GetFloats(r, layout.param_count, "remembered anchor", &p.anchor));
     }
+  }
+  if (layout.flags & kFlagDp) {
+    Checkpoint::DpState dp;
+    dp.steps = r.U64();
+    for (double& v : dp.rdp) {
+      v = r.F64();
+      // RDP is finite and >= 0 after any number of noisy steps; anything else is damage, and
+      // must not be read as budget handed back.
+      if (!std::isfinite(v) || v < 0) return Status::Corrupt("checkpoint: bad privacy RDP value");
+    }
+    if (dp.steps == 0) return Status::Corrupt("checkpoint: privacy block without a step");
+    c.dp = dp;
   }
   if (!r.ok() || r.remaining() != 0) {
     return Status::Corrupt("checkpoint: internal length mismatch");  // unreachable by the checks

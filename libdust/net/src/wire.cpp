@@ -1,6 +1,7 @@
 #include "dust/net/wire.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "dust/net/identity.h"
@@ -128,6 +129,10 @@ Result<Bytes> EncodeAnnounce(const Announce& a) {
   if (a.accuracy_bp > 10000 && a.accuracy_bp != kAccuracyUnknown) {
     return Status::InvalidArgument("announce accuracy out of range");
   }
+  if (a.dp && !(std::isfinite(a.dp->epsilon) && a.dp->epsilon >= 0 &&
+                std::isfinite(a.dp->epsilon_budget) && a.dp->epsilon_budget >= 0)) {
+    return Status::InvalidArgument("announce privacy values out of range");
+  }
   Bytes out;
   ByteWriter w(&out);
   w.U8(static_cast<uint8_t>(a.display_name.size()));
@@ -139,6 +144,12 @@ Result<Bytes> EncodeAnnounce(const Announce& a) {
     w.U8(kAnnounceTagSchedulePosition);
     w.U8(8);
     w.U64(*a.schedule_position);
+  }
+  if (a.dp) {
+    w.U8(kAnnounceTagPrivacy);
+    w.U8(8);
+    w.F32(a.dp->epsilon);
+    w.F32(a.dp->epsilon_budget);
   }
   return out;
 }
@@ -167,6 +178,16 @@ Result<Announce> DecodeAnnounce(ByteView payload) {
       if (len != 8) return Status::Corrupt("announce: schedule position is not 8 bytes");
       ByteReader v(value);
       a.schedule_position = v.U64();
+    }
+    if (tag == kAnnounceTagPrivacy) {
+      if (len != 8) return Status::Corrupt("announce: privacy is not 8 bytes");
+      ByteReader v(value);
+      AnnouncedPrivacy p{.epsilon = v.F32(), .epsilon_budget = v.F32()};
+      if (!std::isfinite(p.epsilon) || p.epsilon < 0 || !std::isfinite(p.epsilon_budget) ||
+          p.epsilon_budget < 0) {
+        return Status::Corrupt("announce: privacy values out of range");
+      }
+      a.dp = p;
     }
     // Any other tag is a newer peer's field: skipped.
   }

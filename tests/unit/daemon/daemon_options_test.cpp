@@ -201,3 +201,34 @@ TEST_CASE("config: model-export-dir is off by default and its formats are valida
       {"test.conf:1: model-export-formats", "'tflite'", "onnx, c-header, safetensors, json"});
   CheckErrorMentions("model-export-formats = ,\n", {"test.conf:1: model-export-formats"});
 }
+
+TEST_CASE("config: differential privacy options and announce-stats", "[daemon][options]") {
+  auto on = ParseConfigText(
+      "dp-noise-multiplier = 0.9\ndp-clip = 1.5\ndp-epsilon-budget = 3\ndp-delta = 1e-6\n", "c");
+  REQUIRE(on.ok());
+  CHECK(on->dp_noise_multiplier == 0.9);
+  CHECK(on->dp_clip == 1.5);
+  CHECK(on->dp_epsilon_budget == 3);
+  CHECK(on->dp_delta == 1e-6);
+  CHECK_FALSE(on->announce_stats);  // auto: off with DP
+  auto off = ParseConfigText("", "c");
+  REQUIRE(off.ok());
+  CHECK(off->announce_stats);  // auto: on without DP
+  CHECK(off->dp_clip == 0);
+  auto forced =
+      ParseConfigText("dp-noise-multiplier = 1\ndp-clip = 1\nannounce-stats = true\n", "c");
+  REQUIRE(forced.ok());
+  CHECK(forced->announce_stats);
+  // One of the pair alone, a budget or delta without DP, values out of range: refused, naming
+  // the option.
+  for (const char* bad :
+       {"dp-clip = 1\n", "dp-noise-multiplier = 1\n", "dp-epsilon-budget = 2\n",
+        "dp-delta = 1e-6\n", "dp-noise-multiplier = -1\ndp-clip = 1\n",
+        "dp-noise-multiplier = 1\ndp-clip = 1\ndp-delta = 0.01\n", "announce-stats = maybe\n"}) {
+    INFO(bad);
+    auto r = ParseConfigText(bad, "c");
+    REQUIRE_FALSE(r.ok());
+    const std::string m = r.status().message();
+    CHECK((m.find("dp-") != std::string::npos || m.find("announce-stats") != std::string::npos));
+  }
+}

@@ -7,6 +7,7 @@
 
 #include "dust/util/crypto.h"
 #include "dust/util/rng.h"
+#include "testutil/dataset_util.h"
 #include "testutil/model_util.h"
 
 using namespace dust;
@@ -268,4 +269,31 @@ TEST_CASE("checkpoint carries the engine's remembered peers and refuses bad ones
         })
             .message()
             .find("remembered delta") != std::string::npos);
+}
+
+TEST_CASE("checkpoint privacy accountant block: the fuzz seed (written from the spec) decodes") {
+  // tests/fuzz/corpus/checkpoint/dp-sealed: a mode byte, then a 4-3-2 checkpoint with flag bit 4
+  // and the accountant (40 steps, RDP 0.002 x order), written by tests/vectors/make_fuzz_corpus.py.
+  const Bytes file =
+      testutil::ReadAll(std::string(DUST_SOURCE_DIR) + "/tests/fuzz/corpus/checkpoint/dp-sealed");
+  REQUIRE(file.size() > 1);
+  auto c = DecodeCheckpoint(ByteView(file).subspan(1));
+  REQUIRE(c.ok());
+  REQUIRE(c->dp.has_value());
+  CHECK(c->dp->steps == 40);
+  CHECK(c->dp->rdp.front() == 0.002 * 2);
+  CHECK(c->dp->rdp.back() == 0.002 * 256);
+  // Canonical, and the block costs 8 + 8 x 255 bytes.
+  const Bytes again = EncodeCheckpoint(*c);
+  CHECK(again == Bytes(file.begin() + 1, file.end()));
+  Checkpoint without = *c;
+  without.dp.reset();
+  CHECK(EncodeCheckpoint(without).size() + 8 + 8 * kRdpOrders == again.size());
+  // A step count of 0 with the flag, or a NaN RDP value: corrupt.
+  Checkpoint zero = *c;
+  zero.dp->steps = 0;
+  CHECK(DecodeCheckpoint(EncodeCheckpoint(zero)).status().code() == StatusCode::kCorrupt);
+  Checkpoint nan = *c;
+  nan.dp->rdp[7] = std::numeric_limits<double>::quiet_NaN();
+  CHECK(DecodeCheckpoint(EncodeCheckpoint(nan)).status().code() == StatusCode::kCorrupt);
 }

@@ -78,7 +78,7 @@ TEST_CASE("update datagram test vector matches the independently computed hex", 
 
 TEST_CASE("announce datagram test vector matches the independently computed hex", "[wire]") {
   KeyPair key = testutil::VectorKey();
-  Announce a{"node-a", 47474, 9150, 500, std::nullopt};
+  Announce a{"node-a", 47474, 9150, 500, std::nullopt, std::nullopt};
   Result<Bytes> payload = EncodeAnnounce(a);
   REQUIRE(payload.ok());
   CHECK(ToHex(*payload) == kAnnouncePayloadHex);
@@ -247,19 +247,19 @@ TEST_CASE("announce decoding is strict", "[wire]") {
   Bytes bad_acc = good;
   bad_acc[9] = 0x11, bad_acc[10] = 0x27;  // 10001 bp
   CHECK(!DecodeAnnounce(bad_acc).ok());
-  Announce a{"x", 0, kAccuracyUnknown, 0, std::nullopt};
+  Announce a{"x", 0, kAccuracyUnknown, 0, std::nullopt, std::nullopt};
   Result<Bytes> e = EncodeAnnounce(a);
   REQUIRE(e.ok());
   Result<Announce> back = DecodeAnnounce(*e);
   REQUIRE(back.ok());
   CHECK(*back == a);
-  CHECK(!EncodeAnnounce({"", 0, 0, 0, std::nullopt}).ok());
-  CHECK(!EncodeAnnounce({"x", 0, 10001, 0, std::nullopt}).ok());
+  CHECK(!EncodeAnnounce({"", 0, 0, 0, std::nullopt, std::nullopt}).ok());
+  CHECK(!EncodeAnnounce({"x", 0, 10001, 0, std::nullopt, std::nullopt}).ok());
 }
 
 TEST_CASE("announce schedule position: test vector, and an older peer's announce has none",
           "[wire]") {
-  Announce a{"node-a", 47474, 9150, 500, 5210};
+  Announce a{"node-a", 47474, 9150, 500, 5210, std::nullopt};
   Result<Bytes> e = EncodeAnnounce(a);
   REQUIRE(e.ok());
   CHECK(ToHex(*e) == kAnnounceSchedulePayloadHex);
@@ -302,7 +302,7 @@ TEST_CASE("announce extensions: unknown tags skipped, malformed ones refused", "
   big[1] = static_cast<uint8_t>(kMaxAnnounceExtensionBytes - 2);
   CHECK(DecodeAnnounce(with({big})).ok());  // exactly the cap
   // The largest announce (64-byte name, every extension byte used) passes the structural cap.
-  Announce longest{std::string(64, 'n'), 1, 2, 3, 4};
+  Announce longest{std::string(64, 'n'), 1, 2, 3, 4, std::nullopt};
   Result<Bytes> lp = EncodeAnnounce(longest);
   REQUIRE(lp.ok());
   Bytes full = *lp;
@@ -318,6 +318,56 @@ TEST_CASE("announce extensions: unknown tags skipped, malformed ones refused", "
   CHECK(ParseDatagram(*d).ok());
 }
 
+// docs/protocol.md, "Announce payload".
+constexpr const char* kPrivacyAnnounceHex = "066e6f64652d6172b9ffff0000000002080000204000000041";
+
+TEST_CASE("announce privacy extension: round trip, strict values, unknown tags skipped", "[wire]") {
+  Announce a{"node-a", 47474, kAccuracyUnknown, 0, std::nullopt, AnnouncedPrivacy{2.5f, 8.0f}};
+  Result<Bytes> e = EncodeAnnounce(a);
+  REQUIRE(e.ok());
+  // The base fields, then tag 2, length 8, epsilon and budget as f32 (2.5 = 0x40200000,
+  // 8 = 0x41000000): /usr/bin/python3 -c 'import struct; print(struct.pack("<BB2f", 2, 8, 2.5,
+  // 8).hex())'
+  CHECK(ToHex(*e) ==
+        "066e6f64652d6172b9ffff00000000"
+        "020800002040"
+        "00000041");
+  Result<Announce> back = DecodeAnnounce(*e);
+  REQUIRE(back.ok());
+  CHECK(*back == a);
+  // An older peer's announce (no extension) decodes with no privacy.
+  Announce old{"node-a", 47474, 9150, 500, std::nullopt, std::nullopt};
+  Result<Announce> old_back = DecodeAnnounce(*EncodeAnnounce(old));
+  REQUIRE(old_back.ok());
+  CHECK(!old_back->dp.has_value());
+  // A newer peer's unknown tag after ours is skipped; before ours (out of order) is refused.
+  Bytes later = *e;
+  for (uint8_t b : {0x09, 0x02, 0xAA, 0xBB}) later.push_back(b);
+  Result<Announce> skipped = DecodeAnnounce(later);
+  REQUIRE(skipped.ok());
+  CHECK(*skipped == a);
+  Bytes repeated = *e;
+  for (uint8_t b : {0x02, 0x08, 0, 0, 0, 0, 0, 0, 0, 0}) repeated.push_back(b);
+  CHECK(!DecodeAnnounce(repeated).ok());
+  // Wrong length, truncated, negative or non-finite values, too many extension bytes: refused.
+  Bytes short_len = *e;
+  short_len[16] = 4;
+  CHECK(!DecodeAnnounce(short_len).ok());
+  Bytes truncated(e->begin(), e->end() - 1);
+  CHECK(!DecodeAnnounce(truncated).ok());
+  Bytes negative = *e;
+  negative[20] = 0xC0;  // epsilon -2.5
+  CHECK(!DecodeAnnounce(negative).ok());
+  Bytes inf = *e;
+  inf[17] = 0, inf[18] = 0, inf[19] = 0x80, inf[20] = 0x7F;  // epsilon +inf
+  CHECK(!DecodeAnnounce(inf).ok());
+  Bytes big = *e;
+  for (int i = 0; i < 60; ++i) big.push_back(i == 0 ? 0x10 : (i == 1 ? 58 : 0));
+  CHECK(!DecodeAnnounce(big).ok());
+  CHECK(!EncodeAnnounce({"x", 0, 0, 0, std::nullopt, AnnouncedPrivacy{-1.0f, 0.0f}}).ok());
+  CHECK(!EncodeAnnounce({"x", 0, 0, 0, std::nullopt, AnnouncedPrivacy{1.0f, INFINITY}}).ok());
+}
+
 // The test vectors in docs/protocol.md must be the ones checked here.
 TEST_CASE("docs/protocol.md carries the datagram test vectors this test checks", "[wire]") {
   const std::string doc = testutil::SourceText("docs/protocol.md");
@@ -325,6 +375,7 @@ TEST_CASE("docs/protocol.md carries the datagram test vectors this test checks",
   CHECK(doc.find(kAnnounceHex) != std::string::npos);
   CHECK(doc.find(kAnnouncePayloadHex) != std::string::npos);
   CHECK(doc.find(kAnnounceSchedulePayloadHex) != std::string::npos);
+  CHECK(doc.find(kPrivacyAnnounceHex) != std::string::npos);
 }
 
 }  // namespace

@@ -76,6 +76,21 @@ enum class ScalingMode : uint8_t {
   kNone = 1,
 };
 
+// Differential privacy of local training (docs/engine.md "Differential privacy",
+// docs/privacy.md). Off unless both noise_multiplier and clip are > 0.
+struct DpOptions {
+  float noise_multiplier = 0.0f;  // sigma: noise std = sigma * clip on each batch's sum
+  float clip = 0.0f;              // C: each sample's gradient is clipped to L2 norm C
+  double epsilon_budget = 0.0;    // stop training on own data before passing it (0: no budget)
+  // delta of the reported epsilon; 0: min(1e-5, 0.1 / local samples), re-read as the data
+  // changes (so it stays well below 1 / samples).
+  double delta = 0.0;
+  // Simulation only: noise and Poisson sampling from a stream keyed by this seed, so runs
+  // repeat. Unset (dustd): keyed from the OS's CSPRNG.
+  std::optional<uint64_t> seed;
+  bool enabled() const { return noise_multiplier > 0 && clip > 0; }
+};
+
 struct NodeOptions {
   // Model: all peers must agree on these two (they form the fingerprint in every datagram).
   std::vector<uint32_t> layers = Mlp::DefaultLayers();
@@ -88,6 +103,7 @@ struct NodeOptions {
   uint32_t scaling_announce_rounds = 4;
 
   SgdOptions sgd;                 // local training
+  DpOptions dp;                   // DP-SGD instead of SGD when dp.enabled()
   uint32_t batches_per_unit = 1;  // SGD steps (of sgd.batch_size samples) per TrainUnit
   AggregatorOptions aggregator;   // how received values are merged
 
@@ -133,6 +149,9 @@ struct NodeOptions {
 
   // Announce contents.
   std::string display_name = "dust";
+  // Announce the held-out accuracy and the local sample count (both computed from private
+  // data); false sends "unknown" and 0 (docs/privacy.md).
+  bool announce_stats = true;
   uint16_t listen_port = 0;
 
   // Counter persistence (replay.h CounterAllocator): the mark loaded from disk (0 on a first
@@ -149,7 +168,8 @@ struct NodeOptions {
 
 struct TrainUnitResult {
   uint32_t samples = 0;  // 0: nothing to train on
-  float loss = 0.0f;     // mean batch loss of the unit
+  uint32_t steps = 0;  // SGD steps taken (fewer than batches_per_unit if the DP budget stopped it)
+  float loss = 0.0f;   // mean batch loss of the unit
 };
 
 // What happened to one datagram.
@@ -175,6 +195,18 @@ struct ScalingStatus {
   uint64_t changes = 0;          // times the model moved to another scaling
 };
 
+// Where the node's privacy accounting stands (dustctl status "privacy").
+struct DpStatus {
+  bool enabled = false;
+  float noise_multiplier = 0, clip = 0;
+  double epsilon = 0;         // spent so far (Balle conversion at `delta`); 0 before any step
+  uint32_t order = 0;         // the Renyi order that gave it
+  double delta = 0;           // the delta in use
+  double epsilon_budget = 0;  // 0: none
+  uint64_t steps = 0;         // noisy steps composed, over the node's whole life
+  bool exhausted = false;     // the next step would pass the budget: no more local training
+};
+
 struct PeerInfo {
   PublicKey key{};
   std::string display_name;  // from its last announce ("" until one arrives)
@@ -188,6 +220,10 @@ struct PeerInfo {
   // none, or none arrived yet), and when that announce arrived.
   std::optional<uint64_t> schedule_position;
   int64_t schedule_position_ms = 0;
+  // From its last announce: the epsilon it has spent and its budget (nullopt: it announced
+  // none: no DP, or an older version).
+  std::optional<float> dp_epsilon;
+  float dp_epsilon_budget = 0;
   uint64_t announces = 0;
   uint64_t updates_accepted = 0;
   uint64_t updates_rejected = 0;  // authenticated but refused (decode, quarantine, overflow)
@@ -276,6 +312,7 @@ class Node {
   // The caller's learning-rate schedule position, for announces (the daemon's; nullopt, the
   // default, announces none).
   void set_schedule_position(std::optional<uint64_t> position);
+  DpStatus dp_status() const;
   std::vector<PeerInfo> Peers(int64_t now_ms) const;
   NodeCounters counters() const;
   const NodeOptions& options() const;

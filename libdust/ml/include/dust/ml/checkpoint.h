@@ -11,9 +11,11 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dust/ml/model.h"
+#include "dust/ml/privacy.h"
 #include "dust/util/bytes.h"
 #include "dust/util/status.h"
 
@@ -47,6 +49,14 @@ struct Checkpoint {
     bool operator==(const Peer&) const = default;
   };
   std::vector<Peer> peers;  // at most kMaxCheckpointPeers, keys strictly increasing
+  // The privacy accountant's state (privacy.h): noisy steps composed and the RDP they spent at
+  // each order, so a restart does not reset epsilon. Absent: no noisy step was ever taken.
+  struct DpState {
+    uint64_t steps = 0;
+    RdpCurve rdp{};
+    bool operator==(const DpState&) const = default;
+  };
+  std::optional<DpState> dp;
 
   bool operator==(const Checkpoint&) const = default;
 };

@@ -133,6 +133,20 @@ class Trainer {
   float Gradient(const Mlp& model, const Dataset& data, std::span<const uint32_t> indices,
                  std::span<float> grad);
 
+  // One DP-SGD step (Abadi et al. 2016; docs/engine.md "Differential privacy") on the samples
+  // data[indices] (any number, drawn by the caller with Poisson sampling): each sample's
+  // gradient of its cross-entropy is clipped to L2 norm `clip` (norms from the outer-product
+  // identity, exact, without materialising per-sample gradients), the clipped gradients are
+  // summed, noise_multiplier * clip * noise[j] is added to each coordinate j, and the sum is
+  // divided by expected_batch (the sampling's mean batch size, as Opacus does, so the step's
+  // scale does not reveal the batch's size) before the SGD-with-momentum update of every
+  // parameter. `noise` holds num_params() standard normal deviates from the caller's generator.
+  // Not the fused kernel: it runs sample by sample (Step's speed is untouched). Returns the
+  // batch's mean loss (0 for an empty batch, which still takes the noisy step), NaN and no
+  // change if the model, data or sizes do not fit. Allocates its buffers on first use.
+  float DpStep(Mlp& model, const Dataset& data, std::span<const uint32_t> indices, float clip,
+               float noise_multiplier, float expected_batch, std::span<const float> noise);
+
   const SgdOptions& options() const { return m_options; }
   const std::vector<uint32_t>& layer_sizes() const { return m_sizes; }
   void set_learning_rate(float lr) { m_options.learning_rate = lr; }
@@ -171,6 +185,9 @@ class Trainer {
   std::vector<uint32_t> m_scaled_order;  // 0..batch_size-1
   std::vector<uint32_t> m_scale_index;   // one sample being scaled
   std::vector<float> m_scale_value;
+  // DpStep's buffers: one sample's activations and deltas per layer, the clipped sum.
+  std::vector<std::vector<float>> m_dp_act, m_dp_delta;
+  std::vector<float> m_dp_sum;
   uint64_t m_steps = 0;
 };
 

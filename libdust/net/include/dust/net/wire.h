@@ -115,6 +115,15 @@ inline constexpr size_t kMaxAnnouncePayloadBytes = 9 + 64 + kMaxAnnounceExtensio
 inline constexpr uint16_t kAccuracyUnknown = 0xFFFF;
 // Extension tags. Explicit values; a retired one is commented out here, never reused.
 inline constexpr uint8_t kAnnounceTagSchedulePosition = 1;  // u64, L = 8
+inline constexpr uint8_t kAnnounceTagPrivacy = 2;  // 2 x f32, L = 8
+
+// What a node running DP-SGD announces (docs/privacy.md): the epsilon it has spent and its
+// budget (0: none), both finite and >= 0.
+struct AnnouncedPrivacy {
+  float epsilon = 0;
+  float epsilon_budget = 0;
+  bool operator==(const AnnouncedPrivacy&) const = default;
+};
 
 struct Announce {
   std::string display_name;
@@ -125,15 +134,16 @@ struct Announce {
   // "A fleet-wide learning-rate schedule"); absent from peers that do not schedule (dust-sim)
   // and from older versions.
   std::optional<uint64_t> schedule_position;
+  std::optional<AnnouncedPrivacy> dp;  // extension tag 2; absent without DP and from older peers
 
   bool operator==(const Announce&) const = default;
 };
 
 // kInvalidArgument on an invalid display name or accuracy_bp > 10000 (other than unknown).
 Result<Bytes> EncodeAnnounce(const Announce& announce);
-// Strict: exact length, valid name, accuracy in range, well-formed extensions (each within the
-// payload, tags increasing, a known tag with its own length). kCorrupt otherwise. Unknown tags
-// are skipped, so EncodeAnnounce(DecodeAnnounce(p)) equals p only when p has none.
+// Strict: valid name, accuracy in range, well-formed extensions (each within the payload, tags
+// increasing, a known tag with its own length and valid values). kCorrupt otherwise. Unknown
+// tags are skipped, so EncodeAnnounce(DecodeAnnounce(p)) equals p only when p has none.
 Result<Announce> DecodeAnnounce(ByteView payload);
 
 }  // namespace dust

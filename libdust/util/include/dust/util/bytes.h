@@ -39,6 +39,7 @@ class ByteWriter {
   void U64(uint64_t v) { PutLe(v); }
   void I64(int64_t v) { PutLe(static_cast<uint64_t>(v)); }
   void F32(float v) { PutLe(std::bit_cast<uint32_t>(v)); }
+  void F64(double v) { PutLe(std::bit_cast<uint64_t>(v)); }
   void Raw(ByteView v) { m_out->insert(m_out->end(), v.begin(), v.end()); }
   size_t size() const { return m_out->size(); }
 
@@ -60,6 +61,7 @@ class ByteReader {
   uint64_t U64() { return GetLe<8>(); }
   int64_t I64() { return static_cast<int64_t>(GetLe<8>()); }
   float F32() { return std::bit_cast<float>(U32()); }
+  double F64() { return std::bit_cast<double>(U64()); }
   uint32_t U32Be() {
     if (!Need(4)) return 0;
     uint32_t v = (uint32_t{m_in[m_pos]} << 24) | (uint32_t{m_in[m_pos + 1]} << 16) |
