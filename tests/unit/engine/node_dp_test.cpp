@@ -13,9 +13,9 @@
 namespace dust {
 namespace {
 
-constexpr int64_t kT0 = 1'700'000'000'000;
+constexpr int64_t kDpT0 = 1'700'000'000'000;
 
-Dataset Data(size_t n, uint64_t seed) {
+Dataset DpData(size_t n, uint64_t seed) {
   Dataset d(16, 2);
   Rng rng(seed);
   std::vector<float> x(16);
@@ -26,7 +26,7 @@ Dataset Data(size_t n, uint64_t seed) {
   return d;
 }
 
-KeyPair Key(uint8_t n) {
+KeyPair DpKey(uint8_t n) {
   std::array<uint8_t, kSeedBytes> seed{};
   seed.fill(n);
   return KeyPairFromSeed(seed);
@@ -48,7 +48,7 @@ NodeOptions DpNode(double budget) {
 TEST_CASE("node DP: every noisy step is composed at q = batch / current samples") {
   REQUIRE(InitCrypto().ok());
   TrustStore trust;
-  auto node = Node::Create(DpNode(0), Key(1), &trust, Data(200, 1), 1);
+  auto node = Node::Create(DpNode(0), DpKey(1), &trust, DpData(200, 1), 1);
   REQUIRE(node.ok());
   CHECK(node->dp_status().enabled);
   CHECK(node->dp_status().epsilon == 0.0);  // nothing spent before the first step
@@ -61,7 +61,7 @@ TEST_CASE("node DP: every noisy step is composed at q = batch / current samples"
   CHECK(node->dp_status().epsilon == Approx(expect.Spent(1e-5).epsilon).epsilon(1e-12));
   // A rescan with other data: the accountant keeps composing (no fresh budget), now at
   // q = 10 / 50.
-  REQUIRE(node->SetDataset(Data(50, 2)).ok());
+  REQUIRE(node->SetDataset(DpData(50, 2)).ok());
   for (int i = 0; i < 5; ++i) node->TrainUnit();
   expect.Compose(10.0 / 50.0, 1.0, 5);
   CHECK(node->dp_status().steps == 35);
@@ -75,7 +75,7 @@ TEST_CASE("node DP: the budget stops local training before it is passed; merging
   RdpAccountant at20;
   at20.Compose(10.0 / 200.0, 1.0, 20);
   const double budget = at20.Spent(1e-5).epsilon + 1e-9;
-  auto node = Node::Create(DpNode(budget), Key(1), &trust, Data(200, 1), 1);
+  auto node = Node::Create(DpNode(budget), DpKey(1), &trust, DpData(200, 1), 1);
   REQUIRE(node.ok());
   uint32_t trained = 0;
   for (int i = 0; i < 30; ++i) trained += node->TrainUnit().samples > 0 ? 1 : 0;
@@ -88,14 +88,14 @@ TEST_CASE("node DP: the budget stops local training before it is passed; merging
   CHECK(std::vector<float>(node->model().params().begin(), node->model().params().end()) == before);
   // Still gossiping: an update and an announce go out, the announce with the epsilon.
   std::vector<Bytes> out;
-  node->OnTick(kT0, &out);
+  node->OnTick(kDpT0, &out);
   CHECK(out.size() == 2);
 }
 
 TEST_CASE("node DP: the accountant survives a checkpoint; older checkpoints still load") {
   REQUIRE(InitCrypto().ok());
   TrustStore trust;
-  auto node = Node::Create(DpNode(0), Key(1), &trust, Data(200, 1), 1);
+  auto node = Node::Create(DpNode(0), DpKey(1), &trust, DpData(200, 1), 1);
   REQUIRE(node.ok());
   const Bytes fresh = node->ExportCheckpoint();
   REQUIRE(DecodeCheckpoint(fresh).ok());
@@ -106,7 +106,7 @@ TEST_CASE("node DP: the accountant survives a checkpoint; older checkpoints stil
   REQUIRE(decoded.ok());
   REQUIRE(decoded->dp.has_value());
   CHECK(decoded->dp->steps == 12);
-  auto restarted = Node::Create(DpNode(0), Key(1), &trust, Data(200, 1), 1);
+  auto restarted = Node::Create(DpNode(0), DpKey(1), &trust, DpData(200, 1), 1);
   REQUIRE(restarted.ok());
   REQUIRE(restarted->ImportCheckpoint(cp).ok());
   CHECK(restarted->dp_status().steps == 12);
@@ -114,13 +114,13 @@ TEST_CASE("node DP: the accountant survives a checkpoint; older checkpoints stil
   // A node restarted without DP still reports what was spent.
   NodeOptions off = DpNode(0);
   off.dp = {};
-  auto plain = Node::Create(off, Key(1), &trust, Data(200, 1), 1);
+  auto plain = Node::Create(off, DpKey(1), &trust, DpData(200, 1), 1);
   REQUIRE(plain.ok());
   REQUIRE(plain->ImportCheckpoint(cp).ok());
   CHECK_FALSE(plain->dp_status().enabled);
   CHECK(plain->dp_status().steps == 12);
   // A checkpoint without the block (an older version's) loads and leaves the accountant as is.
-  auto again = Node::Create(DpNode(0), Key(1), &trust, Data(200, 1), 1);
+  auto again = Node::Create(DpNode(0), DpKey(1), &trust, DpData(200, 1), 1);
   REQUIRE(again.ok());
   REQUIRE(again->ImportCheckpoint(fresh).ok());
   CHECK(again->dp_status().steps == 0);
@@ -135,19 +135,19 @@ TEST_CASE("node DP: announces carry the epsilon and, by option, no private stati
   TrustStore trust;
   NodeOptions o = DpNode(4.0);
   o.announce_stats = false;
-  auto a = Node::Create(o, Key(1), &trust, Data(200, 1), 1);
+  auto a = Node::Create(o, DpKey(1), &trust, DpData(200, 1), 1);
   NodeOptions plain = DpNode(0);
   plain.dp = {};
-  auto b = Node::Create(plain, Key(2), &trust, Data(200, 2), 2);
+  auto b = Node::Create(plain, DpKey(2), &trust, DpData(200, 2), 2);
   REQUIRE(a.ok());
   REQUIRE(b.ok());
-  REQUIRE(trust.Add(Key(1).public_key, "a", kT0).ok());
+  REQUIRE(trust.Add(DpKey(1).public_key, "a", kDpT0).ok());
   a->set_accuracy_bp(9000);
   for (int i = 0; i < 7; ++i) a->TrainUnit();
   std::vector<Bytes> out;
-  a->OnTick(kT0, &out);
-  for (const Bytes& d : out) b->OnDatagram(d, SourceKey::FromIndex(1), kT0 + 1);
-  const std::vector<PeerInfo> peers = b->Peers(kT0 + 2);
+  a->OnTick(kDpT0, &out);
+  for (const Bytes& d : out) b->OnDatagram(d, SourceKey::FromIndex(1), kDpT0 + 1);
+  const std::vector<PeerInfo> peers = b->Peers(kDpT0 + 2);
   REQUIRE(peers.size() == 1);
   REQUIRE(peers[0].dp_epsilon.has_value());
   CHECK(*peers[0].dp_epsilon == Approx(a->dp_status().epsilon).epsilon(1e-6));

@@ -15,7 +15,7 @@ using namespace dust;
 
 namespace {
 
-Dataset RandomData(uint32_t features, uint32_t classes, size_t n, uint64_t seed) {
+Dataset DpRandomData(uint32_t features, uint32_t classes, size_t n, uint64_t seed) {
   Dataset d(features, classes);
   Rng rng(seed);
   std::vector<float> x(features);
@@ -44,7 +44,7 @@ std::vector<double> Change(const Mlp& before, const Mlp& after) {
 TEST_CASE("DpStep: each sample is clipped to exactly C by its whole gradient's norm", "[dp]") {
   const std::vector<uint32_t> sizes = {12, 7, 5, 3};
   const Mlp model = testutil::MakeModel(sizes, 3);
-  const Dataset data = RandomData(12, 3, 6, 9);
+  const Dataset data = DpRandomData(12, 3, 6, 9);
   const std::vector<float> zero(model.num_params(), 0.0f);
   for (uint32_t s = 0; s < data.size(); ++s) {
     const uint32_t one[] = {s};
@@ -76,7 +76,7 @@ TEST_CASE("DpStep: without clipping or noise it is Step's SGD on the batch mean"
   const std::vector<uint32_t> sizes = {20, 16, 4};
   Mlp a = testutil::MakeModel(sizes, 5);
   Mlp b = a;
-  const Dataset data = RandomData(20, 4, 40, 2);
+  const Dataset data = DpRandomData(20, 4, 40, 2);
   std::vector<uint32_t> batch(10);
   std::iota(batch.begin(), batch.end(), 7u);
   const SgdOptions opt{
@@ -97,7 +97,7 @@ TEST_CASE("DpStep: without clipping or noise it is Step's SGD on the batch mean"
 TEST_CASE("DpStep: noise of sigma*C on the sum, divided by the expected batch", "[dp]") {
   const std::vector<uint32_t> sizes = {6, 4, 2};
   const Mlp model = testutil::MakeModel(sizes, 1);
-  const Dataset data = RandomData(6, 2, 4, 1);
+  const Dataset data = DpRandomData(6, 2, 4, 1);
   std::vector<float> noise(model.num_params());
   Rng rng(4);
   for (float& n : noise) n = static_cast<float>(rng.Normal());
