@@ -154,10 +154,10 @@ Bytes EncodeCheckpoint(const Checkpoint& c) {
   return SealFile(
       kFormat, kCheckpointVersion,
       [&](ByteWriter& w) {
-        w.U16(static_cast<uint16_t>(
-            (c.momentum.empty() ? 0 : kFlagMomentum) | (c.residual.empty() ? 0 : kFlagResidual) |
-            (HasScalingBlock(c) ? kFlagScaling : 0) | (c.peers.empty() ? 0 : kFlagPeers) |
-            (c.dp ? kFlagDp : 0)));
+        w.U16(static_cast<uint16_t>((c.momentum.empty() ? 0 : kFlagMomentum) |
+                                    (c.residual.empty() ? 0 : kFlagResidual) |
+                                    (HasScalingBlock(c) ? kFlagScaling : 0) |
+                                    (c.peers.empty() ? 0 : kFlagPeers) | (c.dp ? kFlagDp : 0)));
         w.U32(static_cast<uint32_t>(c.layer_sizes.size()));
         for (uint32_t s : c.layer_sizes) w.U32(s);
         w.U64(c.init_seed);

@@ -115,7 +115,7 @@ inline constexpr size_t kMaxAnnouncePayloadBytes = 9 + 64 + kMaxAnnounceExtensio
 inline constexpr uint16_t kAccuracyUnknown = 0xFFFF;
 // Extension tags. Explicit values; a retired one is commented out here, never reused.
 inline constexpr uint8_t kAnnounceTagSchedulePosition = 1;  // u64, L = 8
-inline constexpr uint8_t kAnnounceTagPrivacy = 2;  // 2 x f32, L = 8
+inline constexpr uint8_t kAnnounceTagPrivacy = 2;           // 2 x f32, L = 8
 
 // What a node running DP-SGD announces (docs/privacy.md): the epsilon it has spent and its
 // budget (0: none), both finite and >= 0.
