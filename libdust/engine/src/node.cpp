@@ -63,6 +63,7 @@ struct Node::Impl {
   internal::PeerTable peers;
   internal::PeerMemory memory;  // kHybrid: absent peers' deltas (peer_memory.h)
   double standin_weight = 0;    // the absent peers' weight this round (ApplyStandins)
+  size_t standin_peers = 0;     // and how many they are
   NodeCounters counters;        // all but drops, which are ingress.drops()
 
   uint64_t round = 0;
@@ -309,6 +310,7 @@ struct Node::Impl {
   // (DeltaWeight) and by how much of their contribution no present peer makes (PeerMemory).
   void ApplyStandins() {
     standin_weight = 0;
+    standin_peers = 0;
     if (memory.size() == 0) return;
     ForgetPeers();
     const bool robust = options.aggregator.kind != AggregatorKind::kMean;
@@ -316,6 +318,7 @@ struct Node::Impl {
                                                      options.send_interval_ms);
     const auto standins = memory.Absent(*trust, last_tick_ms, ActiveMs(), present);
     standin_weight = internal::PeerMemory::TotalWeight(standins);
+    standin_peers = standins.size();
     const double total = present + standin_weight;
     const double lr = trainer.options().learning_rate;
     if (standins.empty() || !(total > 0) || !(lr > 0)) return;
@@ -765,10 +768,7 @@ size_t Node::remembered_peers() const {
   const Impl& s = *m_impl;
   return s.memory.size() - (s.memory.Has(s.identity.public_key) ? 1 : 0);  // not itself
 }
-size_t Node::absent_peers() const {
-  const Impl& s = *m_impl;
-  return s.memory.Absent(*s.trust, s.last_tick_ms, s.ActiveMs(), 1.0).size();
-}
+size_t Node::absent_peers() const { return m_impl->standin_peers; }
 uint64_t Node::round() const { return m_impl->round; }
 bool Node::listening() const { return m_impl->listening; }
 uint64_t Node::samples_seen() const { return m_impl->samples_seen; }

@@ -299,7 +299,8 @@ class Node {
   ModelFingerprint update_fingerprint() const;
   ScalingStatus scaling_status() const;
   // Peers whose contribution the node remembers (NodeOptions peer_memory_*), and how many of
-  // them are away at the last tick (their remembered steps are being taken for them).
+  // them were away at the last round's start (their remembered steps taken for them; counted
+  // there, so status and metrics do not redo the memory's comparisons).
   size_t remembered_peers() const;
   size_t absent_peers() const;
   uint64_t round() const;         // round of the last update sent
