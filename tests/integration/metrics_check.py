@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Checks of dustd's Prometheus text against its documentation (tests/integration/metrics_test.sh).
 
-  metrics_check.py doc METRICS_FILE OPERATIONS_MD SOURCE_FILE...
+  metrics_check.py doc [--all] METRICS_FILE OPERATIONS_MD SOURCE_FILE...
       Parses the exposition (every line: HELP and TYPE once per family and before its samples, a
       family's samples in one group, counters ending in _total, label values unescaped as the
       format says) and the table under "## Metrics" in docs/operations.md; fails when a family
       of the output is not in the table, or its type or label names differ from the table's,
       or a table row names a family no source file mentions (a documented family that can no
-      longer appear). Prints the families and their label sets.
+      longer appear); with --all, also when a row's family is not in the output. Prints the
+      families and their label sets.
   metrics_check.py labels METRICS_FILE FAMILY
       Prints the label sets of FAMILY's samples, one JSON object a line (for the shell test).
   metrics_check.py grafana DASHBOARD_JSON OPERATIONS_MD
@@ -133,7 +134,7 @@ def parse_doc(path):
     return doc
 
 
-def cmd_doc(metrics, md, sources):
+def cmd_doc(metrics, md, sources, require_all):
     families, doc = parse_exposition(metrics), parse_doc(md)
     bad = []
     for name, f in families.items():
@@ -151,11 +152,13 @@ def cmd_doc(metrics, md, sources):
     for name in doc:
         if '"%s"' % name not in code:
             bad.append('%s is documented but no source file names it' % name)
+    absent = sorted(set(doc) - set(families))
+    if require_all and absent:
+        bad.append('documented but not in the output: %s' % ', '.join(absent))
     for b in bad:
         print('FAIL: ' + b, file=sys.stderr)
     if bad:
         sys.exit(1)
-    absent = sorted(set(doc) - set(families))
     print('ok: %d families in the output, all documented with their type and labels; %d in the '
           'doc, all named in the source%s' % (len(families), len(doc),
                                               ' (not in this output: %s)' % ', '.join(absent)
@@ -242,8 +245,10 @@ def cmd_grafana(dashboard, md):
 
 
 def main(argv):
-    if len(argv) >= 4 and argv[1] == 'doc':
-        cmd_doc(argv[2], argv[3], argv[4:])
+    if len(argv) >= 5 and argv[1:3] == ['doc', '--all']:
+        cmd_doc(argv[3], argv[4], argv[5:], True)
+    elif len(argv) >= 4 and argv[1] == 'doc':
+        cmd_doc(argv[2], argv[3], argv[4:], False)
     elif len(argv) == 4 and argv[1] == 'labels':
         f = parse_exposition(argv[2]).get(argv[3])
         for labels, _ in (f['samples'] if f else []):
