@@ -77,6 +77,7 @@ check_frame() {
 ID_1=$(cl_node_id 1)
 cl_ctl 1 top --once >"$CL_WORK/once.txt" </dev/null || fail "top --once failed"
 check_frame "$CL_WORK/once.txt" "top --once"
+sed 's/^/  /' "$CL_WORK/once.txt"
 timeout 10 "$CL_BIN_CTL" --socket "$(cl_sock 1)" top </dev/null | cat >"$CL_WORK/pipe.txt" ||
   fail "top into a pipe did not exit by itself within 10 s"
 check_frame "$CL_WORK/pipe.txt" "top without a terminal"
