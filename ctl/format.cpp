@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <sstream>
 #include <vector>
 
@@ -357,6 +358,55 @@ std::string FormatPeers(const json& result, int64_t now_ms) {
                     FormatPercent(Get(p, "accuracy")), Int(p, "steps"), PeerEpsilon(p)});
   }
   return Table(rows);
+}
+
+std::string FormatTop(const json& status, const json& peers, const json& previous, double seconds,
+                      int64_t now_ms) {
+  std::ostringstream os;
+  const json& m = Obj(status, "model");
+  const json& pc = Obj(status, "peers");
+  const std::string id = Str(status, "node_id");
+  os << Str(status, "display_name", "dustd") << " " << id.substr(0, 7) << "  "
+     << Str(Obj(status, "training"), "state") << "  holdout " << FormatPercent(Get(m, "accuracy"))
+     << "  test " << FormatPercent(Get(m, "test_accuracy")) << "  steps " << Int(m, "steps")
+     << "  rounds " << Int(m, "rounds") << "  peers " << Int(pc, "live") << "/"
+     << Int(pc, "trusted") << " live";
+  double up = 0;
+  if (Num(status, "uptime_s", &up)) os << "  up " << FormatDuration(up);
+  os << "\n\n";
+  const json* list = Field(peers, "peers");
+  if (list == nullptr || !list->is_array() || list->empty()) {
+    os << "no peers seen and none trusted\n";
+    return os.str();
+  }
+  // Updates accepted per second: the difference to the previous frame's count, by node ID.
+  std::map<std::string, double> before;
+  if (const json* prev = Field(previous, "peers"); prev != nullptr && prev->is_array()) {
+    for (const json& p : *prev) {
+      double n = 0;
+      if (Num(p, "updates_accepted", &n)) before[Str(p, "node_id")] = n;
+    }
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back(
+      {"NODE", "NAME", "STATE", "LAST SEEN", "ACCURACY", "ACCEPTED", "REJECTED", "UPDATES/S"});
+  for (const json& p : *list) {
+    std::string state = Field(p, "last_seen_ms") == nullptr ? "never"
+                        : JsonBool(p, "live", false)        ? "live"
+                                                            : "stale";
+    if (!JsonBool(p, "trusted", false)) state += ", untrusted";
+    double n = 0;
+    auto it = before.find(Str(p, "node_id"));
+    std::string rate = "-";
+    if (it != before.end() && seconds > 0 && Num(p, "updates_accepted", &n)) {
+      rate = Fixed(std::max(0.0, n - it->second) / seconds, 1);
+    }
+    rows.push_back({Str(p, "node_id").substr(0, 7), Str(p, "display_name"), state,
+                    FormatAgo(Get(p, "last_seen_ms"), now_ms), FormatPercent(Get(p, "accuracy")),
+                    Int(p, "updates_accepted"), Int(p, "updates_rejected"), rate});
+  }
+  os << Table(rows);
+  return os.str();
 }
 
 std::string FormatTrustList(const json& result, int64_t now_ms) {

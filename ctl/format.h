@@ -32,6 +32,12 @@ std::string FormatStatus(const nlohmann::json& status, int64_t now_ms);
 // being written.
 std::string FormatDataFiles(const nlohmann::json& data, const std::string& indent);
 std::string FormatPeers(const nlohmann::json& peers, int64_t now_ms);
+// One frame of `dustctl top`: a line about this node (from status), then a table of the peers
+// (from peers) with their state, last seen, announced accuracy, updates accepted and rejected,
+// and updates accepted per second since `previous` (the peers result `seconds` earlier; null
+// on the first frame, whose rates print as "-").
+std::string FormatTop(const nlohmann::json& status, const nlohmann::json& peers,
+                      const nlohmann::json& previous, double seconds, int64_t now_ms);
 std::string FormatTrustList(const nlohmann::json& list, int64_t now_ms);
 std::string FormatEvaluation(const nlohmann::json& evaluation);
 // One event of `watch` (its JSON line parsed) as a line of text with the local time, preceded

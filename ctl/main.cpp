@@ -35,6 +35,7 @@ constexpr Command kCommands[] = {
     {"checkpoint", CmdCheckpoint, "write the model checkpoint now"},
     {"rescan", CmdRescan, "rescan the data directory now"},
     {"watch", CmdWatch, "print the daemon's events as they happen (model, peers, trust, ...)"},
+    {"top", CmdTop, "show this node and its peers, redrawn every second"},
     {"privacy plan", CmdPrivacyPlan, "the dp-noise-multiplier that spends a given epsilon"},
     {"privacy epsilon", CmdPrivacyEpsilon, "the epsilon a noise multiplier spends over T steps"},
 };
@@ -66,6 +67,7 @@ int main(int argc, char** argv) {
     ctx.out = &std::cout;
     ctx.err = &std::cerr;
     ctx.confirm = ConfirmOnTerminal;
+    ctx.terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
     ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();

@@ -5,8 +5,11 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <cassert>
+#include <charconv>
 #include <cmath>
 #include <memory>
+#include <string_view>
 
 #include "log.h"
 
@@ -33,36 +36,64 @@ std::string EscapeLabelValue(const std::string& value) {
   return out;
 }
 
-namespace {
-std::string FormatValue(double v) {
+std::string EscapeHelp(const std::string& help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string FormatSampleValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  // Shortest round trip: a scraper reads back exactly the double the daemon has (the
+  // Prometheus test compares dust_model_test_accuracy with dustctl's JSON for equality).
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.9g", v);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
-}  // namespace
 
 void MetricsText::Sample(const std::string& name, const std::string& help, const char* type,
                          double value, const Labels& labels) {
-  if (m_declared.insert(name).second) {
-    m_text += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-  }
-  m_text += name;
+  auto [it, added] = m_index.try_emplace(name, m_families.size());
+  if (added) m_families.push_back({name, help, type, {}});
+  Family& f = m_families[it->second];
+  // One name, one type: a second Counter/Gauge call with another type is a bug in the caller.
+  assert(std::string_view(f.type) == type);
+  std::string& out = f.samples;
+  out += name;
   if (!labels.empty()) {
-    m_text += "{";
+    out += "{";
     for (size_t i = 0; i < labels.size(); ++i) {
-      if (i) m_text += ",";
-      m_text += labels[i].first + "=\"" + EscapeLabelValue(labels[i].second) + "\"";
+      if (i) out += ",";
+      out += labels[i].first + "=\"" + EscapeLabelValue(labels[i].second) + "\"";
     }
-    m_text += "}";
+    out += "}";
   }
-  m_text += " " + FormatValue(value) + "\n";
+  out += " " + FormatSampleValue(value) + "\n";
+}
+
+std::string MetricsText::str() const {
+  std::string text;
+  for (const Family& f : m_families) {
+    text += "# HELP " + f.name + " " + EscapeHelp(f.help) + "\n# TYPE " + f.name + " " + f.type +
+            "\n" + f.samples;
+  }
+  return text;
 }
 
 void MetricsText::Counter(const std::string& name, const std::string& help, double value,
                           const Labels& labels) {
+  // The format's convention, which promtool checks: a counter's name ends in _total.
+  assert(name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0);
   Sample(name, help, "counter", value, labels);
 }
 

@@ -1,7 +1,11 @@
 // Prometheus text exposition (format 0.0.4), and the optional HTTP endpoint that serves it.
 //
-// MetricsText builds the text: HELP and TYPE once per family, then its samples. Label values are
-// escaped as the format requires. MetricsHttpServer serves GET /metrics on a loopback address
+// MetricsText builds the text: HELP and TYPE once per family, then all of its samples together
+// (the format wants a family's lines in one group: samples added out of order are still written
+// with their family), families in the order they were first added. Label values and HELP text
+// are escaped as the format requires; values are written so that they parse back to the same
+// double. The families are documented in docs/operations.md ("Metrics"; a test compares a real
+// scrape with that table). MetricsHttpServer serves GET /metrics on a loopback address
 // only (checked by the options), one request per connection, 8 KiB header cap, 5 s deadline; it
 // exists so Prometheus can scrape without access to the control socket.
 #pragma once
@@ -10,7 +14,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <functional>
-#include <set>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,16 +31,27 @@ class MetricsText {
                const Labels& labels = {});
   void Gauge(const std::string& name, const std::string& help, double value,
              const Labels& labels = {});
-  const std::string& str() const { return m_text; }
+  std::string str() const;
 
  private:
+  struct Family {
+    std::string name;
+    std::string help;
+    const char* type;
+    std::string samples;  // its sample lines, in the order added
+  };
   void Sample(const std::string& name, const std::string& help, const char* type, double value,
               const Labels& labels);
-  std::string m_text;
-  std::set<std::string> m_declared;
+  std::vector<Family> m_families;
+  std::map<std::string, size_t> m_index;  // name -> m_families index
 };
 
+// Label value escaping of the text format: backslash, double quote and line feed.
 std::string EscapeLabelValue(const std::string& value);
+// HELP text escaping of the text format: backslash and line feed.
+std::string EscapeHelp(const std::string& help);
+// A sample value: shortest text that parses back to the same double; NaN, +Inf, -Inf.
+std::string FormatSampleValue(double v);
 
 class MetricsHttpServer {
  public:

@@ -3,9 +3,11 @@
 // status line. All read the daemon's state on the loop and change nothing.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "daemon.h"
@@ -58,6 +60,60 @@ Bytes ParamBytes(const Mlp& model) {
   ByteWriter w(&out);
   for (float v : model.params()) w.F32(v);
   return out;
+}
+
+// Per-peer series: one per trusted peer (so at most the trust store's size, whatever untrusted
+// senders do), labelled by the short node ID and the name the trust store holds. The trust
+// store's name rather than the last announce's: a peer that renamed itself in every announce
+// would otherwise start a new series each scrape. Two trusted peers whose short IDs collide
+// are labelled by their full IDs, so no two series ever share a label set.
+void PeerMetrics(MetricsText& m, const std::vector<PeerInfo>& peers, const TrustStore& trust,
+                 int64_t now_ms) {
+  std::map<PublicKey, const PeerInfo*> seen;
+  for (const PeerInfo& p : peers) seen[p.key] = &p;
+  const std::vector<TrustedPeer> trusted = trust.List();
+  std::map<std::string, int> short_ids;
+  for (const TrustedPeer& t : trusted) ++short_ids[ShortNodeId(t.key)];
+  for (const TrustedPeer& t : trusted) {
+    std::string id = ShortNodeId(t.key);
+    if (short_ids[id] > 1) id = FormatNodeId(t.key);
+    const Labels labels{{"node_id", id}, {"name", t.display_name}};
+    auto it = seen.find(t.key);
+    const PeerInfo* p = it == seen.end() ? nullptr : it->second;
+    m.Gauge("dust_peer_live",
+            "1 if the trusted peer was heard within peer-stale, else 0 (stale, or never heard).",
+            p && !p->stale ? 1 : 0, labels);
+    if (p && p->last_seen_ms) {
+      m.Gauge("dust_peer_last_seen_age_seconds",
+              "Seconds since anything authenticated was last received from the peer.",
+              std::max<int64_t>(0, now_ms - p->last_seen_ms) / 1000.0, labels);
+    }
+    if (p && p->accuracy_bp <= 10000) {
+      m.Gauge("dust_peer_accuracy",
+              "Holdout accuracy the peer announced about itself (unverified).",
+              p->accuracy_bp / 10000.0, labels);
+    }
+    m.Counter("dust_peer_updates_accepted_total", "Model updates accepted from the peer.",
+              p ? static_cast<double>(p->updates_accepted) : 0, labels);
+    m.Counter("dust_peer_updates_rejected_total",
+              "Authenticated updates from the peer refused (decode, quarantine, overflow).",
+              p ? static_cast<double>(p->updates_rejected) : 0, labels);
+    m.Counter("dust_peer_announces_total", "Announces accepted from the peer.",
+              p ? static_cast<double>(p->announces) : 0, labels);
+    m.Gauge("dust_peer_outlier_score",
+            "Robust aggregation: how often the peer's values were far from the aggregate.",
+            p ? p->outlier_score : 0, labels);
+    if (p && p->dp_epsilon) {
+      m.Gauge("dust_peer_dp_epsilon",
+              "Differential privacy: the epsilon the peer announced it has spent.", *p->dp_epsilon,
+              labels);
+      if (p->dp_epsilon_budget > 0) {
+        m.Gauge("dust_peer_dp_epsilon_budget",
+                "Differential privacy: the epsilon budget the peer announced.",
+                p->dp_epsilon_budget, labels);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -334,12 +390,13 @@ std::string Daemon::MetricsTextNow() {
   m.Counter("dust_bytes_out_total", "UDP payload bytes sent.", static_cast<double>(g.bytes_out));
   m.Counter("dust_send_errors_total", "Datagrams the kernel refused to send.",
             static_cast<double>(g.send_errors));
+  static constexpr char kDropsHelp[] =
+      "Drops by reason: received datagrams refused, and updates the engine dropped later.";
   for (const auto& [reason, count] : c.drops) {
-    m.Counter("dust_drops_total", "Received datagrams dropped, by reason.",
-              static_cast<double>(count), {{"reason", reason}});
+    m.Counter("dust_drops_total", kDropsHelp, static_cast<double>(count), {{"reason", reason}});
   }
-  m.Counter("dust_drops_total", "Received datagrams dropped, by reason.",
-            static_cast<double>(m_own_datagrams), {{"reason", "own"}});
+  m.Counter("dust_drops_total", kDropsHelp, static_cast<double>(m_own_datagrams),
+            {{"reason", "own"}});
   m.Counter("dust_updates_accepted_total", "Authenticated model updates accepted.",
             static_cast<double>(c.updates_accepted));
   m.Counter("dust_updates_merged_total", "Peer updates merged into the model.",
@@ -369,6 +426,11 @@ std::string Daemon::MetricsTextNow() {
     m.Gauge("dust_model_accuracy", "Accuracy on the local holdout slice.", *m_accuracy);
   if (m_test_accuracy)
     m.Gauge("dust_model_test_accuracy", "Accuracy on the data dir's test files.", *m_test_accuracy);
+  if (m_accuracy_ms) {
+    m.Gauge("dust_model_accuracy_timestamp_seconds",
+            "When dust_model_accuracy and dust_model_test_accuracy were measured.",
+            m_accuracy_ms / 1000.0);
+  }
   float loss = m_node->last_loss();
   if (m_units > 0 && std::isfinite(loss))
     m.Gauge("dust_training_loss", "Mean loss of the last training unit.", loss);
@@ -379,11 +441,12 @@ std::string Daemon::MetricsTextNow() {
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(live), {{"state", "live"}});
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_node->absent_peers()),
           {{"state", "away"}});
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
+          {{"state", "trusted"}});
   m.Counter("dust_memory_standins_total",
             "Rounds' steps taken for absent peers from their remembered contribution.",
             static_cast<double>(c.standins));
-  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
-          {{"state", "trusted"}});
+  PeerMetrics(m, peers, m_trust, NowMs());
   m.Counter("dust_control_requests_total", "Control socket requests.",
             static_cast<double>(m_control ? m_control->requests() : 0));
   m.Gauge("dust_control_sessions", "Open control socket connections.",

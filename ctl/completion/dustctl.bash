@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch privacy help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top privacy help" -- "$cur"))
     fi
     return
   fi
@@ -82,6 +82,8 @@ _dustctl() {
         return
       fi
       opts+=" --events --count" ;;
+    top)
+      opts+=" --once --interval" ;;
     predict)
       # FILE: a CSV, IDX or PNG file.
       if [[ $cur != -* ]]; then
@@ -90,7 +92,7 @@ _dustctl() {
       fi
       opts+=" --label-column --no-label --invert" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch privacy" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top privacy" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -140,6 +140,58 @@ TEST_CASE("peers table has one aligned line per peer under a header") {
   CHECK(FormatPeers(json{{"peers", json::array()}}, kNow) == "no peers seen and none trusted\n");
 }
 
+TEST_CASE("top frame: the node's line, then each peer's state, accuracy and update rate") {
+  json status = json::parse(R"({"node_id": "ABCDEFG-HIJKLMN", "display_name": "kitchen",
+    "uptime_s": 65, "training": {"state": "training"},
+    "model": {"accuracy": 0.912, "test_accuracy": 0.9, "steps": 1200, "rounds": 300},
+    "peers": {"live": 1, "trusted": 2}})");
+  json peers = json::parse(R"({"peers": [
+    {"node_id": "K2PDQRS-LONGER", "display_name": "garage", "trusted": true, "live": true,
+     "last_seen_ms": 1795000057000, "updates_accepted": 130, "updates_rejected": 2,
+     "accuracy": 0.88},
+    {"node_id": "STALEXX-ID", "display_name": "attic", "trusted": true, "live": false,
+     "last_seen_ms": 1795000000000, "updates_accepted": 7, "updates_rejected": 0,
+     "accuracy": null},
+    {"node_id": "NEVERXX-ID", "display_name": "shed", "trusted": true, "live": false,
+     "last_seen_ms": null, "updates_accepted": 0, "updates_rejected": 0, "accuracy": null},
+    {"node_id": "STRANGE-ID", "display_name": null, "trusted": false, "live": true,
+     "last_seen_ms": 1795000059000, "updates_accepted": 0, "updates_rejected": 0,
+     "accuracy": null}]})");
+  json previous = json::parse(R"({"peers": [
+    {"node_id": "K2PDQRS-LONGER", "updates_accepted": 120},
+    {"node_id": "STALEXX-ID", "updates_accepted": 7}]})");
+  std::istringstream in(FormatTop(status, peers, previous, 2.0, kNow));
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 7);
+  CHECK(lines[0] ==
+        "kitchen ABCDEFG  training  holdout 91.2%  test 90.0%  steps 1200  rounds 300  peers 1/2 "
+        "live  up 1m 05s");
+  CHECK(lines[1].empty());
+  CHECK(lines[2].rfind("NODE", 0) == 0);
+  const size_t state = lines[2].find("STATE"), rate = lines[2].find("UPDATES/S");
+  // (130 - 120) updates in 2 s; a peer absent from the previous frame has no rate yet.
+  CHECK(lines[3].rfind("K2PDQRS  garage", 0) == 0);
+  CHECK(lines[3].substr(state, 4) == "live");
+  CHECK(Contains(lines[3], "3s ago"));
+  CHECK(Contains(lines[3], "88.0%"));
+  CHECK(lines[3].substr(rate) == "5.0");
+  CHECK(lines[4].substr(state, 5) == "stale");
+  CHECK(lines[4].substr(rate) == "0.0");
+  CHECK(lines[5].substr(state, 5) == "never");
+  CHECK(lines[5].substr(rate) == "-");
+  CHECK(lines[6].substr(state, 15) == "live, untrusted");
+  // The first frame has no rates; nothing but a header without peers.
+  CHECK(!Contains(FormatTop(status, peers, nullptr, 0, kNow), "5.0"));
+  CHECK(Contains(FormatTop(status, json{{"peers", json::array()}}, nullptr, 0, kNow),
+                 "\n\nno peers seen and none trusted\n"));
+  for (const json& j : {json(), json::array(), json::object(), json(5), json("x")}) {
+    REQUIRE_NOTHROW(FormatTop(j, j, j, 1, kNow));
+  }
+  REQUIRE_NOTHROW(FormatTop(status, json{{"peers", json::array({5, "x", nullptr})}},
+                            json{{"peers", json::array({5})}}, 1, kNow));
+}
+
 TEST_CASE("evaluation output gives accuracy and samples and loss and the confusion matrix") {
   json ev = {{"data_dir", "/data/mnist"},
              {"split", "test"},
