@@ -70,8 +70,11 @@ Status GossipSocket::Open(const Options& options) {
   m_port = options.port;
 
   bool want_v6 = bind_addr.is_v6() || !options.multicast_group.empty();
-  for (const auto& p : options.peers) {
-    if (!p.empty() && p[0] == '[') want_v6 = true;
+  // An IPv6 peer, or an IPv6 endpoint of our own (peers will send to it), needs the v6 socket.
+  for (const auto* list : {&options.peers, &options.endpoints}) {
+    for (const auto& p : *list) {
+      if (!p.empty() && p[0] == '[') want_v6 = true;
+    }
   }
   auto open = [&](const udp::endpoint& at, bool v6only) -> Status {
     auto ep = std::make_unique<Endpoint>(m_io);

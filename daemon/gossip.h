@@ -3,7 +3,8 @@
 // One IPv4 socket bound to bind-address:port with SO_REUSEADDR, SO_REUSEPORT and SO_BROADCAST,
 // so several daemons on one host share the port and each receives every broadcast (this is how
 // the loopback tests run: broadcast = 127.255.255.255). An IPv6 socket is added when the bind
-// address is IPv6, a multicast group is configured, or a unicast peer is IPv6.
+// address is IPv6, a multicast group is configured, or a unicast peer or our own endpoint is
+// IPv6 (without it, IPv6 endpoints learned later are not sent to).
 //
 // Sending is synchronous on non-blocking sockets: a datagram the kernel cannot queue right now
 // is dropped and counted (gossip is periodic; the next round supersedes it), so sending never

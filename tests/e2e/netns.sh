@@ -89,7 +89,7 @@ cleanup() {
   local rc=$?
   set +e
   if [ -n "${CL_WORK:-}" ] && [ "$rc" != 0 ] || [ "$FAILED" = 1 ]; then
-    for i in $(seq 1 "$ATTACKER"); do
+    for i in $(seq 1 "$ATTACKER") ${SITES:-} ${SITES_LAN:-}; do
       [ -f "$CL_WORK/h$i/dustd.log.cur" ] || [ -f "$CL_WORK/h$i/dustd.log" ] || continue
       cl_collect_log "$i"
       echo "--- last lines of host$i's log:" >&2
