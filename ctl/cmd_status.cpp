@@ -25,8 +25,10 @@ int CmdPeers(Context& ctx, std::span<const std::string> args) {
       "peers",
       "",
       "Lists every peer heard from (trusted or not) and every trusted peer (even if never\n"
-      "heard from): address, when last seen, updates accepted and rejected, and the accuracy\n"
-      "and steps the peer announced about itself (unverified).",
+      "heard from): address, when last seen, updates accepted and rejected, the accuracy\n"
+      "and steps the peer announced about itself (unverified), and every endpoint known for\n"
+      "it with where it came from (uri, certificate, exchange, roaming, seen; '*': the daemon\n"
+      "sends to it by unicast).",
       {}};
   return RunPlainCommand(ctx, args, kHelp, "peers", [&](const nlohmann::json& result) {
     *ctx.out << FormatPeers(result, ctx.now_ms);

@@ -339,6 +339,23 @@ std::string PeerEpsilon(const json& p) {
 
 }  // namespace
 
+// "ENDPOINT (source), ..." from a peer's "endpoints" list; "-" when there are none. A '*' marks
+// a peer the daemon sends to by unicast.
+std::string PeerEndpoints(const json& peer) {
+  const json* list = Field(peer, "endpoints");
+  std::string out;
+  if (list != nullptr && list->is_array()) {
+    for (const json& e : *list) {
+      if (!out.empty()) out += ", ";
+      out += Str(e, "endpoint") + " (" + Str(e, "source") + ")";
+    }
+  }
+  if (out.empty()) return "-";
+  const json* unicast = Field(peer, "unicast");
+  if (unicast != nullptr && unicast->is_boolean() && unicast->get<bool>()) out = "*" + out;
+  return out;
+}
+
 std::string FormatPeers(const json& result, int64_t now_ms) {
   const json* peers = Field(result, "peers");
   if (peers == nullptr || !peers->is_array() || peers->empty()) {
@@ -346,16 +363,16 @@ std::string FormatPeers(const json& result, int64_t now_ms) {
   }
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NODE", "NAME", "TRUST", "ADDRESS", "LAST SEEN", "ACCEPTED", "REJECTED",
-                  "DATAGRAMS", "ACCURACY", "STEPS", "EPSILON"});
+                  "DATAGRAMS", "ACCURACY", "STEPS", "EPSILON", "ENDPOINTS"});
   for (const json& p : *peers) {
     const json* trusted = Field(p, "trusted");
-    rows.push_back({Str(p, "node_id"), Str(p, "display_name"),
-                    trusted != nullptr && trusted->is_boolean() && trusted->get<bool>()
-                        ? "trusted"
-                        : "untrusted",
-                    Str(p, "address"), FormatAgo(Get(p, "last_seen_ms"), now_ms),
-                    Int(p, "updates_accepted"), Int(p, "updates_rejected"), Int(p, "datagrams"),
-                    FormatPercent(Get(p, "accuracy")), Int(p, "steps"), PeerEpsilon(p)});
+    rows.push_back(
+        {Str(p, "node_id"), Str(p, "display_name"),
+         trusted != nullptr && trusted->is_boolean() && trusted->get<bool>() ? "trusted"
+                                                                             : "untrusted",
+         Str(p, "address"), FormatAgo(Get(p, "last_seen_ms"), now_ms), Int(p, "updates_accepted"),
+         Int(p, "updates_rejected"), Int(p, "datagrams"), FormatPercent(Get(p, "accuracy")),
+         Int(p, "steps"), PeerEpsilon(p), PeerEndpoints(p)});
   }
   return Table(rows);
 }

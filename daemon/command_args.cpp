@@ -61,6 +61,7 @@ Result<TrustAddArgs> ParseTrustAdd(const Json& request, const PublicKey& own_key
     if (!info.ok()) return Status::InvalidArgument("uri: " + info.status().message());
     args.key = info->key;
     args.display_name = info->display_name;
+    args.endpoints = info->endpoints;
   } else if (node_id || key_hex) {
     Result<PublicKey> key = KeyFromIdOrHex(node_id, key_hex);
     if (!key.ok()) return key.status();

@@ -21,7 +21,8 @@ Status StringArg(const Json& request, const char* name, std::optional<std::strin
 // trust.add: the peer's key and the display name to store.
 struct TrustAddArgs {
   PublicKey key{};
-  std::string display_name;  // the one given, else the URI's, else the short node ID
+  std::string display_name;            // the one given, else the URI's, else the short node ID
+  std::vector<std::string> endpoints;  // the URI's (pairing URI "ep" parameters), if any
 };
 
 // trust.add's arguments: "uri", or "node_id" and/or "public_key" (which must name the same

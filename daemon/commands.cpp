@@ -69,11 +69,15 @@ Result<Json> Daemon::CmdStatus(const Json&) { return StatusJson(); }
 Result<Json> Daemon::CmdPeers(const Json&) { return PeersJson(); }
 
 Result<Json> Daemon::CmdTrustShow(const Json&) {
-  auto uri = FormatPairingUri(m_identity.public_key, m_node->options().display_name);
+  // The endpoint option was validated at start: the URI carries where peers beyond our
+  // broadcast domain can reach us.
+  auto uri =
+      FormatPairingUri(m_identity.public_key, m_node->options().display_name, m_options.endpoints);
   return Json{{"node_id", FormatNodeId(m_identity.public_key)},
               {"public_key", ToHex(m_identity.public_key)},
               {"pairing_uri", uri.ok() ? Json(*uri) : Json(nullptr)},
-              {"display_name", m_node->options().display_name}};
+              {"display_name", m_node->options().display_name},
+              {"endpoints", m_options.endpoints}};
 }
 
 Result<Json> Daemon::CmdTrustList(const Json&) {
@@ -82,6 +86,7 @@ Result<Json> Daemon::CmdTrustList(const Json&) {
     list.push_back({{"node_id", FormatNodeId(p.key)},
                     {"public_key", ToHex(p.key)},
                     {"display_name", p.display_name},
+                    {"endpoints", p.endpoints},
                     {"added_ms", p.added_at_ms}});
   }
   return Json{{"trusted", list}};
@@ -90,7 +95,7 @@ Result<Json> Daemon::CmdTrustList(const Json&) {
 Result<Json> Daemon::CmdTrustAdd(const Json& request) {
   Result<TrustAddArgs> args = ParseTrustAdd(request, m_identity.public_key);
   if (!args.ok()) return args.status();
-  const auto& [key, display] = *args;
+  const auto& [key, display, endpoints] = *args;
   bool added = true;
   Status st = m_trust.Add(key, display, NowMs());
   if (st.code() == StatusCode::kAlreadyExists) {
@@ -98,6 +103,9 @@ Result<Json> Daemon::CmdTrustAdd(const Json& request) {
     st = m_trust.SetDisplayName(key, display);
   }
   DUST_RETURN_IF_ERROR(st);
+  // A URI's endpoints replace the stored ones; a URI without any (or a bare node ID) keeps them.
+  if (!endpoints.empty()) DUST_RETURN_IF_ERROR(m_trust.SetEndpoints(key, endpoints));
+  TrustEndpointsChanged();
   if (Status saved = SaveTrust(); !saved.ok()) {
     return Failed("trusted in memory but not saved: " + saved.message());
   }
@@ -108,6 +116,7 @@ Result<Json> Daemon::CmdTrustAdd(const Json& request) {
   return Json{{"node_id", FormatNodeId(key)},
               {"public_key", ToHex(key)},
               {"display_name", display},
+              {"endpoints", m_trust.Find(key)->endpoints},
               {"added", added}};
 }
 
@@ -117,6 +126,8 @@ Result<Json> Daemon::CmdTrustRemove(const Json& request) {
   const PublicKey& key = args->key;
   if (!m_trust.Remove(key)) return Status::NotFound(args->shown + ": not a trusted node");
   m_peer_address.erase(key);
+  m_endpoints.Forget(key);
+  ApplyEndpoints();
   if (Status saved = SaveTrust(); !saved.ok()) {
     return Failed("removed in memory but not saved: " + saved.message());
   }

@@ -42,6 +42,9 @@ Daemon::Daemon(Options options, std::vector<std::string> argv)
       m_watchdog_timer(m_io),
       m_status_timer(m_io),
       m_peer_timer(m_io),
+      m_exchange_timer(m_io),
+      m_resolve_timer(m_io),
+      m_interfaces_timer(m_io),
       m_state(m_options.state_dir) {
   RegisterCommands();
 }
@@ -181,9 +184,12 @@ Status Daemon::Start() {
 
   // Sockets.
   m_gossip = std::make_unique<GossipSocket>(
-      m_io,
-      [this](ByteView bytes, const asio::ip::udp::endpoint& from) { OnDatagram(bytes, from); });
+      m_io, [this](ByteView bytes, const asio::ip::udp::endpoint& from, bool broadcast) {
+        OnDatagram(bytes, from, broadcast);
+      });
   DUST_RETURN_IF_ERROR(m_gossip->Open(m_options));
+  m_endpoints.set_options(EndpointOptions());
+  TrustEndpointsChanged();
 
   PeerPolicy policy{::geteuid(), ::getegid(), static_cast<gid_t>(-1)};
   gid_t socket_gid = static_cast<gid_t>(-1);
@@ -221,7 +227,9 @@ Status Daemon::Start() {
   Every(m_peer_timer, 1.0, [this] {
     WatchPeers();
     FollowFleetSchedule();
+    ApplyEndpoints();
   });
+  StartReachTimers();
   if (m_notifier.watchdog_interval().count() > 0) {
     Every(m_watchdog_timer, m_notifier.watchdog_interval().count() / 1000.0,
           [this] { m_notifier.Watchdog(); });
@@ -272,8 +280,9 @@ void Daemon::Stop(const std::string& why) {
   if (m_gossip) m_gossip->Close();
   boost::system::error_code ec;
   m_signals.cancel(ec);
-  for (auto* t : {&m_tick_timer, &m_checkpoint_timer, &m_rescan_timer, &m_eval_timer,
-                  &m_watchdog_timer, &m_status_timer, &m_peer_timer}) {
+  for (auto* t :
+       {&m_tick_timer, &m_checkpoint_timer, &m_rescan_timer, &m_eval_timer, &m_watchdog_timer,
+        &m_status_timer, &m_peer_timer, &m_exchange_timer, &m_resolve_timer, &m_interfaces_timer}) {
     t->cancel();
   }
   // Workers only read immutable inputs; their posted results are ignored once stopping.

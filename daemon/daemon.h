@@ -42,6 +42,7 @@
 #include "dust/ml/dataset.h"
 #include "dust/ml/load_options.h"
 #include "dust/net/trust.h"
+#include "endpoints.h"
 #include "gossip.h"
 #include "metrics.h"
 #include "notify.h"
@@ -178,9 +179,25 @@ class Daemon {
   void ApplyScan(ScanResult result);
 
   // Receive path and round tick (round_tick.cpp).
-  void OnDatagram(ByteView bytes, const boost::asio::ip::udp::endpoint& from);
+  void OnDatagram(ByteView bytes, const boost::asio::ip::udp::endpoint& from, bool broadcast);
   void ScheduleTick();
   void DoTick();
+  // Reach beyond the broadcast domain (reach.cpp; docs/operations.md, "Across sites").
+  EndpointTableOptions EndpointOptions() const;
+  // Starts the peer-exchange, name-resolution and interface timers (again, after a reload).
+  void StartReachTimers();
+  // The trust store's endpoints (pairing URIs) into the table, after any trust change.
+  void TrustEndpointsChanged();
+  // Prunes the table (expiry, trust) and hands the endpoints to send to to the socket.
+  void ApplyEndpoints();
+  // The source address of a verified datagram of `peer`: roaming (unicast) or seen (broadcast).
+  void LearnSource(const PublicKey& peer, const boost::asio::ip::udp::endpoint& from,
+                   bool broadcast);
+  void SendPeerExchange();
+  void OnPeerExchange(const PublicKey& from, ByteView payload);
+  Json EndpointsJson(const PublicKey& peer) const;
+  Json ReachJson() const;  // status "network.reach"
+
   // Training and evaluation (training.cpp).
   void TrainStep();
   void EvaluateAsync();
@@ -237,6 +254,9 @@ class Daemon {
   boost::asio::steady_timer m_watchdog_timer;
   boost::asio::steady_timer m_status_timer;
   boost::asio::steady_timer m_peer_timer;
+  boost::asio::steady_timer m_exchange_timer;
+  boost::asio::steady_timer m_resolve_timer;
+  boost::asio::steady_timer m_interfaces_timer;
 
   StateDir m_state;
   int m_lock_fd = -1;
@@ -283,6 +303,17 @@ class Daemon {
   // Receive side, beyond the node's own counters.
   uint64_t m_own_datagrams = 0;
   std::map<PublicKey, std::string> m_peer_address;  // trusted senders only (bounded by trust)
+
+  // Reach: every endpoint known for each trusted peer, and the peer exchange's counters.
+  EndpointTable m_endpoints;
+  struct ExchangeCounters {
+    uint64_t sent = 0;      // peer-exchange datagrams sent
+    uint64_t accepted = 0;  // verified and decoded
+    uint64_t dropped = 0;   // refused by the receive checks, or a payload that did not decode
+    uint64_t learned = 0;   // entries taken (for trusted keys)
+    uint64_t ignored = 0;   // entries for keys we do not trust, or our own
+  } m_exchange;
+  size_t m_exchange_cursor = 0;  // where the next exchange starts in the list (rotation)
 
   // Checkpoints.
   int64_t m_checkpoint_ms = 0;

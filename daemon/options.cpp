@@ -13,6 +13,7 @@
 #include "data_dir.h"
 #include "dust/engine/merge.h"
 #include "dust/export/export.h"
+#include "dust/net/endpoint.h"
 #include "dust/util/file.h"
 
 namespace dust::daemon {
@@ -62,6 +63,18 @@ po::options_description FileOptions() {
        "IPv6 multicast group to join and send to (e.g. ff02::114), empty = off")
     ("multicast-interface", po::value<std::string>()->default_value(""),
        "interface for the IPv6 multicast group (empty = system default)")
+    ("multicast-hops", po::value<uint32_t>()->default_value(d.multicast_hops),
+       "IPv6 multicast hop limit, 1..255 (1: the local link only)")
+    ("endpoint", po::value<std::string>()->default_value(""),
+       "comma-separated host:port where peers beyond the broadcast domain can reach this node "
+       "(at most 4; put in the pairing URI of trust show)")
+    ("peer-exchange-interval", dbl(d.peer_exchange_interval),
+       "seconds between peer exchanges (endpoints of trusted peers sent to the others), 0 = off")
+    ("peer-exchange-ttl", dbl(d.peer_exchange_ttl),
+       "seconds an endpoint learned from a peer exchange or a peer's unicast datagrams is kept "
+       "without news of it")
+    ("resolve-interval", dbl(d.resolve_interval),
+       "seconds between resolutions of the host names of peer and of peers' endpoints")
     ("metrics-listen", po::value<std::string>()->default_value(""),
        "serve Prometheus metrics over HTTP on this loopback host:port, empty = off")
     ("display-name", po::value<std::string>()->default_value(""),
@@ -284,6 +297,21 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
     }
   }
   o.multicast_interface = Get<std::string>(vm, "multicast-interface");
+  o.multicast_hops = Get<uint32_t>(vm, "multicast-hops");
+  if (o.multicast_hops < 1 || o.multicast_hops > 255) {
+    return bad("multicast-hops", "must be in 1..255, got " + std::to_string(o.multicast_hops));
+  }
+  o.endpoints = SplitList(Get<std::string>(vm, "endpoint"));
+  if (o.endpoints.size() > kMaxUriEndpoints) {
+    return bad("endpoint", "at most " + std::to_string(kMaxUriEndpoints) + " endpoints");
+  }
+  for (size_t i = 0; i < o.endpoints.size(); ++i) {
+    if (Status st = ValidateEndpoint(o.endpoints[i]); !st.ok())
+      return bad("endpoint", st.message());
+    for (size_t j = 0; j < i; ++j) {
+      if (o.endpoints[j] == o.endpoints[i]) return bad("endpoint", o.endpoints[i] + " given twice");
+    }
+  }
   o.metrics_listen = Get<std::string>(vm, "metrics-listen");
   if (!o.metrics_listen.empty()) {
     auto hp = SplitHostPort(o.metrics_listen);
@@ -404,11 +432,18 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
                              Interval{"send-interval", &o.send_interval, 0.01},
                              Interval{"checkpoint-interval", &o.checkpoint_interval, 1},
                              Interval{"rescan-interval", &o.rescan_interval, 0},
-                             Interval{"eval-interval", &o.eval_interval, 0.1}}) {
+                             Interval{"eval-interval", &o.eval_interval, 0.1},
+                             Interval{"peer-exchange-interval", &o.peer_exchange_interval, 0},
+                             Interval{"peer-exchange-ttl", &o.peer_exchange_ttl, 1},
+                             Interval{"resolve-interval", &o.resolve_interval, 1}}) {
     *iv.field = Get<double>(vm, iv.key);
     if (!std::isfinite(*iv.field) || *iv.field < iv.min || *iv.field > 86400 * 7) {
       return bad(iv.key, "must be between " + std::to_string(iv.min) + " and 604800 seconds");
     }
+  }
+  if (o.peer_exchange_interval > 0 && o.peer_exchange_ttl < 2 * o.peer_exchange_interval) {
+    // An endpoint must outlive the gap between two exchanges that refresh it (and one loss).
+    return bad("peer-exchange-ttl", "must be at least twice peer-exchange-interval");
   }
   o.log_level = Get<std::string>(vm, "log-level");
   static const std::set<std::string> kLevels{"trace", "debug",    "info", "warn",

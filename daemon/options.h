@@ -47,6 +47,16 @@ struct Options {
   std::string multicast_group;                 // IPv6 group, "" = off
   std::string multicast_interface;             // interface name for the group ("" = default)
   std::string metrics_listen;                  // "127.0.0.1:9617" style; "" = off
+  uint32_t multicast_hops = 1;                 // IPv6 multicast hop limit, 1..255
+  // Beyond one broadcast domain (docs/operations.md, "Across sites"): this node's own unicast
+  // endpoints for its pairing URI (endpoint.h host:port, at most 4), how often it sends the
+  // endpoints of its trusted peers (0 = never), how long an endpoint learned from a peer
+  // exchange or from a peer's unicast datagrams is kept without news of it, and how often
+  // host names (peer, endpoints) are resolved again.
+  std::vector<std::string> endpoints;
+  double peer_exchange_interval = 30.0;
+  double peer_exchange_ttl = 600.0;
+  double resolve_interval = 300.0;
 
   // Learning.
   std::string display_name;  // "" -> host name

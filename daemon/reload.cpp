@@ -40,8 +40,9 @@ void Daemon::Reload() {
         "dp-delta, announce-stats)",
         &O::dp_noise_multiplier, &O::dp_clip, &O::dp_epsilon_budget, &O::dp_delta,
         &O::announce_stats);
-    restart_needed("metrics-listen, multicast-group, multicast-interface", &O::metrics_listen,
-                   &O::multicast_group, &O::multicast_interface);
+    restart_needed("metrics-listen, multicast-group, multicast-interface, multicast-hops",
+                   &O::metrics_listen, &O::multicast_group, &O::multicast_interface,
+                   &O::multicast_hops);
     // What applies at once. (The learning-rate schedule is evaluated before every unit, so a
     // new one applies from the next step.)
     Options keep = m_options;
@@ -49,8 +50,14 @@ void Daemon::Reload() {
     apply(&O::data_dir, &O::csv_label_column, &O::test_files, &O::broadcast, &O::peers,
           &O::cpu_budget, &O::learning_rate, &O::learning_rate_floor, &O::learning_rate_decay_steps,
           &O::holdout_fraction, &O::holdout_seed, &O::checkpoint_interval, &O::rescan_interval,
-          &O::eval_interval, &O::log_level);
+          &O::eval_interval, &O::log_level, &O::endpoints, &O::peer_exchange_interval,
+          &O::peer_exchange_ttl, &O::resolve_interval);
     SetLogLevel(m_options.log_level);
+    m_endpoints.set_options(EndpointOptions());
+    if (keep.peer_exchange_interval != m_options.peer_exchange_interval ||
+        keep.resolve_interval != m_options.resolve_interval) {
+      StartReachTimers();
+    }
     if (m_gossip) m_gossip->RefreshDestinations(m_options);
     if (keep.checkpoint_interval != m_options.checkpoint_interval) {
       Every(m_checkpoint_timer, m_options.checkpoint_interval, [this] { (void)WriteCheckpoint(); });
@@ -82,6 +89,7 @@ void Daemon::Reload() {
     }
     m_trust = std::move(loaded);  // same object: the node's pointer stays valid
     LogInfo("reload: trust store now has {} peer(s)", m_trust.size());
+    TrustEndpointsChanged();
   }
   RescanAsync(true, nullptr);
 }

@@ -237,7 +237,8 @@ Json Daemon::StatusJson() {
         {"updates_accepted", c.updates_accepted},
         {"updates_rejected", rejected},
         {"updates_merged", c.updates_merged},
-        {"drops", drops}}},
+        {"drops", drops},
+        {"reach", ReachJson()}}},
       {"data", DataJson()},
       {"checkpoint",
        {{"last_ms", m_checkpoint_ms ? Json(m_checkpoint_ms) : Json(nullptr)},
@@ -303,6 +304,8 @@ Json Daemon::PeersJson() {
          {"trusted", t != nullptr},
          {"live", !p.stale},
          {"address", addr != m_peer_address.end() ? Json(addr->second) : Json(nullptr)},
+         {"endpoints", EndpointsJson(p.key)},
+         {"unicast", m_endpoints.IsTarget(p.key, now)},
          {"last_seen_ms", p.last_seen_ms ? Json(p.last_seen_ms) : Json(nullptr)},
          {"updates_accepted", p.updates_accepted},
          {"updates_rejected", p.updates_rejected},
@@ -322,6 +325,8 @@ Json Daemon::PeersJson() {
                     {"trusted", true},
                     {"live", false},
                     {"address", nullptr},
+                    {"endpoints", EndpointsJson(t.key)},
+                    {"unicast", m_endpoints.IsTarget(t.key, now)},
                     {"last_seen_ms", nullptr},
                     {"updates_accepted", 0},
                     {"updates_rejected", 0},
@@ -397,6 +402,19 @@ std::string Daemon::MetricsTextNow() {
   }
   m.Counter("dust_drops_total", kDropsHelp, static_cast<double>(m_own_datagrams),
             {{"reason", "own"}});
+  for (const auto& [outcome, count] :
+       {std::pair{"accepted", m_exchange.accepted}, std::pair{"dropped", m_exchange.dropped}}) {
+    m.Counter("dust_peer_exchanges_received_total",
+              "Peer-exchange datagrams received, accepted (verified and decoded) or dropped.",
+              static_cast<double>(count), {{"outcome", outcome}});
+  }
+  m.Counter("dust_peer_exchanges_sent_total", "Peer-exchange datagrams built and sent.",
+            static_cast<double>(m_exchange.sent));
+  m.Counter("dust_peer_exchange_entries_learned_total",
+            "Endpoints of trusted peers taken from peer exchanges.",
+            static_cast<double>(m_exchange.learned));
+  m.Gauge("dust_unicast_endpoints", "Unicast endpoints the daemon sends to (besides peer =).",
+          static_cast<double>(m_gossip->unicast().size()));
   m.Counter("dust_updates_accepted_total", "Authenticated model updates accepted.",
             static_cast<double>(c.updates_accepted));
   m.Counter("dust_updates_merged_total", "Peer updates merged into the model.",

@@ -10,24 +10,7 @@
 namespace dust::daemon {
 namespace asio = boost::asio;
 
-namespace {
-
-// "a.b.c.d:port" or "[v6]:port". Appended piece by piece: g++ 12's -Wrestrict misfires on the
-// chain of operator+ once this is inlined into OnDatagram.
-std::string EndpointText(const asio::ip::udp::endpoint& ep) {
-  const bool v6 = ep.address().is_v6();
-  std::string text;
-  if (v6) text += '[';
-  text += ep.address().to_string();
-  if (v6) text += ']';
-  text += ':';
-  text += std::to_string(ep.port());
-  return text;
-}
-
-}  // namespace
-
-void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
+void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from, bool broadcast) {
   if (m_stopping) return;
   // Our own broadcasts come back: recognise them by the sender key before any other work, and
   // count them apart from real drops.
@@ -46,7 +29,15 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
   DatagramOutcome outcome = m_node->OnDatagram(bytes, source, NowMs());
   // Accepted means authenticated by a key our trust store holds (the node's ingress checked it
   // against this same store): no second lookup.
-  if (outcome.accepted) m_peer_address[*outcome.sender] = EndpointText(from);
+  if (outcome.accepted) {
+    m_peer_address[*outcome.sender] = EndpointText(from);
+    LearnSource(*outcome.sender, from, broadcast);
+    if (outcome.type == MessageType::kPeerExchange)
+      OnPeerExchange(*outcome.sender, outcome.payload);
+  } else if (bytes.size() > 4 && bytes[4] == static_cast<uint8_t>(MessageType::kPeerExchange)) {
+    // Refused by the receive checks (the node counted why): a peer exchange that did not count.
+    ++m_exchange.dropped;
+  }
 }
 
 void Daemon::ScheduleTick() {

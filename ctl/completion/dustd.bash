@@ -21,7 +21,8 @@ _dustd() {
     --init-seed|--learning-rate|--momentum|--batch-size|--batches-per-round|--cpu-budget|\
     --dp-noise-multiplier|--dp-clip|--dp-epsilon-budget|--dp-delta|\
     --holdout-fraction|--holdout-seed|--announce-interval|--send-interval|\
-    --checkpoint-interval|--rescan-interval|--eval-interval) return ;;
+    --checkpoint-interval|--rescan-interval|--eval-interval|--multicast-hops|--endpoint|\
+    --peer-exchange-interval|--peer-exchange-ttl|--resolve-interval) return ;;
   esac
 
   COMPREPLY=($(compgen -W "--help --version --config --check-config --data-dir
@@ -30,6 +31,7 @@ _dustd() {
     --momentum --batch-size --batches-per-round --aggregator --cpu-budget --holdout-fraction
     --holdout-seed --announce-interval --send-interval --checkpoint-interval --rescan-interval
     --eval-interval --log-level --dp-noise-multiplier --dp-clip --dp-epsilon-budget --dp-delta
-    --announce-stats" -- "$cur"))
+    --announce-stats --multicast-hops --endpoint --peer-exchange-interval --peer-exchange-ttl
+    --resolve-interval" -- "$cur"))
 }
 complete -F _dustd dustd

@@ -68,18 +68,51 @@ net_setup() {
   for ((i = 1; i <= n; i++)); do net_add_host "$i"; done
 }
 
-# net_add_host i: one more host on the bridge (also used for the suite's spy/attacker hosts).
+# net_add_host i [LAN ADDRESS/PREFIX GATEWAY]: one more host on the bridge (also used for the
+# suite's spy/attacker hosts), by default on $NET_BR at net_ip i; or on the bridge of another
+# LAN (net_add_lan), at ADDRESS/PREFIX with a default route through GATEWAY (a router).
 net_add_host() {
-  local i=$1 ns
+  local i=$1 lan=${2:-$NET_BR} addr=${3:-$(net_ip "$1")/24} gw=${4:-} ns
   ns=$(net_ns "$i")
   ip netns add "$ns" || net_die "cannot create namespace $ns"
   NET_NAMESPACES+=("$ns")
   ip -n "$ns" link set lo up
-  ip -n "$ns" link add eth0 type veth peer name "p$i" netns "$NET_BR"
-  ip -n "$ns" addr add "$(net_ip "$i")/24" brd + dev eth0
+  ip -n "$ns" link add eth0 type veth peer name "p$i" netns "$lan"
+  ip -n "$ns" addr add "$addr" brd + dev eth0
   ip -n "$ns" link set eth0 up
-  ip -n "$NET_BR" link set "p$i" master br0
-  ip -n "$NET_BR" link set "p$i" up
+  [ -z "$gw" ] || ip -n "$ns" route add default via "$gw"
+  ip -n "$lan" link set "p$i" master br0
+  ip -n "$lan" link set "p$i" up
+}
+
+# Further LANs beside $NET_BR, each a bridge in a namespace of its own, and routers between
+# them: a router forwards unicast (ip_forward) and, like every router, never broadcast.
+net_lan_ns() { echo "dust-$1-$NET_SFX"; }
+net_add_lan() { # net_add_lan NAME
+  local ns
+  ns=$(net_lan_ns "$1")
+  ip netns add "$ns" || net_die "cannot create namespace $ns"
+  NET_NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+  ip -n "$ns" link add br0 type bridge
+  ip -n "$ns" link set br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+  ip -n "$ns" link set br0 up
+}
+net_add_router() { # net_add_router NAME LAN1 ADDRESS1/PREFIX LAN2 ADDRESS2/PREFIX
+  local ns k lan addr
+  ns=$(net_lan_ns "$1")
+  ip netns add "$ns" || net_die "cannot create namespace $ns"
+  NET_NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+  for k in 1 2; do
+    if [ "$k" = 1 ]; then lan=$2 addr=$3; else lan=$4 addr=$5; fi
+    ip -n "$ns" link add "eth$k" type veth peer name "r-$1" netns "$lan"
+    ip -n "$ns" addr add "$addr" brd + dev "eth$k"
+    ip -n "$ns" link set "eth$k" up
+    ip -n "$lan" link set "r-$1" master br0
+    ip -n "$lan" link set "r-$1" up
+  done
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
 }
 
 # net_spawn i LOG CMD...: starts CMD in host i's namespace in the background, output to LOG;

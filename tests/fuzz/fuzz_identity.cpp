@@ -28,10 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 1: {
       Result<PairingInfo> info = ParsePairingUri(text);
       if (info.ok()) {
-        Result<std::string> uri = FormatPairingUri(info->key, info->display_name);
+        Result<std::string> uri = FormatPairingUri(info->key, info->display_name, info->endpoints);
         if (!uri.ok()) std::abort();
         Result<PairingInfo> again = ParsePairingUri(*uri);
-        if (!again.ok() || again->key != info->key || again->display_name != info->display_name) {
+        if (!again.ok() || again->key != info->key || again->display_name != info->display_name ||
+            again->endpoints != info->endpoints) {
           std::abort();
         }
       }

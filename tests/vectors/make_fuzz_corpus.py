@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the wire-protocol fuzz seed corpora (tests/fuzz/corpus/{datagram,trust_store,identity,
-checkpoint}) from the independent test-vector implementation, and the event scripts of
+checkpoint,peer_exchange}) from the independent test-vector implementation, and the event scripts of
 tests/fuzz/corpus/node/ (fuzz_node). Run: /usr/bin/python3 tests/vectors/make_fuzz_corpus.py
 """
 import os
@@ -56,8 +56,18 @@ def main():
                       pv.announce("node-a", 47474, 9150, 500, [privacy, (9, b"future")])))
     write("datagram", "announce-untrusted", pv.datagram(sk2, pub2, 2, 0, 5, ts, model, 0, 1,
                                                         pv.announce("kiosk", 0, 0xFFFF, 0)))
-    write("trust_store", "two", pv.trust_store([(pub, ts, "lab node #1"), (pub2, ts + 5, "kiosk")]))
+    write("trust_store", "two", pv.trust_store([(pub, ts, "lab node #1", ()),
+                                                (pub2, ts + 5, "kiosk", ())]))
     write("trust_store", "empty", pv.trust_store([]))
+    eps = ("192.0.2.7:48620", "[2001:db8::7]:48620")
+    write("trust_store", "two-endpoints", pv.trust_store([(pub, ts, "lab node #1", ()),
+                                                          (pub2, ts + 5, "kiosk", eps)], 2))
+    write("identity", "pairing-uri-endpoints", b"\x01" + pv.pairing_uri(pub2, "kiosk", eps).encode())
+    pex = pv.peer_exchange([(pub2, "192.0.2.7:48620"), (pub2, "dust-b.example.org:48620")])
+    write("peer_exchange", "two", pex)
+    write("peer_exchange", "empty", pv.peer_exchange([]))
+    write("peer_exchange", "ipv6", pv.peer_exchange([(pub, "[2001:db8::7]:48620"), (pub2, eps[0])]))
+    write("datagram", "peer-exchange", pv.datagram(sk, pub, 6, 0, 48, ts, model, 0, 7, pex))
     write("identity", "node-id", b"\x00" + pv.node_id(pub).encode())
     write("identity", "node-id-nodash", b"\x00" + pv.node_id(pub2).replace("-", "").lower().encode())
     write("identity", "pairing-uri", b"\x01" + pv.pairing_uri(pub, "lab node #1").encode())

@@ -58,9 +58,10 @@ def pct(s):
     return out
 
 
-def pairing_uri(pub, name):
+def pairing_uri(pub, name, endpoints=()):
     check = b2b256(b"dust-pair-v1" + pub + name.encode())[:4].hex()
-    return f"dust://v1/{node_id(pub)}?name={pct(name)}&check={check}"
+    return f"dust://v1/{node_id(pub)}?name={pct(name)}&check={check}" + "".join(
+        "&ep=" + pct(e) for e in endpoints)
 
 
 def datagram(sk, pub, mtype, flags, counter, ts, model, weight, rnd, payload):
@@ -78,12 +79,22 @@ def announce(name, port, acc_bp, samples, extensions=()):
     return bytes([len(n)]) + n + struct.pack("<HHI", port, acc_bp, samples) + ext
 
 
-def trust_store(entries):
-    body = b"DSTT" + bytes([1, 0, 0, 0]) + struct.pack("<I", len(entries))
-    for pub, added, name in sorted(entries):
+def trust_store(entries, version=1):
+    """entries: (public key, added_at_ms, name, endpoints); version 2 writes the endpoints."""
+    body = b"DSTT" + bytes([version, 0, 0, 0]) + struct.pack("<I", len(entries))
+    for pub, added, name, endpoints in sorted(entries):
         n = name.encode()
         body += pub + struct.pack("<qB", added, len(n)) + n
+        if version == 2:
+            body += bytes([len(endpoints)])
+            body += b"".join(bytes([len(e)]) + e.encode() for e in endpoints)
     return body + struct.pack("<Q", checksum64(body))
+
+
+def peer_exchange(entries):
+    """entries: (public key, endpoint text) pairs, in the order sent."""
+    return bytes([len(entries)]) + b"".join(
+        pub + bytes([len(e)]) + e.encode() for pub, e in entries)
 
 
 def main():
@@ -109,7 +120,15 @@ def main():
     pub2 = Ed25519PrivateKey.from_private_bytes(seed2).public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     print("public_key_2", pub2.hex())
-    print("trust_store", trust_store([(pub, ts, "lab node #1"), (pub2, ts + 5, "kiosk")]).hex())
+    print("trust_store", trust_store([(pub, ts, "lab node #1", ()), (pub2, ts + 5, "kiosk", ())]).hex())
+    # Version 2: the kiosk's pairing URI carried two endpoints.
+    kiosk_eps = ("192.0.2.7:48620", "[2001:db8::7]:48620")
+    print("trust_store_v2", trust_store([(pub, ts, "lab node #1", ()),
+                                         (pub2, ts + 5, "kiosk", kiosk_eps)], 2).hex())
+    print("pairing_uri_endpoints", pairing_uri(pub2, "kiosk", kiosk_eps))
+    pex = peer_exchange([(pub2, "192.0.2.7:48620"), (pub2, "dust-b.example.org:48620")])
+    print("peer_exchange_payload", pex.hex())
+    print("peer_exchange_datagram", datagram(sk, pub, 6, 0, 44, ts + 2000, model, 0, 7, pex).hex())
 
 
 if __name__ == "__main__":

@@ -561,6 +561,10 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
     case MessageType::kUpdate:
       outcome.drop = s.AcceptUpdate(h, in.datagram.payload, p, now_ms);
       break;
+    case MessageType::kPeerExchange:
+      outcome.payload = in.datagram.payload;
+      s.counters.others_accepted += 1;
+      break;
   }
   if (outcome.drop) {
     s.ingress.CountDrop(*outcome.drop);
@@ -597,6 +601,14 @@ void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
     s.SendAnnounce(now_ms, out);
     s.next_announce_ms = now_ms + s.options.announce_interval_ms;
   }
+}
+
+void Node::SendOther(MessageType type, ByteView payload, int64_t now_ms, std::vector<Bytes>* out) {
+  Impl& s = *m_impl;
+  DatagramHeader h;
+  h.type = type;
+  h.round = s.round;
+  s.Send(h, payload, now_ms, out);
 }
 
 int64_t Node::NextTickMs() const {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "dust/net/endpoint.h"
 #include "dust/util/file.h"
 #include "dust/util/sealed_file.h"
 
@@ -24,6 +25,9 @@ constexpr SealedFormat kKeyFormat{
     .name = "key file", .magic = "DSTK", .min_body = kKeyBodyBytes, .max_body = kKeyBodyBytes};
 static_assert(kKeyFormat.file_bytes(kKeyBodyBytes) == kKeyFileBytes);
 constexpr std::string_view kPairPrefix = "dust://v1/";
+// Name (64 bytes, up to 192 percent-encoded) and four endpoints (96 each, up to 3 x 96 encoded)
+// fit with room; a QR code holds far more.
+constexpr size_t kMaxPairingUriChars = 2048;
 constexpr std::string_view kPairDomain = "dust-pair-v1";
 
 // -1 if `c` is not in the alphabet. Lower case is accepted; so are the digits people type for
@@ -258,15 +262,26 @@ Status ValidateDisplayName(std::string_view name) {
   return Status::Ok();
 }
 
-Result<std::string> FormatPairingUri(const PublicKey& key, std::string_view display_name) {
+Result<std::string> FormatPairingUri(const PublicKey& key, std::string_view display_name,
+                                     const std::vector<std::string>& endpoints) {
   DUST_RETURN_IF_ERROR(ValidateDisplayName(display_name));
-  return std::string(kPairPrefix) + FormatNodeId(key) + "?name=" + PercentEncode(display_name) +
-         "&check=" + ToHexLower(PairCheck(key, display_name));
+  if (endpoints.size() > kMaxUriEndpoints) {
+    return Status::InvalidArgument("pairing URI: more than " + std::to_string(kMaxUriEndpoints) +
+                                   " endpoints");
+  }
+  std::string uri = std::string(kPairPrefix) + FormatNodeId(key) +
+                    "?name=" + PercentEncode(display_name) +
+                    "&check=" + ToHexLower(PairCheck(key, display_name));
+  for (const std::string& ep : endpoints) {
+    DUST_RETURN_IF_ERROR(ValidateEndpoint(ep));
+    uri += "&ep=" + PercentEncode(ep);
+  }
+  return uri;
 }
 
 Result<PairingInfo> ParsePairingUri(std::string_view uri) {
   auto fail = [](const std::string& why) { return Status::InvalidArgument("pairing URI: " + why); };
-  if (uri.size() > 512) return fail("too long");
+  if (uri.size() > kMaxPairingUriChars) return fail("too long");
   if (uri.substr(0, kPairPrefix.size()) != kPairPrefix) {
     return fail("must start with " + std::string(kPairPrefix));
   }
@@ -278,6 +293,7 @@ Result<PairingInfo> ParsePairingUri(std::string_view uri) {
   std::string_view query = rest.substr(q + 1);
   std::optional<std::string> name;
   std::optional<std::string_view> check;
+  std::vector<std::string> endpoints;
   while (true) {
     size_t amp = query.find('&');
     std::string_view param = query.substr(0, amp);
@@ -293,6 +309,18 @@ Result<PairingInfo> ParsePairingUri(std::string_view uri) {
     } else if (k == "check") {
       if (check) return fail("check given twice");
       check = v;
+    } else if (k == "ep") {
+      if (endpoints.size() == kMaxUriEndpoints) {
+        return fail("more than " + std::to_string(kMaxUriEndpoints) + " endpoints");
+      }
+      Result<std::string> decoded = PercentDecode(v);
+      if (!decoded.ok()) return decoded.status().WithContext("pairing URI: ep");
+      Status valid = ValidateEndpoint(*decoded);
+      if (!valid.ok()) return valid.WithContext("pairing URI");
+      if (std::find(endpoints.begin(), endpoints.end(), *decoded) != endpoints.end()) {
+        return fail("endpoint " + *decoded + " given twice");
+      }
+      endpoints.push_back(std::move(decoded.value()));
     } else {
       return fail("unknown parameter '" + std::string(k.substr(0, 32)) + "'");
     }
@@ -311,7 +339,7 @@ Result<PairingInfo> ParsePairingUri(std::string_view uri) {
   if (!std::equal(want.begin(), want.end(), check_bytes.begin())) {
     return fail("check does not match the key and name (damaged or altered)");
   }
-  return PairingInfo{*key, std::move(*name)};
+  return PairingInfo{*key, std::move(*name), std::move(endpoints)};
 }
 
 Bytes EncodeKeyFile(const KeyPair& key) {

@@ -11,6 +11,7 @@ namespace dust {
 namespace {
 
 constexpr uint8_t kTrustVersion = 1;
+constexpr uint8_t kTrustVersionEndpoints = 2;
 // The body is the count (u32) and the entries; kMaxTrustFileBytes caps the whole file.
 constexpr SealedFormat kTrustFormat{
     .name = "trust store", .magic = "DSTT", .min_body = 4, .max_body = kMaxTrustFileBytes - 16};
@@ -36,7 +37,7 @@ Status TrustStore::Add(const PublicKey& key, std::string display_name, int64_t a
     return Status::ResourceExhausted("trust store is full (" + std::to_string(kMaxTrustedPeers) +
                                      " peers)");
   }
-  m_peers.emplace(key, TrustedPeer{key, std::move(display_name), added_at_ms});
+  m_peers.emplace(key, TrustedPeer{key, std::move(display_name), added_at_ms, {}});
   ++m_generation;
   return Status::Ok();
 }
@@ -52,6 +53,25 @@ Status TrustStore::SetDisplayName(const PublicKey& key, std::string display_name
   auto it = m_peers.find(key);
   if (it == m_peers.end()) return Status::NotFound("peer " + ShortNodeId(key) + " is not trusted");
   it->second.display_name = std::move(display_name);
+  ++m_generation;
+  return Status::Ok();
+}
+
+Status TrustStore::SetEndpoints(const PublicKey& key, std::vector<std::string> endpoints) {
+  if (endpoints.size() > kMaxUriEndpoints) {
+    return Status::InvalidArgument("more than " + std::to_string(kMaxUriEndpoints) + " endpoints");
+  }
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    DUST_RETURN_IF_ERROR(ValidateEndpoint(endpoints[i]));
+    for (size_t j = 0; j < i; ++j) {
+      if (endpoints[j] == endpoints[i]) {
+        return Status::InvalidArgument("endpoint " + endpoints[i] + " given twice");
+      }
+    }
+  }
+  auto it = m_peers.find(key);
+  if (it == m_peers.end()) return Status::NotFound("peer " + ShortNodeId(key) + " is not trusted");
+  it->second.endpoints = std::move(endpoints);
   ++m_generation;
   return Status::Ok();
 }
@@ -72,19 +92,29 @@ std::vector<TrustedPeer> TrustStore::List() const {
 
 Bytes EncodeTrustStore(const TrustStore& store) {
   const std::vector<TrustedPeer> peers = store.List();
-  return SealFile(kTrustFormat, kTrustVersion, [&](ByteWriter& w) {
+  const bool with_endpoints = std::any_of(
+      peers.begin(), peers.end(), [](const TrustedPeer& p) { return !p.endpoints.empty(); });
+  const uint8_t version = with_endpoints ? kTrustVersionEndpoints : kTrustVersion;
+  return SealFile(kTrustFormat, version, [&](ByteWriter& w) {
     w.U32(static_cast<uint32_t>(peers.size()));
     for (const TrustedPeer& p : peers) {
       w.Raw(p.key);
       w.I64(p.added_at_ms);
       w.U8(static_cast<uint8_t>(p.display_name.size()));
       w.Raw(AsBytes(p.display_name));
+      if (!with_endpoints) continue;
+      w.U8(static_cast<uint8_t>(p.endpoints.size()));
+      for (const std::string& e : p.endpoints) {
+        w.U8(static_cast<uint8_t>(e.size()));
+        w.Raw(AsBytes(e));
+      }
     }
   });
 }
 
 Result<TrustStore> DecodeTrustStore(ByteView bytes) {
-  Result<SealedFile> file = OpenSealedFile(bytes, kTrustFormat, {kTrustVersion});
+  Result<SealedFile> file =
+      OpenSealedFile(bytes, kTrustFormat, {kTrustVersion, kTrustVersionEndpoints});
   if (!file.ok()) return file.status();
   ByteReader r(file->body);
   uint32_t count = r.U32();
@@ -93,6 +123,7 @@ Result<TrustStore> DecodeTrustStore(ByteView bytes) {
                                      std::to_string(kMaxTrustedPeers));
   }
   TrustStore store;
+  bool any_endpoint = false;
   const PublicKey* prev = nullptr;
   PublicKey prev_key{};
   for (uint32_t i = 0; i < count; ++i) {
@@ -100,6 +131,20 @@ Result<TrustStore> DecodeTrustStore(ByteView bytes) {
     int64_t added = r.I64();
     uint8_t n = r.U8();
     ByteView name = r.Raw(n);
+    std::vector<std::string> endpoints;
+    if (file->version == kTrustVersionEndpoints) {
+      const uint8_t m = r.U8();
+      if (m > kMaxUriEndpoints) {
+        return Status::Corrupt("trust store: entry " + std::to_string(i) + " has " +
+                               std::to_string(m) + " endpoints");
+      }
+      for (uint8_t k = 0; k < m && r.ok(); ++k) {
+        const uint8_t len = r.U8();
+        ByteView text = r.Raw(len);
+        endpoints.emplace_back(reinterpret_cast<const char*>(text.data()), text.size());
+      }
+      any_endpoint = any_endpoint || m > 0;
+    }
     if (!r.ok()) return Status::Corrupt("trust store: truncated at entry " + std::to_string(i));
     // Sorted strictly ascending: one encoding per store, and duplicates are impossible.
     if (prev != nullptr && !(prev_key < key)) {
@@ -109,8 +154,12 @@ Result<TrustStore> DecodeTrustStore(ByteView bytes) {
     prev_key = key;
     prev = &prev_key;
     Status st = store.Add(key, std::string(reinterpret_cast<const char*>(name.data()), n), added);
+    if (st.ok() && !endpoints.empty()) st = store.SetEndpoints(key, std::move(endpoints));
     if (!st.ok())
       return Status::Corrupt("trust store: entry " + std::to_string(i) + ": " + st.message());
+  }
+  if (file->version == kTrustVersionEndpoints && !any_endpoint) {
+    return Status::Corrupt("trust store: version 2 without any endpoint (written as version 1)");
   }
   if (r.remaining() != 0) return Status::Corrupt("trust store: trailing bytes");
   return store;

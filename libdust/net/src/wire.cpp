@@ -30,7 +30,8 @@ void WriteHeader(const DatagramHeader& h, uint16_t payload_len, ByteWriter& w) {
 bool KnownType(uint8_t t) {
   return t == static_cast<uint8_t>(MessageType::kUpdate) ||
          t == static_cast<uint8_t>(MessageType::kAnnounce) ||
-         t == static_cast<uint8_t>(MessageType::kScaling);
+         t == static_cast<uint8_t>(MessageType::kScaling) ||
+         t == static_cast<uint8_t>(MessageType::kPeerExchange);
 }
 
 }  // namespace

@@ -118,7 +118,9 @@ TEST_CASE("peers table has one aligned line per peer under a header") {
   json peers = json::parse(R"({"peers": [
     {"node_id": "K2PD-LONGER-ID", "display_name": "garage", "trusted": true,
      "address": "192.168.1.20:48620", "last_seen_ms": 1795000057000, "updates_accepted": 120,
-     "updates_rejected": 0, "datagrams": 300, "accuracy": 0.90, "steps": 11000},
+     "updates_rejected": 0, "datagrams": 300, "accuracy": 0.90, "steps": 11000,
+     "endpoints": [{"endpoint": "10.2.0.7:48620", "source": "exchange"},
+                   {"endpoint": "192.168.1.20:48620", "source": "seen"}], "unicast": true},
     {"node_id": "ZZZZ", "display_name": null, "trusted": false, "address": null,
      "last_seen_ms": null, "updates_accepted": 0, "updates_rejected": 4, "datagrams": 9,
      "accuracy": null, "steps": null}]})");
@@ -131,6 +133,7 @@ TEST_CASE("peers table has one aligned line per peer under a header") {
   CHECK(Contains(lines[1], "trusted"));
   CHECK(Contains(lines[1], "3s ago"));
   CHECK(Contains(lines[1], "90.0%"));
+  CHECK(Contains(lines[1], "*10.2.0.7:48620 (exchange), 192.168.1.20:48620 (seen)"));
   CHECK(Contains(lines[2], "untrusted"));
   CHECK(Contains(lines[2], "never"));
   // Columns line up: "NAME" starts where each row's second column starts.

@@ -232,3 +232,29 @@ TEST_CASE("config: differential privacy options and announce-stats", "[daemon][o
     CHECK((m.find("dp-") != std::string::npos || m.find("announce-stats") != std::string::npos));
   }
 }
+
+TEST_CASE("config: reach options: multicast-hops, endpoint, peer exchange, resolve interval",
+          "[daemon][options]") {
+  auto ok = ParseConfigText(
+      "multicast-hops = 8\nendpoint = 192.0.2.7:48620, [2001:db8::7]:48620, dust.example:1\n"
+      "peer-exchange-interval = 5\npeer-exchange-ttl = 60\nresolve-interval = 30\n",
+      "t");
+  REQUIRE(ok.ok());
+  CHECK(ok->multicast_hops == 8);
+  CHECK(ok->endpoints ==
+        std::vector<std::string>{"192.0.2.7:48620", "[2001:db8::7]:48620", "dust.example:1"});
+  CHECK(ok->peer_exchange_interval == 5);
+  CHECK(ok->peer_exchange_ttl == 60);
+  CHECK(ok->resolve_interval == 30);
+  CheckErrorMentions("multicast-hops = 0\n", {"test.conf:1: multicast-hops", "1..255"});
+  CheckErrorMentions("multicast-hops = 256\n", {"test.conf:1: multicast-hops", "1..255"});
+  CheckErrorMentions("endpoint = 192.0.2.7\n", {"test.conf:1: endpoint", "missing :port"});
+  CheckErrorMentions("endpoint = a.b:1,a.b:1\n", {"test.conf:1: endpoint", "given twice"});
+  CheckErrorMentions("endpoint = a.b:1,a.c:1,a.d:1,a.e:1,a.f:1\n",
+                     {"test.conf:1: endpoint", "at most 4"});
+  CheckErrorMentions("peer-exchange-interval = 30\npeer-exchange-ttl = 40\n",
+                     {"test.conf:2: peer-exchange-ttl", "twice peer-exchange-interval"});
+  CheckErrorMentions("resolve-interval = 0\n", {"test.conf:1: resolve-interval"});
+  // Off: no exchange, so no constraint on the TTL.
+  CHECK(ParseConfigText("peer-exchange-interval = 0\npeer-exchange-ttl = 1\n", "t").ok());
+}

@@ -127,9 +127,9 @@ TEST_CASE(
   Bytes name = body;
   name[12 + 32 + 8 + 1] = '\n';
   CHECK(DecodeTrustStore(Reseal(name)).status().code() == StatusCode::kCorrupt);
-  // Unknown version.
+  // Unknown version (2 adds endpoints).
   Bytes version = body;
-  version[4] = 2;
+  version[4] = 3;
   CHECK(DecodeTrustStore(Reseal(version)).status().code() == StatusCode::kUnsupported);
   // Absurd count.
   Bytes huge = body;
@@ -166,6 +166,61 @@ TEST_CASE("trust store saves 0600 and loads back; a missing file is kNotFound", 
 // The test vectors in docs/protocol.md must be the ones checked here.
 TEST_CASE("docs/protocol.md carries the trust store test vector", "[trust]") {
   CHECK(testutil::SourceText("docs/protocol.md").find(kTrustHex) != std::string::npos);
+}
+
+// tests/vectors/protocol_vectors.py "trust_store_v2": the kiosk's pairing URI carried two
+// endpoints.
+constexpr const char* kTrustV2Hex =
+    "44535454020000000200000079b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad0496640"
+    "0e897b69a0100000b6c6162206e6f646520233100e7f162a10bec559afea195e4dce84b69568d5d2cb0963eb4"
+    "46c0685e2b17f2f005e897b69a010000056b696f736b020f3139322e302e322e373a3438363230135b3230303"
+    "13a6462383a3a375d3a34383632307c3f28355ca85182";
+
+TEST_CASE("trust store with endpoints is version 2 and matches its vector", "[trust]") {
+  TrustStore s = VectorStore();
+  const std::vector<std::string> eps{"192.0.2.7:48620", "[2001:db8::7]:48620"};
+  REQUIRE(s.SetEndpoints(KeyFromSeedStart(0x21), eps).ok());
+  CHECK(ToHex(EncodeTrustStore(s)) == kTrustV2Hex);
+  Bytes b;
+  REQUIRE(FromHex(kTrustV2Hex, &b));
+  Result<TrustStore> back = DecodeTrustStore(b);
+  REQUIRE(back.ok());
+  CHECK(*back == s);
+  CHECK(back->Find(KeyFromSeedStart(0x21))->endpoints == eps);
+  // Without endpoints the same store is written as version 1, the format older daemons read.
+  REQUIRE(s.SetEndpoints(KeyFromSeedStart(0x21), {}).ok());
+  CHECK(ToHex(EncodeTrustStore(s)) == kTrustHex);
+}
+
+TEST_CASE("trust store endpoints are validated and bounded", "[trust]") {
+  TrustStore s = VectorStore();
+  const PublicKey k = KeyFromSeedStart(0x21);
+  CHECK(!s.SetEndpoints(k, {"no-port"}).ok());
+  CHECK(!s.SetEndpoints(k, {"a.example:1", "a.example:1"}).ok());
+  CHECK(!s.SetEndpoints(k, {"a.b:1", "a.c:1", "a.d:1", "a.e:1", "a.f:1"}).ok());
+  CHECK(s.SetEndpoints(KeyFromSeedStart(0x61), {"a.b:1"}).code() == StatusCode::kNotFound);
+  CHECK(s.Find(k)->endpoints.empty());
+  // Reseal (above) after a change to the body, so that only the change is refused, not the
+  // checksum.
+  Bytes v2;
+  REQUIRE(FromHex(kTrustV2Hex, &v2));
+  v2.resize(v2.size() - 8);
+  REQUIRE(DecodeTrustStore(Reseal(v2)).ok());
+  // The kiosk's endpoint count (after the header, the first entry and the kiosk's key, time and
+  // name) raised to 5: refused before anything is read for them.
+  const size_t kiosk_count = 12 + (32 + 8 + 1 + 11 + 1) + (32 + 8 + 1 + 5);
+  REQUIRE(v2[kiosk_count] == 2);
+  Bytes five = v2;
+  five[kiosk_count] = 5;
+  Result<TrustStore> r = DecodeTrustStore(Reseal(five));
+  REQUIRE(!r.ok());
+  CHECK(r.status().message().find("5 endpoints") != std::string::npos);
+  // A version 2 file whose entries carry no endpoint is refused: it has a version 1 encoding.
+  Bytes none(v2.begin(), v2.begin() + static_cast<std::ptrdiff_t>(kiosk_count) + 1);
+  none[kiosk_count] = 0;
+  r = DecodeTrustStore(Reseal(none));
+  REQUIRE(!r.ok());
+  CHECK(r.status().message().find("without any endpoint") != std::string::npos);
 }
 
 }  // namespace

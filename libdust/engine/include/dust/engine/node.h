@@ -182,6 +182,9 @@ struct DatagramOutcome {
   // still fail to decode, be quarantined or find the round buffer full): who sent it.
   std::optional<PublicKey> sender;
   MessageType type = MessageType::kUpdate;  // with `sender`: what it was
+  // An accepted message the engine carries but does not read (kPeerExchange, the daemon's):
+  // its authenticated payload, a view into the bytes given to OnDatagram.
+  ByteView payload;
 };
 
 // Where the node's input scaling stands (dustctl status "scaling").
@@ -237,6 +240,7 @@ struct NodeCounters {
   uint64_t updates_accepted = 0;
   uint64_t announces_accepted = 0;
   uint64_t scaling_accepted = 0;  // scaling messages (calibration moments, fleet scalings)
+  uint64_t others_accepted = 0;   // messages the engine carries for its caller (peer exchange)
   uint64_t updates_merged = 0;
   uint64_t merges = 0;
   uint64_t standins = 0;  // absent peers' remembered deltas applied (one per peer per round)
@@ -263,12 +267,17 @@ class Node {
   // (IP address, or a node index in the simulator) for rate limiting. Every datagram ends
   // accepted or counted under exactly one reason that RefusesDatagram (ingress.h), so
   // datagrams_received == updates_accepted + announces_accepted + scaling_accepted +
+  // others_accepted +
   // counters().drops.Total().
   DatagramOutcome OnDatagram(ByteView bytes, const SourceKey& source, int64_t now_ms);
 
   // Timers: merges buffered updates, then appends the datagrams to send now (each at most
   // kMaxDatagramBytes) to *out. Calling it more often than needed is harmless.
   void OnTick(int64_t now_ms, std::vector<Bytes>* out);
+  // Stamps, counts and signs a datagram of a type the engine does not read (kPeerExchange)
+  // like its own (the same counter sequence, so receivers' replay windows cover it), appending
+  // it to *out; appends nothing if no counter is available or the payload does not fit.
+  void SendOther(MessageType type, ByteView payload, int64_t now_ms, std::vector<Bytes>* out);
   // The next time OnTick has something to send (for the caller's timer).
   int64_t NextTickMs() const;
 

@@ -10,9 +10,13 @@
 // tables; it identifies, it does not authenticate.
 //
 // Pairing URI (docs/protocol.md, "Pairing URI"):
-//   dust://v1/<NODE-ID>?name=<percent-encoded UTF-8>&check=<8 lower-case hex>
-// where check = hex of the first 4 bytes of BLAKE2b-256("dust-pair-v1" || public key || name).
-// ParsePairingUri validates every part (scheme, version, node ID checks, name rules, check).
+//   dust://v1/<NODE-ID>?name=<percent-encoded UTF-8>&check=<8 lower-case hex>[&ep=<endpoint>]...
+// where check = hex of the first 4 bytes of BLAKE2b-256("dust-pair-v1" || public key || name),
+// and each optional ep is a percent-encoded endpoint (endpoint.h: host:port) where the node can
+// be reached by unicast, at most kMaxUriEndpoints. The check does not cover the endpoints: they
+// are hints for reaching the node, never trusted for anything else (every datagram is signed).
+// ParsePairingUri validates every part (scheme, version, node ID checks, name rules, check,
+// endpoints).
 //
 // Key file (docs/protocol.md, "Key file"): 80 bytes, "DSTK" | version 1 | 3 zero bytes |
 // seed (32) | public key (32) | Checksum64 of the preceding bytes (u64 LE). The public key is
@@ -23,6 +27,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "dust/util/bytes.h"
 #include "dust/util/crypto.h"
@@ -54,12 +59,15 @@ Status ValidateDisplayName(std::string_view name);
 struct PairingInfo {
   PublicKey key{};
   std::string display_name;
+  std::vector<std::string> endpoints;  // in the URI's order, each valid, no repeats
 };
 
-// Fails only if the display name is invalid.
-Result<std::string> FormatPairingUri(const PublicKey& key, std::string_view display_name);
-// Strict: exactly the parameters name and check, once each, in any order; percent-decoding
-// must be well formed; the decoded name must pass ValidateDisplayName; the check must match.
+// Fails only if the display name or an endpoint is invalid, or there are too many endpoints.
+Result<std::string> FormatPairingUri(const PublicKey& key, std::string_view display_name,
+                                     const std::vector<std::string>& endpoints = {});
+// Strict: the parameters name and check exactly once each, ep at most kMaxUriEndpoints times
+// (no repeats), in any order; percent-decoding must be well formed; the decoded name must pass
+// ValidateDisplayName and each endpoint ValidateEndpoint; the check must match.
 Result<PairingInfo> ParsePairingUri(std::string_view uri);
 
 // Key file codec (pure).

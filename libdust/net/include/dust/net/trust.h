@@ -6,10 +6,14 @@
 // engine or the daemon's event loop).
 //
 // File format (docs/protocol.md, "Trust store file"), little-endian:
-//   "DSTT" | version u8 = 1 | 3 zero bytes | count u32 |
-//   count x ( public key 32 | added_at_ms i64 | name length u8 | name ) |
+//   "DSTT" | version u8 (1 or 2) | 3 zero bytes | count u32 |
+//   count x ( public key 32 | added_at_ms i64 | name length u8 | name |
+//             version 2 only: endpoint count u8 (0..4) | count x ( length u8 | endpoint ) ) |
 //   Checksum64 (BLAKE2b-256 truncated, u64 LE) of every preceding byte.
-// Entries are written sorted by public key, so equal stores encode to equal bytes.
+// Entries are written sorted by public key, so equal stores encode to equal bytes. A store
+// without any endpoint is written as version 1 (older daemons keep reading it), one with
+// endpoints as version 2; a version 2 file without any endpoint is refused, so that each store
+// still has exactly one encoding.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dust/net/endpoint.h"
 #include "dust/util/bytes.h"
 #include "dust/util/crypto.h"
 #include "dust/util/status.h"
@@ -25,12 +30,16 @@
 namespace dust {
 
 inline constexpr size_t kMaxTrustedPeers = 4096;
-inline constexpr size_t kMaxTrustFileBytes = 16 + kMaxTrustedPeers * (32 + 8 + 1 + 64) + 8;
+inline constexpr size_t kMaxTrustFileBytes =
+    16 + kMaxTrustedPeers * (32 + 8 + 1 + 64 + 1 + kMaxUriEndpoints * (1 + kMaxEndpointChars)) + 8;
 
 struct TrustedPeer {
   PublicKey key{};
   std::string display_name;
   int64_t added_at_ms = 0;
+  // Where it can be reached by unicast, as its pairing URI said (endpoint.h; at most
+  // kMaxUriEndpoints, each valid, no repeats).
+  std::vector<std::string> endpoints;
 
   bool operator==(const TrustedPeer&) const = default;
 };
@@ -48,6 +57,8 @@ class TrustStore {
   bool Remove(const PublicKey& key);
   // kNotFound / kInvalidArgument.
   Status SetDisplayName(const PublicKey& key, std::string display_name);
+  // Replaces the peer's endpoints. kNotFound / kInvalidArgument (too many, invalid, repeated).
+  Status SetEndpoints(const PublicKey& key, std::vector<std::string> endpoints);
 
   // Null if not trusted. The pointer is valid until the next Add/Remove/SetDisplayName.
   const TrustedPeer* Find(const PublicKey& key) const;

@@ -45,6 +45,8 @@ enum class MessageType : uint8_t {
   kAnnounce = 2,  // payload: Announce below
   kScaling =
       3,  // payload: a block of feature statistics or of the fleet's scaling (scaling_wire.h)
+  // 4 and 5: taken by fleet certificates and revocation lists.
+  kPeerExchange = 6,  // payload: endpoints of trusted peers (endpoint.h), the daemon's
 };
 
 // Flag bits. The codec owns kFlagPayloadLz4 (set when it LZ4-compressed the payload).
