@@ -39,6 +39,9 @@ struct Context {
   std::function<bool(const std::string& prompt)> confirm;
   // Milliseconds since the epoch, for "3s ago" in human output.
   int64_t now_ms = 0;
+  // The terminal's character set is UTF-8 (the locale says so): sparklines use block
+  // characters, else an ASCII ramp.
+  bool utf8 = false;
 
   // Sends a request to the daemon. On failure prints the reason to *err (with the socket path
   // and a hint when unreachable) and stores the exit code in *exit_code.

@@ -3,13 +3,16 @@
 // Like wireguard-tools' wg.c this file is only the table of subcommands; each is its own
 // function (commands.h) with its own --help. Exit codes are in cli.h.
 #include <fcntl.h>
+#include <langinfo.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli.h"
@@ -35,6 +38,7 @@ constexpr Command kCommands[] = {
     {"checkpoint", CmdCheckpoint, "write the model checkpoint now"},
     {"rescan", CmdRescan, "rescan the data directory now"},
     {"watch", CmdWatch, "print the daemon's events as they happen (model, peers, trust, ...)"},
+    {"history", CmdHistory, "accuracy, traffic and drops over time, of this node and its peers"},
     {"privacy plan", CmdPrivacyPlan, "the dp-noise-multiplier that spends a given epsilon"},
     {"privacy epsilon", CmdPrivacyEpsilon, "the epsilon a noise multiplier spends over T steps"},
 };
@@ -66,6 +70,9 @@ int main(int argc, char** argv) {
     ctx.out = &std::cout;
     ctx.err = &std::cerr;
     ctx.confirm = ConfirmOnTerminal;
+    // Only the character set is taken from the environment (numbers stay in the C locale).
+    std::setlocale(LC_CTYPE, "");
+    ctx.utf8 = std::string_view(nl_langinfo(CODESET)) == "UTF-8";
     ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();
