@@ -19,6 +19,7 @@
 // keeps, encodes and selects.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -75,6 +76,10 @@ class HistoryRing {
   explicit HistoryRing(size_t capacity) : m_capacity(capacity) {}
   void Push(const T& v) {
     if (m_items.size() < m_capacity) {
+      // Grow by doubling but stop at the capacity: a full ring holds no spare slots.
+      if (m_items.size() == m_items.capacity()) {
+        m_items.reserve(std::min(m_capacity, std::max<size_t>(8, 2 * m_items.size())));
+      }
       m_items.push_back(v);
     } else {
       m_items[m_start] = v;

@@ -1,5 +1,7 @@
 // The daemon's side of the history (history.h): what a sample reads of the daemon, loading and
 // saving the state directory's `history` file, and the `history` control command.
+#include <malloc.h>
+
 #include <limits>
 
 #include "daemon.h"
@@ -87,6 +89,9 @@ void Daemon::LoadHistory() {
     return;
   }
   m_history = std::move(*loaded);
+  // The file's bytes and the decoder's copy are gone: give that memory back, as after a data
+  // scan (the history's own footprint is what stays; docs/benchmarks.md).
+  ::malloc_trim(0);
   LogInfo("history: {} samples of this node, {} peer(s) restored",
           m_history.node().coarse.size() + m_history.node().fine.size(), m_history.peers().size());
 }
