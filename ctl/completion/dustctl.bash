@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch privacy help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch history privacy help" -- "$cur"))
     fi
     return
   fi
@@ -82,6 +82,12 @@ _dustctl() {
         return
       fi
       opts+=" --events --count" ;;
+    history)
+      if [ "$prev" = --resolution ]; then
+        COMPREPLY=($(compgen -W "auto fine coarse" -- "$cur"))
+        return
+      fi
+      opts+=" --since --resolution --points --no-peers" ;;
     predict)
       # FILE: a CSV, IDX or PNG file.
       if [[ $cur != -* ]]; then
@@ -90,7 +96,7 @@ _dustctl() {
       fi
       opts+=" --label-column --no-label --invert" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch privacy" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch history privacy" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
