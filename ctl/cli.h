@@ -42,6 +42,9 @@ struct Context {
   // Standard input and output are a terminal (dustctl top redraws on it; otherwise it prints
   // one frame).
   bool terminal = false;
+  // The terminal's character set is UTF-8 (the locale says so): sparklines use block
+  // characters, else an ASCII ramp.
+  bool utf8 = false;
 
   // Sends a request to the daemon. On failure prints the reason to *err (with the socket path
   // and a hint when unreachable) and stores the exit code in *exit_code.

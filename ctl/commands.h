@@ -27,6 +27,7 @@ int CmdCheckpoint(Context& ctx, std::span<const std::string> args);
 int CmdRescan(Context& ctx, std::span<const std::string> args);
 int CmdWatch(Context& ctx, std::span<const std::string> args);
 int CmdTop(Context& ctx, std::span<const std::string> args);
+int CmdHistory(Context& ctx, std::span<const std::string> args);
 int CmdPrivacyPlan(Context& ctx, std::span<const std::string> args);
 int CmdPrivacyEpsilon(Context& ctx, std::span<const std::string> args);
 

@@ -543,4 +543,143 @@ std::string FormatWatchEvent(const json& event) {
   return os.str();
 }
 
+std::string Sparkline(const std::vector<std::optional<double>>& values, double lo, double hi,
+                      bool utf8) {
+  static const char* const kBlocks[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                        "\u2585", "\u2586", "\u2587", "\u2588"};
+  static const char kAscii[] = "_.-=*#";
+  const size_t levels = utf8 ? std::size(kBlocks) : sizeof(kAscii) - 1;
+  std::string out;
+  for (const auto& v : values) {
+    if (!v || !std::isfinite(*v)) {
+      out += ' ';
+      continue;
+    }
+    double f = hi > lo ? (*v - lo) / (hi - lo) : 1.0;
+    f = std::clamp(f, 0.0, 1.0);
+    const size_t level = std::min(levels - 1, static_cast<size_t>(f * static_cast<double>(levels)));
+    if (utf8) {
+      out += kBlocks[level];
+    } else {
+      out += kAscii[level];
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// The numbers (nullopt for null) of the array `key` of `j`.
+std::vector<std::optional<double>> Column(const json& j, const char* key) {
+  std::vector<std::optional<double>> out;
+  const json* a = Field(j, key);
+  if (a == nullptr || !a->is_array()) return out;
+  for (const json& v : *a) {
+    out.push_back(v.is_number() ? std::optional<double>(v.get<double>()) : std::nullopt);
+  }
+  return out;
+}
+
+// The scale of an accuracy sparkline: from a little under its lowest value to its highest, so
+// a run that moves between 90% and 92% still shows its shape.
+void AccuracyScale(const std::vector<std::optional<double>>& v, double* lo, double* hi) {
+  *lo = 1;
+  *hi = 0;
+  for (const auto& x : v) {
+    if (!x) continue;
+    *lo = std::min(*lo, *x);
+    *hi = std::max(*hi, *x);
+  }
+  if (*lo > *hi) {
+    *lo = 0;
+    *hi = 1;
+  }
+  *lo = std::max(0.0, *lo - 0.01);
+}
+
+std::optional<double> LastValue(const std::vector<std::optional<double>>& v) {
+  for (auto it = v.rbegin(); it != v.rend(); ++it) {
+    if (*it) return *it;
+  }
+  return std::nullopt;
+}
+
+std::string UtcClock(double ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  char buf[24];
+  if (::gmtime_r(&t, &tm) == nullptr || std::strftime(buf, sizeof(buf), "%m-%d %H:%M:%S", &tm) == 0)
+    return "-";
+  return buf;
+}
+
+std::string PercentOrDash(const std::optional<double>& v) {
+  return v ? Fixed(*v * 100, 1) + "%" : "-";
+}
+
+}  // namespace
+
+std::string FormatAccuracyTrend(const json& history, bool utf8) {
+  const auto acc = Column(Obj(history, "node"), "accuracy");
+  const auto last = LastValue(acc);
+  if (!last) return "";
+  double lo = 0, hi = 1;
+  AccuracyScale(acc, &lo, &hi);
+  return "  accuracy, last hour: " + Sparkline(acc, lo, hi, utf8) + " " + PercentOrDash(last) +
+         " (scale " + Fixed(lo * 100, 1) + "-" + Fixed(hi * 100, 1) + "%)\n";
+}
+
+std::string FormatHistory(const json& history, bool utf8) {
+  std::ostringstream os;
+  const json& node = Obj(history, "node");
+  const auto t = Column(node, "t_ms");
+  os << "history: " << t.size() << " samples, " << Str(history, "resolution") << " (every "
+     << Int(history, "interval_s") << " s), times in UTC\n";
+  const auto acc = Column(node, "accuracy"), test = Column(node, "test_accuracy"),
+             loss = Column(node, "loss"), steps = Column(node, "steps"),
+             live = Column(node, "live_peers"), uin = Column(node, "updates_in"),
+             uout = Column(node, "updates_out");
+  // Drops: the sum over reasons at each sample (counters; the per-reason series are in --json).
+  std::vector<double> drops(t.size(), 0);
+  if (const json* d = Field(node, "drops"); d != nullptr && d->is_object()) {
+    for (const auto& [reason, series] : d->items()) {
+      if (reason == "own" || !series.is_array()) continue;
+      for (size_t i = 0; i < series.size() && i < drops.size(); ++i) {
+        if (series[i].is_number()) drops[i] += series[i].get<double>();
+      }
+    }
+  }
+  if (!t.empty()) {
+    os << "  time            holdout    test    loss      steps  peers  upd in  upd out  drops\n";
+  }
+  auto at = [](const std::vector<std::optional<double>>& v, size_t i) {
+    return i < v.size() ? v[i] : std::nullopt;
+  };
+  auto num = [](const std::optional<double>& v, int decimals) {
+    return v ? Fixed(*v, decimals) : std::string("-");
+  };
+  for (size_t i = 0; i < t.size(); ++i) {
+    char line[160];
+    std::snprintf(line, sizeof(line), "  %-14s %8s %7s %7s %10s %6s %7s %8s %6s\n",
+                  UtcClock(t[i].value_or(0)).c_str(), PercentOrDash(at(acc, i)).c_str(),
+                  PercentOrDash(at(test, i)).c_str(), num(at(loss, i), 3).c_str(),
+                  num(at(steps, i), 0).c_str(), num(at(live, i), 0).c_str(),
+                  num(at(uin, i), 0).c_str(), num(at(uout, i), 0).c_str(),
+                  Fixed(drops[i], 0).c_str());
+    os << line;
+  }
+  if (const json* peers = Field(history, "peers"); peers != nullptr && peers->is_array()) {
+    if (!peers->empty()) os << "peers (announced holdout accuracy):\n";
+    for (const json& p : *peers) {
+      const auto pacc = Column(p, "accuracy");
+      double lo = 0, hi = 1;
+      AccuracyScale(pacc, &lo, &hi);
+      std::string name = Str(p, "display_name", "");
+      os << "  " << Str(p, "node_id").substr(0, 12) << " " << (name.empty() ? "-" : name) << ": "
+         << Sparkline(pacc, lo, hi, utf8) << " " << PercentOrDash(LastValue(pacc)) << "\n";
+    }
+  }
+  return os.str();
+}
+
 }  // namespace dust::ctl

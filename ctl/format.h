@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace dust::ctl {
 
@@ -38,6 +40,16 @@ std::string FormatPeers(const nlohmann::json& peers, int64_t now_ms);
 // on the first frame, whose rates print as "-").
 std::string FormatTop(const nlohmann::json& status, const nlohmann::json& peers,
                       const nlohmann::json& previous, double seconds, int64_t now_ms);
+// One character per value on a scale from lo to hi: the Unicode blocks U+2581..U+2588 with
+// `utf8`, else the ASCII ramp "_.-=*#"; a missing value (nullopt) is a space.
+std::string Sparkline(const std::vector<std::optional<double>>& values, double lo, double hi,
+                      bool utf8);
+// status's trend line from a `history` result: "  accuracy, last hour: <sparkline> 91.2%", or
+// "" when the history holds no accuracy yet.
+std::string FormatAccuracyTrend(const nlohmann::json& history, bool utf8);
+// dustctl history: the node's samples (time, accuracies, loss, steps, live peers, updates,
+// drops) and a sparkline of each peer's accuracy.
+std::string FormatHistory(const nlohmann::json& history, bool utf8);
 std::string FormatTrustList(const nlohmann::json& list, int64_t now_ms);
 std::string FormatEvaluation(const nlohmann::json& evaluation);
 // One event of `watch` (its JSON line parsed) as a line of text with the local time, preceded

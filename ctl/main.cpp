@@ -3,13 +3,16 @@
 // Like wireguard-tools' wg.c this file is only the table of subcommands; each is its own
 // function (commands.h) with its own --help. Exit codes are in cli.h.
 #include <fcntl.h>
+#include <langinfo.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli.h"
@@ -36,6 +39,7 @@ constexpr Command kCommands[] = {
     {"rescan", CmdRescan, "rescan the data directory now"},
     {"watch", CmdWatch, "print the daemon's events as they happen (model, peers, trust, ...)"},
     {"top", CmdTop, "show this node and its peers, redrawn every second"},
+    {"history", CmdHistory, "accuracy, traffic and drops over time, of this node and its peers"},
     {"privacy plan", CmdPrivacyPlan, "the dp-noise-multiplier that spends a given epsilon"},
     {"privacy epsilon", CmdPrivacyEpsilon, "the epsilon a noise multiplier spends over T steps"},
 };
@@ -68,6 +72,9 @@ int main(int argc, char** argv) {
     ctx.err = &std::cerr;
     ctx.confirm = ConfirmOnTerminal;
     ctx.terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+    // Only the character set is taken from the environment (numbers stay in the C locale).
+    std::setlocale(LC_CTYPE, "");
+    ctx.utf8 = std::string_view(nl_langinfo(CODESET)) == "UTF-8";
     ctx.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
                      .count();

@@ -1,6 +1,7 @@
 #include "command_args.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "dust/util/bytes.h"
 
@@ -114,6 +115,60 @@ Result<EvaluateArgs> ParseEvaluate(const Json& request) {
     return Status::InvalidArgument("split must be test, train or all");
   }
   return args;
+}
+
+namespace {
+
+// The integer argument `name` (absent or null: nullopt), refused unless it is a whole number in
+// [lo, hi].
+Status IntArg(const Json& request, const char* name, int64_t lo, int64_t hi,
+              std::optional<int64_t>* value) {
+  value->reset();
+  auto it = request.find(name);
+  if (it == request.end() || it->is_null()) return Status::Ok();
+  const std::string bad = std::string("\"") + name + "\" must be a whole number from " +
+                          std::to_string(lo) + " to " + std::to_string(hi);
+  if (!it->is_number()) return Status::InvalidArgument(bad);
+  double d = it->get<double>();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d)) {
+    return Status::InvalidArgument(bad);
+  }
+  *value = static_cast<int64_t>(d);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<HistoryArgs> ParseHistory(const Json& request, int64_t now_ms) {
+  constexpr int64_t kDayS = 86400;
+  constexpr int64_t kMaxMs = int64_t{1} << 50;  // year 37648: any real time fits
+  std::optional<int64_t> since_s, from_ms, to_ms, max_points;
+  DUST_RETURN_IF_ERROR(IntArg(request, "since_s", 1, kDayS, &since_s));
+  DUST_RETURN_IF_ERROR(IntArg(request, "from_ms", 0, kMaxMs, &from_ms));
+  DUST_RETURN_IF_ERROR(IntArg(request, "to_ms", 0, kMaxMs, &to_ms));
+  DUST_RETURN_IF_ERROR(IntArg(request, "max_points", 1, 10000, &max_points));
+  if (since_s && from_ms) return Status::InvalidArgument("give since_s or from_ms, not both");
+  HistoryArgs a;
+  a.to_ms = to_ms ? *to_ms : now_ms;
+  a.from_ms = from_ms ? *from_ms : a.to_ms - (since_s ? *since_s : 3600) * 1000;
+  if (a.from_ms > a.to_ms) return Status::InvalidArgument("from_ms is after to_ms");
+  a.max_points = max_points ? static_cast<size_t>(*max_points) : 0;
+  std::optional<std::string> res;
+  DUST_RETURN_IF_ERROR(StringArg(request, "resolution", &res));
+  if (!res || *res == "auto") {
+    a.resolution = HistoryResolution::kAuto;
+  } else if (*res == "fine") {
+    a.resolution = HistoryResolution::kFine;
+  } else if (*res == "coarse") {
+    a.resolution = HistoryResolution::kCoarse;
+  } else {
+    return Status::InvalidArgument("\"resolution\" must be auto, fine or coarse");
+  }
+  if (auto it = request.find("peers"); it != request.end() && !it->is_null()) {
+    if (!it->is_boolean()) return Status::InvalidArgument("\"peers\" must be true or false");
+    a.peers = it->get<bool>();
+  }
+  return a;
 }
 
 }  // namespace dust::daemon

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "dust/net/identity.h"
 #include "dust/util/status.h"
+#include "history.h"
 
 namespace dust::daemon {
 
@@ -49,5 +50,20 @@ struct EvaluateArgs {
 // evaluate's arguments: "data_dir" (required, absolute) and "split". Does not look at the
 // directory itself (the command does, and answers not_found).
 Result<EvaluateArgs> ParseEvaluate(const Json& request);
+
+// history: the time range, the resolution and how many points (docs/control-protocol.md).
+struct HistoryArgs {
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  HistoryResolution resolution = HistoryResolution::kAuto;
+  size_t max_points = 0;  // 0: every sample in the range
+  bool peers = true;
+};
+
+// history's arguments, all optional: "since_s" (seconds before now, > 0, at most a day; the
+// default is an hour) or "from_ms" (Unix ms), "to_ms" (Unix ms, default now, not before
+// from_ms), "resolution" ("auto", "fine" or "coarse"), "max_points" (1..10000) and "peers"
+// (bool, default true). since_s and from_ms together are refused.
+Result<HistoryArgs> ParseHistory(const Json& request, int64_t now_ms);
 
 }  // namespace dust::daemon

@@ -41,6 +41,7 @@ void Daemon::RegisterCommands() {
       {"checkpoint", &Daemon::CmdCheckpoint},
       {"rescan", &Daemon::CmdRescan},
       {"watch", &Daemon::CmdWatch},
+      {"history", &Daemon::CmdHistory},
   };
   // Every handler runs on the loop. An error Status becomes the error reply; exceptions are
   // left to the dispatcher, which answers them as internal errors.

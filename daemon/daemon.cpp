@@ -45,6 +45,7 @@ Daemon::Daemon(Options options, std::vector<std::string> argv)
       m_exchange_timer(m_io),
       m_resolve_timer(m_io),
       m_interfaces_timer(m_io),
+      m_history_timer(m_io),
       m_state(m_options.state_dir) {
   RegisterCommands();
 }
@@ -181,6 +182,7 @@ Status Daemon::Start() {
   } else {
     LogInfo("model: fresh initialisation (seed {})", m_options.init_seed);
   }
+  LoadHistory();
 
   // Sockets.
   m_gossip = std::make_unique<GossipSocket>(
@@ -209,8 +211,11 @@ Status Daemon::Start() {
     auto hp = SplitHostPort(m_options.metrics_listen);
     if (!hp.ok()) return hp.status();
     m_metrics_http = std::make_unique<MetricsHttpServer>(m_io, [this] { return MetricsTextNow(); });
+    m_metrics_http->AddPage("/", "text/html; charset=utf-8",
+                            [this](const std::string& query) { return DashboardHtml(query); });
     DUST_RETURN_IF_ERROR(m_metrics_http->Listen(hp->first, hp->second));
-    LogInfo("metrics on http://{}/metrics", m_options.metrics_listen);
+    LogInfo("metrics on http://{}/metrics, dashboard on http://{}/", m_options.metrics_listen,
+            m_options.metrics_listen);
   }
 
   WaitSignals();
@@ -221,6 +226,7 @@ Status Daemon::Start() {
     Every(m_rescan_timer, m_options.rescan_interval, [this] { RescanAsync(false, nullptr); });
   }
   Every(m_eval_timer, m_options.eval_interval, [this] { EvaluateAsync(); });
+  Every(m_history_timer, kHistoryFineMs / 1000.0, [this] { SampleHistory(); });
   Every(m_status_timer, 10.0, [this] { m_notifier.Status(StatusLine()); });
   // Peer events need a look at the peer table; once a second is well inside announce-interval.
   // So is the fleet's schedule position.
@@ -280,9 +286,9 @@ void Daemon::Stop(const std::string& why) {
   if (m_gossip) m_gossip->Close();
   boost::system::error_code ec;
   m_signals.cancel(ec);
-  for (auto* t :
-       {&m_tick_timer, &m_checkpoint_timer, &m_rescan_timer, &m_eval_timer, &m_watchdog_timer,
-        &m_status_timer, &m_peer_timer, &m_exchange_timer, &m_resolve_timer, &m_interfaces_timer}) {
+  for (auto* t : {&m_tick_timer, &m_checkpoint_timer, &m_rescan_timer, &m_eval_timer,
+                  &m_watchdog_timer, &m_status_timer, &m_peer_timer, &m_exchange_timer,
+                  &m_resolve_timer, &m_interfaces_timer, &m_history_timer}) {
     t->cancel();
   }
   // Workers only read immutable inputs; their posted results are ignored once stopping.

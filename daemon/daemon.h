@@ -35,6 +35,7 @@
 #include <variant>
 #include <vector>
 
+#include "command_args.h"
 #include "control.h"
 #include "data_dir.h"
 #include "data_dir_reader.h"
@@ -44,6 +45,7 @@
 #include "dust/net/trust.h"
 #include "endpoints.h"
 #include "gossip.h"
+#include "history.h"
 #include "metrics.h"
 #include "notify.h"
 #include "options.h"
@@ -67,6 +69,9 @@ void SplitHoldout(const Dataset& data, double fraction, uint64_t seed, Dataset* 
 // A dataset holding at most `cap` samples of `data`, evenly spread (deterministic): what a
 // periodic evaluation reads of the holdout and test data.
 std::shared_ptr<const Dataset> Capped(const Dataset& data, size_t cap);
+
+// What each drop slot of the history counts: the engine's reasons (ingress.h), then "own".
+std::vector<std::string> HistoryDropNames();
 
 class Daemon {
  public:
@@ -149,6 +154,7 @@ class Daemon {
   Result<Json> CmdCheckpoint(const Json& request);
   Status CmdRescan(const Json& request, const Responder& reply);
   Status CmdWatch(const Json& request, const Responder& reply);
+  Result<Json> CmdHistory(const Json& request);
   // predict, a bulk command (control.h): `features` is the JSON text of its rows. Small
   // requests are answered on the loop; larger ones (more than kInlinePredictBytes of rows) on
   // m_predict_worker with a copy of the model.
@@ -239,6 +245,15 @@ class Daemon {
   // Whether training waits to hear the fleet's position first (right after a start).
   bool AwaitingFleetSchedule() const;
 
+  // History (history_sampler.cpp): a sample of the node and its trusted peers every
+  // kHistoryFineMs; loaded at start, saved with each checkpoint and at stop.
+  void SampleHistory();
+  void LoadHistory();
+  void SaveHistory();
+  Json HistoryJson(const HistoryArgs& args);
+  // The dashboard (dashboard.cpp): GET / on the metrics address.
+  std::string DashboardHtml(const std::string& query);
+
   static int64_t NowMs();
 
   Options m_options;
@@ -257,6 +272,7 @@ class Daemon {
   boost::asio::steady_timer m_exchange_timer;
   boost::asio::steady_timer m_resolve_timer;
   boost::asio::steady_timer m_interfaces_timer;
+  boost::asio::steady_timer m_history_timer;
 
   StateDir m_state;
   int m_lock_fd = -1;
@@ -335,6 +351,8 @@ class Daemon {
     uint64_t errors = 0;
     std::string last_error;
   } m_export;
+
+  History m_history{HistoryDropNames()};
 
   int64_t m_start_ms = 0;
   std::chrono::steady_clock::time_point m_start{};

@@ -106,8 +106,10 @@ namespace {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, MetricsHttpServer::Render render)
-      : m_stream(std::move(socket)), m_render(std::move(render)) {}
+  using Pages = std::map<std::string, MetricsHttpServer::Page>;
+  HttpSession(tcp::socket socket, MetricsHttpServer::Render render,
+              std::shared_ptr<const Pages> pages)
+      : m_stream(std::move(socket)), m_render(std::move(render)), m_pages(std::move(pages)) {}
 
   void Start() {
     m_parser.header_limit(8192);
@@ -131,11 +133,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       m_response.result(http::status::method_not_allowed);
       m_response.set(http::field::content_type, "text/plain");
       m_response.body() = "only GET\n";
-    } else if (target == "/metrics" || target == "/") {
+    } else if (target == "/metrics") {
       m_response.result(http::status::ok);
       m_response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       m_response.body() = m_render();
-    } else {
+    } else if (!ServePage(target)) {
       m_response.result(http::status::not_found);
       m_response.set(http::field::content_type, "text/plain");
       m_response.body() = "see /metrics\n";
@@ -147,11 +149,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
+  // A page added with AddPage, if `target` (path and query) names one.
+  bool ServePage(const std::string& target) {
+    const size_t q = target.find('?');
+    auto page = m_pages->find(target.substr(0, q));
+    if (page == m_pages->end()) return false;
+    m_response.result(http::status::ok);
+    m_response.set(http::field::content_type, page->second.content_type);
+    m_response.set(http::field::cache_control, "no-store");
+    m_response.body() = page->second.render(q == std::string::npos ? "" : target.substr(q + 1));
+    return true;
+  }
+
   beast::tcp_stream m_stream;
   beast::flat_buffer m_buffer;
   http::request_parser<http::empty_body> m_parser;
   http::response<http::string_body> m_response;
   MetricsHttpServer::Render m_render;
+  std::shared_ptr<const Pages> m_pages;
 };
 
 }  // namespace
@@ -160,6 +175,11 @@ MetricsHttpServer::MetricsHttpServer(asio::io_context& io, Render render)
     : m_io(io), m_render(std::move(render)), m_acceptor(io) {}
 
 MetricsHttpServer::~MetricsHttpServer() { Close(); }
+
+void MetricsHttpServer::AddPage(const std::string& path, const std::string& content_type,
+                                PageRender render) {
+  (*m_pages)[path] = Page{content_type, std::move(render)};
+}
 
 Status MetricsHttpServer::Listen(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
@@ -188,7 +208,7 @@ void MetricsHttpServer::Accept() {
     if (ec == asio::error::operation_aborted || !m_acceptor.is_open()) return;
     if (!ec) {
       ++m_requests;
-      std::make_shared<HttpSession>(std::move(socket), m_render)->Start();
+      std::make_shared<HttpSession>(std::move(socket), m_render, m_pages)->Start();
     }
     Accept();
   });

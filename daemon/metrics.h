@@ -7,7 +7,8 @@
 // double. The families are documented in docs/operations.md ("Metrics"; a test compares a real
 // scrape with that table). MetricsHttpServer serves GET /metrics on a loopback address
 // only (checked by the options), one request per connection, 8 KiB header cap, 5 s deadline; it
-// exists so Prometheus can scrape without access to the control socket.
+// exists so Prometheus can scrape without access to the control socket. Other pages (the
+// dashboard at /) are added with AddPage.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +62,14 @@ class MetricsHttpServer {
   MetricsHttpServer(boost::asio::io_context& io, Render render);
   ~MetricsHttpServer();
 
+  // A page served at `path` (exact match; the query string, without '?', goes to `render`).
+  using PageRender = std::function<std::string(const std::string& query)>;
+  void AddPage(const std::string& path, const std::string& content_type, PageRender render);
+  struct Page {
+    std::string content_type;
+    PageRender render;
+  };
+
   // host:port, loopback (validated by the caller).
   Status Listen(const std::string& host, uint16_t port);
   void Close();
@@ -69,6 +80,9 @@ class MetricsHttpServer {
 
   boost::asio::io_context& m_io;
   Render m_render;
+  // Shared with the sessions, which may outlive a closed server until the loop drops them.
+  std::shared_ptr<std::map<std::string, Page>> m_pages =
+      std::make_shared<std::map<std::string, Page>>();
   boost::asio::ip::tcp::acceptor m_acceptor;
   uint64_t m_requests = 0;
 };

@@ -76,7 +76,8 @@ po::options_description FileOptions() {
     ("resolve-interval", dbl(d.resolve_interval),
        "seconds between resolutions of the host names of peer and of peers' endpoints")
     ("metrics-listen", po::value<std::string>()->default_value(""),
-       "serve Prometheus metrics over HTTP on this loopback host:port, empty = off")
+       "serve Prometheus metrics (/metrics) and the dashboard (/) over HTTP on this loopback "
+       "host:port, empty = off")
     ("display-name", po::value<std::string>()->default_value(""),
        "name shown to peers (default: host name)")
     ("layers", po::value<std::string>()->default_value("784,32,10"),

@@ -23,6 +23,7 @@ Status Daemon::WriteCheckpoint() {
     return st;
   }
   ++m_checkpoints_written;
+  SaveHistory();
   m_checkpoint_ms = d.written_ms;
   m_checkpoint_steps = d.steps;
   LogDebug("checkpoint written: {} steps, {} rounds", d.steps, d.rounds);

@@ -289,4 +289,12 @@ Status StateDir::SaveCheckpoint(const CheckpointData& data) {
   return SaveRotating("checkpoint", EncodeCheckpointFile(data), 0600);
 }
 
+std::optional<Bytes> StateDir::LoadHistory(size_t max_bytes,
+                                           const std::function<Status(const Bytes&)>& decode) {
+  std::string used;
+  return LoadRotating("history", max_bytes, decode, &used);
+}
+
+Status StateDir::SaveHistory(ByteView bytes) { return SaveRotating("history", bytes, 0600); }
+
 }  // namespace dust::daemon

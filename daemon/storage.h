@@ -11,6 +11,7 @@
 //   checkpoint, .prev    model checkpoint (envelope below around Node::ExportCheckpoint) and
 //                        the one before it
 //   counter              replay counter high-water mark (replay.h format)
+//   history, .prev       the daemon's history (history.h; saved with each checkpoint)
 //
 // Rotation on save: rename(file, file.prev), then AtomicWriteFile(file). A crash between the
 // two leaves only file.prev, which Load uses. Load tries file, then file.prev; each one that
@@ -83,6 +84,12 @@ class StateDir {
   std::optional<CheckpointData> LoadCheckpoint(const CheckpointAccept& accept,
                                                size_t max_bytes = kMaxCheckpointBytes);
   Status SaveCheckpoint(const CheckpointData& data);
+
+  // The history file's bytes, from history or history.prev: the first that `decode` accepts
+  // (a bad one is moved aside and reported, like the others); nullopt if none is good.
+  std::optional<Bytes> LoadHistory(size_t max_bytes,
+                                   const std::function<Status(const Bytes&)>& decode);
+  Status SaveHistory(ByteView bytes);
 
   const std::string& dir() const { return m_dir; }
   std::string Path(const std::string& name) const { return m_dir + "/" + name; }

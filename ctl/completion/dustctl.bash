@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top privacy help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top history privacy help" -- "$cur"))
     fi
     return
   fi
@@ -84,6 +84,12 @@ _dustctl() {
       opts+=" --events --count" ;;
     top)
       opts+=" --once --interval" ;;
+    history)
+      if [ "$prev" = --resolution ]; then
+        COMPREPLY=($(compgen -W "auto fine coarse" -- "$cur"))
+        return
+      fi
+      opts+=" --since --resolution --points --no-peers" ;;
     predict)
       # FILE: a CSV, IDX or PNG file.
       if [[ $cur != -* ]]; then
@@ -92,7 +98,7 @@ _dustctl() {
       fi
       opts+=" --label-column --no-label --invert" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top privacy" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top history privacy" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))
