@@ -10,6 +10,7 @@
 #include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
 #include "dust/ml/privacy.h"
+#include "dust/net/fleet_trust.h"
 #include "dust/net/ingress.h"
 #include "dust/net/replay.h"
 #include "dust/net/scaling_wire.h"
@@ -45,6 +46,8 @@ struct Node::Impl {
   NodeOptions options;
   KeyPair identity;
   const TrustStore* trust;
+  FleetTrust* fleet = nullptr;
+  Bytes certificate;  // ours, sent with announces (empty: none)
   Dataset train;
   internal::BatchSampler sampler;
   Mlp model;
@@ -497,6 +500,38 @@ struct Node::Impl {
     h.type = MessageType::kAnnounce;
     h.round = round;
     Send(h, *body, now_ms, out);
+    SendFleet(now_ms, out);
+  }
+
+  // Our certificate and the newest revocation lists, with every announce: a node that starts
+  // or joins late learns them within one announce interval, and a list installed on one node
+  // reaches every node that hears it, which passes it on at its own next announce.
+  void SendFleet(int64_t now_ms, std::vector<Bytes>* out) {
+    DatagramHeader h;
+    h.round = round;
+    if (!certificate.empty()) {
+      h.type = MessageType::kCertificate;
+      Send(h, certificate, now_ms, out);
+    }
+    if (fleet == nullptr) return;
+    for (ByteView list : fleet->RevocationLists()) {
+      h.type = MessageType::kRevocationList;
+      Send(h, list, now_ms, out);
+    }
+  }
+
+  std::optional<DropReason> AcceptFleet(const DatagramHeader& h, ByteView payload, int64_t now_ms) {
+    if (fleet == nullptr) {
+      counters.fleet_accepted += 1;  // a paired sender's certificate: nothing for us to do
+      return std::nullopt;
+    }
+    std::optional<FleetDrop> drop = h.type == MessageType::kCertificate
+                                        ? fleet->OnCertificate(payload, h.sender, now_ms)
+                                        : fleet->OnRevocationList(payload, now_ms);
+    if (drop) return DropReason::kFleetRefused;
+    // A revocation that withdrew trust: MergePending drops what the revoked had buffered.
+    counters.fleet_accepted += 1;
+    return std::nullopt;
   }
 };
 
@@ -550,6 +585,13 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
   const DatagramHeader& h = in.datagram.header;
   outcome.sender = h.sender;
   outcome.type = h.type;
+  if (IsFleetMessage(h.type)) {
+    // Before the peer table: a sender not trusted (yet) gets no entry there.
+    outcome.drop = s.AcceptFleet(h, in.datagram.payload, now_ms);
+    if (outcome.drop) s.ingress.CountDrop(*outcome.drop);
+    outcome.accepted = !outcome.drop;
+    return outcome;
+  }
   PeerInfo& p = s.peers.Touch(h.sender, now_ms);
   switch (h.type) {
     case MessageType::kAnnounce:
@@ -561,6 +603,9 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
     case MessageType::kUpdate:
       outcome.drop = s.AcceptUpdate(h, in.datagram.payload, p, now_ms);
       break;
+    case MessageType::kCertificate:
+    case MessageType::kRevocationList:
+      break;  // handled above
   }
   if (outcome.drop) {
     s.ingress.CountDrop(*outcome.drop);
@@ -597,6 +642,13 @@ void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
     s.SendAnnounce(now_ms, out);
     s.next_announce_ms = now_ms + s.options.announce_interval_ms;
   }
+}
+
+void Node::SetFleet(FleetTrust* fleet, Bytes certificate) {
+  Impl& s = *m_impl;
+  s.fleet = fleet;
+  s.certificate = std::move(certificate);
+  s.ingress.SetFleetMessages(fleet != nullptr);
 }
 
 int64_t Node::NextTickMs() const {
