@@ -161,10 +161,13 @@ Json Daemon::StatusJson() {
         {"content_hash", ToHex(Blake2b256(ParamBytes(model)))},
         {"scaling", ScalingJson()}}},
       {"privacy", PrivacyJson()},
+      {"fleet", FleetJson()},
       {"peers",
        {{"seen", peers.size()},
         {"live", live},
-        {"trusted", m_trust.size()},
+        {"trusted", m_trust.size() + m_trust.certified_size()},
+        {"paired", m_trust.size()},
+        {"certified", m_trust.certified_size()},
         {"memory",
          {{"horizon_s", m_options.peer_memory_horizon},
           {"remembered", m_node->remembered_peers()},
@@ -245,6 +248,7 @@ Json Daemon::PeersJson() {
         {{"node_id", FormatNodeId(p.key)},
          {"display_name", name.empty() ? Json(nullptr) : Json(name)},
          {"trusted", t != nullptr},
+         {"trust", t != nullptr ? Json(TrustKindName(t->kind)) : Json(nullptr)},
          {"live", !p.stale},
          {"address", addr != m_peer_address.end() ? Json(addr->second) : Json(nullptr)},
          {"last_seen_ms", p.last_seen_ms ? Json(p.last_seen_ms) : Json(nullptr)},
@@ -259,11 +263,14 @@ Json Daemon::PeersJson() {
          {"epsilon_budget",
           p.dp_epsilon && p.dp_epsilon_budget > 0 ? Json(p.dp_epsilon_budget) : Json(nullptr)}});
   }
-  for (const TrustedPeer& t : m_trust.List()) {
+  std::vector<TrustedPeer> trusted = m_trust.List();
+  for (TrustedPeer& t : m_trust.ListCertified()) trusted.push_back(std::move(t));
+  for (const TrustedPeer& t : trusted) {
     if (listed.count(t.key)) continue;
     list.push_back({{"node_id", FormatNodeId(t.key)},
-                    {"display_name", t.display_name},
+                    {"display_name", t.display_name.empty() ? Json(nullptr) : Json(t.display_name)},
                     {"trusted", true},
+                    {"trust", TrustKindName(t.kind)},
                     {"live", false},
                     {"address", nullptr},
                     {"last_seen_ms", nullptr},
@@ -318,8 +325,8 @@ std::string Daemon::StatusLine() {
   for (const PeerInfo& p : m_node->Peers(NowMs()))
     live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
   return std::string(m_paused ? "paused" : "training") + ", holdout accuracy " + acc + "%, " +
-         std::to_string(live) + "/" + std::to_string(m_trust.size()) + " peers live, " +
-         std::to_string(Steps()) + " steps";
+         std::to_string(live) + "/" + std::to_string(m_trust.size() + m_trust.certified_size()) +
+         " peers live, " + std::to_string(Steps()) + " steps";
 }
 
 std::string Daemon::MetricsTextNow() {
@@ -382,8 +389,27 @@ std::string Daemon::MetricsTextNow() {
   m.Counter("dust_memory_standins_total",
             "Rounds' steps taken for absent peers from their remembered contribution.",
             static_cast<double>(c.standins));
-  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
-          {{"state", "trusted"}});
+  m.Gauge("dust_peers", "Peers by state.",
+          static_cast<double>(m_trust.size() + m_trust.certified_size()), {{"state", "trusted"}});
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.certified_size()),
+          {{"state", "certified"}});
+  const FleetCounters& fc = m_fleet->counters();
+  for (size_t i = 0; i < kFleetDropCount; ++i) {
+    const char* reason = FleetDropName(static_cast<FleetDrop>(i));
+    m.Counter("dust_fleet_drops_total",
+              "Fleet certificates and revocation lists refused, by message and reason.",
+              static_cast<double>(fc.certificate_drops[i]),
+              {{"message", "certificate"}, {"reason", reason}});
+    m.Counter("dust_fleet_drops_total",
+              "Fleet certificates and revocation lists refused, by message and reason.",
+              static_cast<double>(fc.revocation_drops[i]),
+              {{"message", "revocation_list"}, {"reason", reason}});
+  }
+  m.Counter("dust_fleet_certificates_accepted_total",
+            "Peer certificates verified and trusted (first sight or renewal).",
+            static_cast<double>(fc.certificates_accepted));
+  m.Counter("dust_fleet_revocations_accepted_total", "Newer revocation lists accepted.",
+            static_cast<double>(fc.revocations_accepted));
   m.Counter("dust_control_requests_total", "Control socket requests.",
             static_cast<double>(m_control ? m_control->requests() : 0));
   m.Gauge("dust_control_sessions", "Open control socket connections.",

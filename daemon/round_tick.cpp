@@ -45,8 +45,13 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from) {
   }
   DatagramOutcome outcome = m_node->OnDatagram(bytes, source, NowMs());
   // Accepted means authenticated by a key our trust store holds (the node's ingress checked it
-  // against this same store): no second lookup.
-  if (outcome.accepted) m_peer_address[*outcome.sender] = EndpointText(from);
+  // against this same store), except a fleet message, which any sender may send.
+  if (!outcome.accepted) return;
+  if (IsFleetMessage(outcome.type)) {
+    SaveFleetListsIfChanged();
+    if (!m_trust.Contains(*outcome.sender)) return;
+  }
+  m_peer_address[*outcome.sender] = EndpointText(from);
 }
 
 void Daemon::ScheduleTick() {
@@ -71,6 +76,7 @@ void Daemon::DoTick() {
     m_last_train_round = round;
     TrainStep();
   }
+  m_fleet->Tick(now);  // expired certificates lose their trust
   std::vector<Bytes> out;
   m_node->OnTick(now, &out);
   for (const Bytes& d : out) m_gossip->SendToAll(d);

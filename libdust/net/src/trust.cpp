@@ -92,6 +92,11 @@ bool TrustStore::RemoveCertified(const PublicKey& key) {
   return true;
 }
 
+void TrustStore::ReplacePaired(TrustStore&& from) {
+  m_peers = std::move(from.m_peers);
+  ++m_generation;
+}
+
 size_t TrustStore::ExpireCertified(int64_t now_ms) {
   size_t n =
       std::erase_if(m_certified, [&](const auto& kv) { return kv.second.expires_at_ms <= now_ms; });

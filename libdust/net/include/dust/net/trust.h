@@ -76,6 +76,9 @@ class TrustStore {
                       int64_t expires_at_ms, const PublicKey& fleet);
   // True if a certified entry was present.
   bool RemoveCertified(const PublicKey& key);
+  // The paired peers of `from` replace ours (a trust store file re-read); the certified and
+  // revoked entries stay.
+  void ReplacePaired(TrustStore&& from);
   // Removes every certified entry that expired at or before `now_ms`; returns how many.
   size_t ExpireCertified(int64_t now_ms);
 
