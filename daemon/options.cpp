@@ -63,7 +63,7 @@ po::options_description FileOptions() {
        "comma-separated unicast peers host:port (routed networks, loopback tests)")
     ("fleet", po::value<std::vector<std::string>>()->composing(),
        "fleet ID (the fleet key's, as `dustctl fleet init` prints it) whose certified devices "
-       "are trusted like paired ones; repeatable, or comma-separated")
+       "are trusted like paired ones; several comma-separated (or --fleet repeated)")
     ("multicast-group", po::value<std::string>()->default_value(""),
        "IPv6 multicast group to join and send to (e.g. ff02::114), empty = off")
     ("multicast-interface", po::value<std::string>()->default_value(""),
