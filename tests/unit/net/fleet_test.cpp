@@ -13,7 +13,7 @@
 namespace dust {
 namespace {
 
-constexpr int64_t kTs = 1764000000000;
+constexpr int64_t kIssued = 1764000000000;
 constexpr int64_t kDay = 86400000;
 
 // tests/vectors/protocol_vectors.py: fleet key from seed 41..60, device key from seed 01..20,
@@ -37,7 +37,7 @@ KeyPair SeedKey(uint8_t start) {
   return KeyPairFromSeed(seed);
 }
 
-Bytes Hex(const char* hex) {
+Bytes HexBytes(const char* hex) {
   Bytes b;
   REQUIRE(FromHex(hex, &b));
   return b;
@@ -46,18 +46,18 @@ Bytes Hex(const char* hex) {
 Certificate VectorCert() {
   Certificate c;
   c.device = SeedKey(0x01).public_key;
-  c.issued_at_ms = kTs;
-  c.expires_at_ms = kTs + 365 * kDay;
+  c.issued_at_ms = kIssued;
+  c.expires_at_ms = kIssued + 365 * kDay;
   c.display_name = "lab node #1";
   c.endpoints = {"192.0.2.7:47474", "[2001:db8::7]:47474"};
   return c;
 }
 
-Bytes MakeCert(const KeyPair& fleet, const PublicKey& device, int64_t expires = kTs + kDay,
+Bytes MakeCert(const KeyPair& fleet, const PublicKey& device, int64_t expires = kIssued + kDay,
                std::string name = "dev") {
   Certificate c;
   c.device = device;
-  c.issued_at_ms = kTs;
+  c.issued_at_ms = kIssued;
   c.expires_at_ms = expires;
   c.display_name = std::move(name);
   Result<Bytes> b = EncodeCertificate(c, fleet);
@@ -67,7 +67,7 @@ Bytes MakeCert(const KeyPair& fleet, const PublicKey& device, int64_t expires = 
 
 Bytes MakeList(const KeyPair& fleet, uint64_t serial, std::vector<PublicKey> keys) {
   Result<Bytes> b = EncodeRevocationList(
-      RevocationList{.serial = serial, .issued_at_ms = kTs, .revoked = std::move(keys)}, fleet);
+      RevocationList{.serial = serial, .issued_at_ms = kIssued, .revoked = std::move(keys)}, fleet);
   REQUIRE(b.ok());
   return *b;
 }
@@ -80,7 +80,7 @@ TEST_CASE("certificate and revocation list test vectors match the independent im
   Result<Bytes> cert = EncodeCertificate(VectorCert(), fleet);
   REQUIRE(cert.ok());
   CHECK(ToHex(*cert) == kCertHex);
-  Result<Certificate> c = DecodeCertificate(Hex(kCertHex));
+  Result<Certificate> c = DecodeCertificate(HexBytes(kCertHex));
   REQUIRE(c.ok());
   Certificate want = VectorCert();
   want.fleet = fleet.public_key;
@@ -90,11 +90,11 @@ TEST_CASE("certificate and revocation list test vectors match the independent im
   // issued_at differs from MakeList's: encode the vector's own fields.
   Result<Bytes> rev = EncodeRevocationList(
       RevocationList{
-          .serial = 3, .issued_at_ms = kTs + kDay, .revoked = {SeedKey(0x21).public_key}},
+          .serial = 3, .issued_at_ms = kIssued + kDay, .revoked = {SeedKey(0x21).public_key}},
       fleet);
   REQUIRE(rev.ok());
   CHECK(ToHex(*rev) == kRevHex);
-  Result<RevocationList> l = DecodeRevocationList(Hex(kRevHex));
+  Result<RevocationList> l = DecodeRevocationList(HexBytes(kRevHex));
   REQUIRE(l.ok());
   CHECK(l->serial == 3);
   CHECK(l->fleet == fleet.public_key);
@@ -154,7 +154,7 @@ Bytes Resign(Bytes body, const KeyPair& fleet, std::string_view context) {
 
 TEST_CASE("every malformed certificate is refused with its reason", "[fleet]") {
   const KeyPair fleet = SeedKey(0x41);
-  const Bytes good = Hex(kCertHex);
+  const Bytes good = HexBytes(kCertHex);
   const Bytes body(good.begin(), good.end() - kSignatureBytes);
   auto refuse = [&](Bytes bytes, StatusCode code, const std::string& reason) {
     Result<Parsed<Certificate>> p = ParseCertificate(bytes);
@@ -208,7 +208,7 @@ TEST_CASE("every malformed certificate is refused with its reason", "[fleet]") {
 TEST_CASE("signatures are domain-separated: no certificate signature verifies as anything else",
           "[fleet]") {
   const KeyPair fleet = SeedKey(0x41);
-  Bytes cert = Hex(kCertHex);
+  Bytes cert = HexBytes(kCertHex);
   Bytes body(cert.begin(), cert.end() - kSignatureBytes);
   Signature sig;
   std::copy(cert.end() - kSignatureBytes, cert.end(), sig.begin());
@@ -330,7 +330,7 @@ TEST_CASE("a verified certificate of our fleet makes its device trusted as certi
           "[fleet]") {
   FleetFixture f;
   Bytes cert = MakeCert(f.fleet, f.dev.public_key);
-  CHECK_FALSE(f.ft.OnCertificate(cert, f.dev.public_key, kTs));
+  CHECK_FALSE(f.ft.OnCertificate(cert, f.dev.public_key, kIssued));
   const TrustedPeer* p = f.trust.Find(f.dev.public_key);
   REQUIRE(p != nullptr);
   CHECK(p->kind == TrustKind::kCertificate);
@@ -341,11 +341,11 @@ TEST_CASE("a verified certificate of our fleet makes its device trusted as certi
   CHECK(f.ft.counters().certificates_accepted == 1);
   // The periodic re-send changes nothing and counts nothing.
   const uint64_t gen = f.trust.generation();
-  CHECK_FALSE(f.ft.OnCertificate(cert, f.dev.public_key, kTs + 1));
+  CHECK_FALSE(f.ft.OnCertificate(cert, f.dev.public_key, kIssued + 1));
   CHECK(f.trust.generation() == gen);
   CHECK(f.ft.counters().certificates_accepted == 1);
   // Expiry withdraws it.
-  f.ft.Tick(kTs + kDay);
+  f.ft.Tick(kIssued + kDay);
   CHECK(f.trust.Find(f.dev.public_key) == nullptr);
 }
 
@@ -361,25 +361,25 @@ TEST_CASE("bad certificates are dropped, counted by reason, and change nothing",
     CHECK(f.trust.Find(sender) == nullptr);
   };
   Bytes good = MakeCert(f.fleet, f.dev.public_key);
-  dropped(Bytes(good.begin(), good.end() - 1), f.dev.public_key, kTs, FleetDrop::kMalformed);
-  dropped(MakeCert(f.other_fleet, f.dev.public_key), f.dev.public_key, kTs,
+  dropped(Bytes(good.begin(), good.end() - 1), f.dev.public_key, kIssued, FleetDrop::kMalformed);
+  dropped(MakeCert(f.other_fleet, f.dev.public_key), f.dev.public_key, kIssued,
           FleetDrop::kUnknownFleet);
-  dropped(good, f.dev2.public_key, kTs, FleetDrop::kWrongKey);  // someone else's certificate
-  dropped(good, f.dev.public_key, kTs + kDay, FleetDrop::kExpired);
+  dropped(good, f.dev2.public_key, kIssued, FleetDrop::kWrongKey);  // someone else's certificate
+  dropped(good, f.dev.public_key, kIssued + kDay, FleetDrop::kExpired);
   Bytes forged = good;
   forged[forged.size() - 3] ^= 0x10;
-  dropped(forged, f.dev.public_key, kTs, FleetDrop::kBadSignature);
+  dropped(forged, f.dev.public_key, kIssued, FleetDrop::kBadSignature);
   // Excluded by the operator (trust remove), then included again.
   REQUIRE(f.ft.Exclude(f.dev.public_key));
-  dropped(good, f.dev.public_key, kTs, FleetDrop::kExcluded);
+  dropped(good, f.dev.public_key, kIssued, FleetDrop::kExcluded);
   f.ft.Include(f.dev.public_key);
-  CHECK_FALSE(f.ft.OnCertificate(good, f.dev.public_key, kTs));
+  CHECK_FALSE(f.ft.OnCertificate(good, f.dev.public_key, kIssued));
   CHECK(f.trust.Find(f.dev.public_key) != nullptr);
 }
 
 TEST_CASE("excluding a certified peer withdraws it at once", "[fleet]") {
   FleetFixture f;
-  REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kTs));
+  REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kIssued));
   REQUIRE(f.ft.Exclude(f.dev.public_key));
   CHECK(f.trust.Find(f.dev.public_key) == nullptr);
   CHECK(f.ft.Excluded() == std::vector<PublicKey>{f.dev.public_key});
@@ -387,53 +387,54 @@ TEST_CASE("excluding a certified peer withdraws it at once", "[fleet]") {
 
 TEST_CASE("a paired peer wins over its certificate and over a revocation", "[fleet]") {
   FleetFixture f;
-  REQUIRE(f.trust.Add(f.dev.public_key, "paired", kTs).ok());
-  CHECK_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kTs));
+  REQUIRE(f.trust.Add(f.dev.public_key, "paired", kIssued).ok());
+  CHECK_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kIssued));
   CHECK(f.trust.Find(f.dev.public_key)->kind == TrustKind::kPaired);
   CHECK(f.trust.certified_size() == 0);
-  CHECK_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev.public_key}), kTs));
+  CHECK_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev.public_key}), kIssued));
   REQUIRE(f.trust.Find(f.dev.public_key) != nullptr);
   CHECK(f.trust.Find(f.dev.public_key)->display_name == "paired");
 }
 
 TEST_CASE("a revocation list withdraws certified trust; serials only move up", "[fleet]") {
   FleetFixture f;
-  REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kTs));
-  REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev2.public_key), f.dev2.public_key, kTs));
+  REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kIssued));
+  REQUIRE_FALSE(
+      f.ft.OnCertificate(MakeCert(f.fleet, f.dev2.public_key), f.dev2.public_key, kIssued));
   Bytes l2 = MakeList(f.fleet, 2, {f.dev.public_key});
-  CHECK_FALSE(f.ft.OnRevocationList(l2, kTs));
+  CHECK_FALSE(f.ft.OnRevocationList(l2, kIssued));
   CHECK(f.ft.Serial(f.fleet.public_key) == 2);
   CHECK(f.trust.Find(f.dev.public_key) == nullptr);
   CHECK(f.trust.IsRevoked(f.dev.public_key));
   CHECK(f.trust.Find(f.dev2.public_key) != nullptr);
   CHECK(f.ft.counters().revocations_accepted == 1);
   // Its certificate is refused from now on.
-  CHECK(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key, kTs + 2 * kDay), f.dev.public_key,
-                           kTs) == FleetDrop::kRevoked);
+  CHECK(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key, kIssued + 2 * kDay),
+                           f.dev.public_key, kIssued) == FleetDrop::kRevoked);
   // A lower serial (even one revoking someone else) changes nothing.
   const uint64_t gen = f.trust.generation();
-  CHECK(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev2.public_key}), kTs) ==
+  CHECK(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev2.public_key}), kIssued) ==
         FleetDrop::kLowerSerial);
   CHECK(f.ListDrops(FleetDrop::kLowerSerial) == 1);
   CHECK(f.trust.Find(f.dev2.public_key) != nullptr);
   // The same serial again: nothing to do, not a drop.
-  CHECK_FALSE(f.ft.OnRevocationList(l2, kTs));
+  CHECK_FALSE(f.ft.OnRevocationList(l2, kIssued));
   CHECK(f.ft.counters().revocations_accepted == 1);
   CHECK(f.trust.generation() == gen);
   // Another fleet's list, a forged one, a malformed one.
-  CHECK(f.ft.OnRevocationList(MakeList(f.other_fleet, 9, {f.dev2.public_key}), kTs) ==
+  CHECK(f.ft.OnRevocationList(MakeList(f.other_fleet, 9, {f.dev2.public_key}), kIssued) ==
         FleetDrop::kUnknownFleet);
   Bytes forged = MakeList(f.fleet, 3, {f.dev2.public_key});
   forged[45] ^= 1;  // serial byte: 3 becomes 3 + 2^40, signature no longer covers it
-  CHECK(f.ft.OnRevocationList(forged, kTs) == FleetDrop::kBadSignature);
-  CHECK(f.ft.OnRevocationList(Bytes(10, 0), kTs) == FleetDrop::kMalformed);
+  CHECK(f.ft.OnRevocationList(forged, kIssued) == FleetDrop::kBadSignature);
+  CHECK(f.ft.OnRevocationList(Bytes(10, 0), kIssued) == FleetDrop::kMalformed);
   CHECK(f.trust.Find(f.dev2.public_key) != nullptr);
   CHECK(f.ft.Serial(f.fleet.public_key) == 2);
   REQUIRE(f.ft.RevocationLists().size() == 1);
   CHECK(Bytes(f.ft.RevocationLists()[0].begin(), f.ft.RevocationLists()[0].end()) == l2);
   // A higher serial can also un-revoke (the operator's lists are complete, not increments).
-  CHECK_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 3, {}), kTs));
-  CHECK_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kTs));
+  CHECK_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 3, {}), kIssued));
+  CHECK_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kIssued));
 }
 
 TEST_CASE("certified peers are bounded", "[fleet]") {
@@ -443,12 +444,13 @@ TEST_CASE("certified peers are bounded", "[fleet]") {
   for (size_t i = 0; i < kMaxCertifiedPeers; ++i) {
     k[0] = static_cast<uint8_t>(i);
     k[1] = static_cast<uint8_t>(i >> 8);
-    REQUIRE(trust.AddCertified(k, "", kTs, kTs + 1, fleet).ok());
+    REQUIRE(trust.AddCertified(k, "", kIssued, kIssued + 1, fleet).ok());
   }
   k.fill(0xEE);
-  CHECK(trust.AddCertified(k, "", kTs, kTs + 1, fleet).code() == StatusCode::kResourceExhausted);
+  CHECK(trust.AddCertified(k, "", kIssued, kIssued + 1, fleet).code() ==
+        StatusCode::kResourceExhausted);
   CHECK(trust.certified_size() == kMaxCertifiedPeers);
-  CHECK(trust.ExpireCertified(kTs + 1) == kMaxCertifiedPeers);
+  CHECK(trust.ExpireCertified(kIssued + 1) == kMaxCertifiedPeers);
   CHECK(trust.certified_size() == 0);
 }
 
@@ -463,7 +465,7 @@ TEST_CASE("ingress counts a revoked sender's datagrams as revoked and admits fle
     DatagramHeader h;
     h.type = type;
     h.counter = counter;
-    h.timestamp_ms = kTs;
+    h.timestamp_ms = kIssued;
     Result<Bytes> d = EncodeDatagram(h, payload, f.dev);
     REQUIRE(d.ok());
     return *d;
@@ -471,17 +473,17 @@ TEST_CASE("ingress counts a revoked sender's datagrams as revoked and admits fle
   const SourceKey src = SourceKey::FromIndex(1);
   Bytes cert = datagram(MessageType::kCertificate, 1, MakeCert(f.fleet, f.dev.public_key));
   // Without fleets, a certificate from an unknown sender is untrusted like anything else.
-  CHECK(*in.Receive(cert, src, kTs).drop == DropReason::kUntrusted);
+  CHECK(*in.Receive(cert, src, kIssued).drop == DropReason::kUntrusted);
   in.SetFleetMessages(true);
-  IngressResult r = in.Receive(cert, src, kTs);
+  IngressResult r = in.Receive(cert, src, kIssued);
   REQUIRE(r.accepted());
   CHECK(r.datagram.peer == nullptr);
   CHECK(in.replay_windows() == 0);  // no state for a sender not trusted
-  REQUIRE_FALSE(f.ft.OnCertificate(r.datagram.payload, r.datagram.header.sender, kTs));
+  REQUIRE_FALSE(f.ft.OnCertificate(r.datagram.payload, r.datagram.header.sender, kIssued));
   Bytes update = datagram(MessageType::kUpdate, 2, Bytes(8, 0));
-  CHECK(in.Receive(update, src, kTs).accepted());
-  REQUIRE_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev.public_key}), kTs));
-  CHECK(*in.Receive(datagram(MessageType::kUpdate, 3, Bytes(8, 0)), src, kTs).drop ==
+  CHECK(in.Receive(update, src, kIssued).accepted());
+  REQUIRE_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev.public_key}), kIssued));
+  CHECK(*in.Receive(datagram(MessageType::kUpdate, 3, Bytes(8, 0)), src, kIssued).drop ==
         DropReason::kRevoked);
   CHECK(in.drops().Get(DropReason::kRevoked) == 1);
   CHECK(RefusesDatagram(DropReason::kRevoked));
