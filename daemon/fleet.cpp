@@ -156,6 +156,11 @@ Result<Json> Daemon::CmdFleetInstall(const Json& request) {
                                        ", which this node does not trust: add `fleet = " +
                                        FormatNodeId(fleet) + "` to its configuration");
       }
+      // Verified here even when the serial is the one held (which FleetTrust skips as a
+      // re-send): the operator is told about a forged or damaged file, never "already held".
+      if (!VerifyRevocationList(*l)) {
+        return Status::InvalidArgument("bad signature: not signed by fleet " + FormatNodeId(fleet));
+      }
       const uint64_t held = m_fleet->Serial(fleet);
       if (auto drop = m_fleet->OnRevocationList(bytes, now)) {
         if (*drop == FleetDrop::kLowerSerial) {

@@ -142,15 +142,20 @@ for i in 1 2; do
 done
 pass_if "$before" "after the revocation nothing of node3 is accepted; node1 and node2 go on"
 
-# An older or equal list changes nothing; a file that is neither kind is refused.
+# An older list or a forged one changes nothing; a file that is neither kind is refused.
 before=$failures
 "$CTL" fleet revoke --fleet-key "$T/op/fleet.key" "$node3" --out "$T/op/list2" >/dev/null
 ctl 2 fleet install "$T/op/list2" | grep -q "revocation list 2" || fail "list 2 on node2"
 rc=0; out=$(ctl 2 fleet install "$T/op/list1" 2>&1) || rc=$?
 [[ $rc == 3 && $out == *"lower than"* ]] || fail "older list: exit $rc, $out"
+# A tampered copy of the held list (one bit of its issue time flipped): not "already held".
+"$PY" -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[50] ^= 1; open(sys.argv[2], "wb").write(b)' \
+  "$T/op/list2" "$T/op/forged"
+rc=0; out=$(ctl 2 fleet install "$T/op/forged" 2>&1) || rc=$?
+[[ $rc == 3 && $out == *"bad signature"* ]] || fail "forged list: exit $rc, $out"
 rc=0; out=$(ctl 2 fleet install "$T/op/fleet.key" 2>&1) || rc=$?
 [[ $rc == 1 && $out == *"not a certificate or a revocation list"* ]] || fail "key as list: exit $rc, $out"
-pass_if "$before" "a lower serial and a file of another kind are refused and named"
+pass_if "$before" "a lower serial, a forged list and a file of another kind are refused and named"
 
 # trust remove of a certified peer wins, and stays after a restart.
 before=$failures

@@ -1,9 +1,8 @@
 #include "dust/net/fleet.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "dust/net/identity.h"
 
@@ -39,6 +38,63 @@ Bytes WithContext(std::string_view context, ByteView signed_bytes) {
   w.Raw(AsBytes(context));
   w.Raw(signed_bytes);
   return msg;
+}
+
+// Dotted quad: four decimal octets 0..255 without leading zeros. Parsed by hand: libdust
+// includes no socket headers (tests/integration/layering_test.sh), so no inet_pton.
+bool IsIpv4(std::string_view s) {
+  int octets = 0;
+  size_t i = 0;
+  while (true) {
+    size_t start = i;
+    int value = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+      value = value * 10 + (s[i] - '0');
+      ++i;
+    }
+    const size_t len = i - start;
+    if (len == 0 || value > 255 || (len > 1 && s[start] == '0')) return false;
+    if (++octets == 4) return i == s.size();
+    if (i >= s.size() || s[i] != '.') return false;
+    ++i;
+  }
+}
+
+// RFC 4291 section 2.2 text form: up to 8 groups of 1..4 hex digits separated by ':', at most
+// one "::" standing for one or more zero groups, the last 32 bits optionally as a dotted quad.
+// No zone index ("%eth0"): an endpoint in a certificate is not local to one host's interfaces.
+bool IsIpv6(std::string_view s) {
+  const size_t gap = s.find("::");
+  if (gap != std::string_view::npos && s.find("::", gap + 1) != std::string_view::npos) {
+    return false;
+  }
+  // Counts the 16-bit groups of one side of the gap (or of the whole address); -1 if malformed.
+  auto groups = [](std::string_view part, bool may_end_in_ipv4) -> int {
+    if (part.empty()) return 0;
+    int n = 0;
+    size_t start = 0;
+    while (true) {
+      const size_t colon = part.find(':', start);
+      std::string_view g =
+          part.substr(start, colon == std::string_view::npos ? colon : colon - start);
+      if (colon == std::string_view::npos && may_end_in_ipv4 &&
+          g.find('.') != std::string_view::npos) {
+        return IsIpv4(g) ? n + 2 : -1;
+      }
+      if (g.empty() || g.size() > 4 || !std::all_of(g.begin(), g.end(), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c));
+          })) {
+        return -1;
+      }
+      ++n;
+      if (colon == std::string_view::npos) return n;
+      start = colon + 1;
+    }
+  };
+  if (gap == std::string_view::npos) return groups(s, true) == 8;
+  const int left = groups(s.substr(0, gap), false);
+  const int right = groups(s.substr(gap + 2), true);
+  return left >= 0 && right >= 0 && left + right <= 7;
 }
 
 bool IsDnsChar(char c) {
@@ -88,10 +144,10 @@ Status ValidateEndpoint(std::string_view ep) {
     if (host.size() < 3 || host.back() != ']') {
       return Status::InvalidArgument("endpoint: unclosed '[' around an IPv6 address");
     }
-    std::string addr(host.substr(1, host.size() - 2));
-    in6_addr a6;
-    if (inet_pton(AF_INET6, addr.c_str(), &a6) != 1) {
-      return Status::InvalidArgument("endpoint: '" + addr + "' is not an IPv6 address");
+    std::string_view addr = host.substr(1, host.size() - 2);
+    if (!IsIpv6(addr)) {
+      return Status::InvalidArgument("endpoint: '" + std::string(addr) +
+                                     "' is not an IPv6 address");
     }
     return Status::Ok();
   }
@@ -101,10 +157,9 @@ Status ValidateEndpoint(std::string_view ep) {
   // All digits and dots: it must be an IPv4 address (no DNS name is all-numeric).
   if (std::all_of(host.begin(), host.end(),
                   [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
-    std::string addr(host);
-    in_addr a4;
-    if (inet_pton(AF_INET, addr.c_str(), &a4) != 1) {
-      return Status::InvalidArgument("endpoint: '" + addr + "' is not an IPv4 address");
+    if (!IsIpv4(host)) {
+      return Status::InvalidArgument("endpoint: '" + std::string(host) +
+                                     "' is not an IPv4 address");
     }
     return Status::Ok();
   }
