@@ -47,7 +47,9 @@ struct Node::Impl {
   KeyPair identity;
   const TrustStore* trust;
   FleetTrust* fleet = nullptr;
-  Bytes certificate;  // ours, sent with announces (empty: none)
+  Bytes certificate;              // ours, sent with announces (empty: none)
+  uint64_t revocations_seen = 0;  // fleet->counters().revocations_accepted last looked at
+  int fresh_list_rounds = 0;      // updates still to be followed by the revocation lists
   Dataset train;
   internal::BatchSampler sampler;
   Mlp model;
@@ -520,6 +522,25 @@ struct Node::Impl {
     }
   }
 
+  // A revocation list this node accepted since its last few rounds goes out with each of the
+  // next kFreshListRounds updates too, not only with the next announce: a list installed on
+  // one device then reaches its peers within a send interval (announces are 10 send intervals
+  // apart by default), and a lost copy is made up for by the next.
+  static constexpr int kFreshListRounds = 3;
+  void SendFreshRevocations(int64_t now_ms, std::vector<Bytes>* out) {
+    if (fleet == nullptr) return;
+    if (fleet->counters().revocations_accepted != revocations_seen) {
+      revocations_seen = fleet->counters().revocations_accepted;
+      fresh_list_rounds = kFreshListRounds;
+    }
+    if (fresh_list_rounds == 0) return;
+    --fresh_list_rounds;
+    DatagramHeader h;
+    h.round = round;
+    h.type = MessageType::kRevocationList;
+    for (ByteView list : fleet->RevocationLists()) Send(h, list, now_ms, out);
+  }
+
   std::optional<DropReason> AcceptFleet(const DatagramHeader& h, ByteView payload, int64_t now_ms) {
     if (fleet == nullptr) {
       counters.fleet_accepted += 1;  // a paired sender's certificate: nothing for us to do
@@ -632,6 +653,7 @@ void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
       }
       if (s.sent_any) s.ApplyStandins();  // for the round that just ended
       s.SendUpdate(r, now_ms, out);
+      s.SendFreshRevocations(now_ms, out);
       if (s.options.scaling == ScalingMode::kFleet) s.SendScaling(r, now_ms, out);
       s.round = r;
       s.sent_any = true;
