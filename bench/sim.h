@@ -68,6 +68,10 @@ struct Config {
   // the node's default delta).
   double dp_noise = 0, dp_clip = 0, dp_budget = 0, dp_delta = 0;
   bool head = true;
+  // --fleet: each node trusts one simulated fleet key and learns its peers from their
+  // certificates (sent with the first announce) in a trust store of its own, instead of the
+  // one shared store of pairwise trust (docs/benchmarks.md, "Fleet trust memory").
+  bool fleet = false;
   bool quiet = false;
   // The model: --layers as given (empty: from the data) until main fits it to the data
   // (model_shape.h), then the layers every node and baseline trains.

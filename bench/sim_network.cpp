@@ -1,6 +1,8 @@
 // dust-sim's virtual network: the engine's nodes (keys, trust, options, Byzantine tampering),
 // then each round: churn, training, ticks, delivery with --loss and across a --partition only
 // once it heals, and the second tick that merges what arrived.
+#include <malloc.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -10,6 +12,8 @@
 
 #include "dust/engine/merge.h"
 #include "dust/engine/node.h"
+#include "dust/net/fleet.h"
+#include "dust/net/fleet_trust.h"
 #include "dust/net/trust.h"
 #include "dust/util/crypto.h"
 #include "sim.h"
@@ -36,6 +40,55 @@ std::vector<uint32_t> WithoutClass(const std::vector<uint32_t>& part, uint8_t c,
   return out;
 }
 
+// The simulated fleet's signing key, from the run's seed.
+KeyPair FleetKey(uint64_t run_seed) {
+  std::array<uint8_t, kSeedBytes> seed{};
+  for (size_t b = 0; b < 8; ++b) seed[b] = static_cast<uint8_t>(run_seed >> (8 * b));
+  seed[8] = 0xF1;
+  return KeyPairFromSeed(seed);
+}
+
+// Node i's certificate: valid over any simulated run (a year from the simulated epoch).
+Result<Bytes> SimCertificate(const KeyPair& fleet, const PublicKey& device, uint32_t i) {
+  Certificate c;
+  c.device = device;
+  c.issued_at_ms = kEpochMs;
+  c.expires_at_ms = kEpochMs + int64_t{365} * 86400000;
+  c.display_name = "node-" + std::to_string(i);
+  return EncodeCertificate(c, fleet);
+}
+
+size_t HeapInUse() { return mallinfo2().uordblks; }
+
+// What one node's trust costs with every other node certified, against the same peers paired:
+// the heap a TrustStore (+ FleetTrust) holds after taking them, measured with mallinfo2 around
+// building each (stderr; the learning results on stdout are unchanged by it). Both stay alive
+// until both are measured: memory freed in between would sit in malloc's per-thread cache,
+// which mallinfo2 counts as in use, and the second measurement would reuse it unseen.
+void ReportFleetTrustMemory(const KeyPair& fleet, const std::vector<KeyPair>& keys,
+                            const std::vector<Bytes>& certificates) {
+  const size_t peers = keys.size() - 1;
+  size_t before = HeapInUse();
+  auto certified = std::make_unique<TrustStore>();
+  auto ft = std::make_unique<FleetTrust>(std::vector<PublicKey>{fleet.public_key}, certified.get());
+  for (size_t i = 1; i < keys.size(); ++i) {
+    ft->OnCertificate(certificates[i], keys[i].public_key, kEpochMs);
+  }
+  const size_t certified_bytes = HeapInUse() - before;
+  if (certified->certified_size() != peers) std::cerr << "dust-sim: fleet: certificates refused\n";
+  before = HeapInUse();
+  auto paired = std::make_unique<TrustStore>();
+  for (size_t i = 1; i < keys.size(); ++i) {
+    (void)paired->Add(keys[i].public_key, "node-" + std::to_string(i), kEpochMs);
+  }
+  const size_t paired_bytes = HeapInUse() - before;
+  std::cerr << "dust-sim: fleet trust: " << peers << " certified peers take " << certified_bytes
+            << " bytes per node (" << certified_bytes / std::max<size_t>(peers, 1)
+            << " per peer); the same peers paired: " << paired_bytes << " bytes ("
+            << paired_bytes / std::max<size_t>(peers, 1) << " per peer); pairwise trust for all "
+            << keys.size() << " nodes would be " << keys.size() * peers << " entries\n";
+}
+
 }  // namespace
 
 int Simulation::RunDust(bool local) {
@@ -50,18 +103,37 @@ int Simulation::RunDust(bool local) {
   }
   std::vector<KeyPair> keys(n);
   TrustStore trust;
+  // --fleet: per node, a trust store of its own (certified peers only) and the fleet policy
+  // over it, and its certificate; unique_ptr so their addresses survive the vectors' growth.
+  std::vector<std::unique_ptr<TrustStore>> own_trust;
+  std::vector<std::unique_ptr<FleetTrust>> fleet_trust;
+  std::vector<Bytes> certificates;
+  const KeyPair fleet_key = FleetKey(m_c.seed);
   for (uint32_t i = 0; i < n; ++i) {
     std::array<uint8_t, kSeedBytes> seed{};
     uint64_t v = m_c.seed * 1000003 + i;
     for (size_t b = 0; b < 8; ++b) seed[b] = static_cast<uint8_t>(v >> (8 * b));
     seed[8] = 0xD5;
     keys[i] = KeyPairFromSeed(seed);
+    if (m_c.fleet) {
+      own_trust.push_back(std::make_unique<TrustStore>());
+      fleet_trust.push_back(std::make_unique<FleetTrust>(
+          std::vector<PublicKey>{fleet_key.public_key}, own_trust.back().get()));
+      Result<Bytes> cert = SimCertificate(fleet_key, keys[i].public_key, i);
+      if (!cert.ok()) {
+        std::cerr << "dust-sim: certificate: " << cert.status().ToString() << "\n";
+        return 1;
+      }
+      certificates.push_back(std::move(*cert));
+      continue;
+    }
     if (Status st = trust.Add(keys[i].public_key, "node-" + std::to_string(i), kEpochMs);
         !st.ok()) {
       std::cerr << "dust-sim: trust: " << st.ToString() << "\n";
       return 1;
     }
   }
+  if (m_c.fleet) ReportFleetTrustMemory(fleet_key, keys, certificates);
   // --sleep: who sleeps (drawn apart from the loss and churn draws, so that adding --sleep
   // leaves everything else as it was).
   std::vector<bool> sleeper(n, false);
@@ -148,11 +220,13 @@ int Simulation::RunDust(bool local) {
           break;
       }
     }
-    auto node = Node::Create(std::move(o), keys[i], &trust, std::move(d), m_c.seed * 31 + i);
+    auto node = Node::Create(std::move(o), keys[i], m_c.fleet ? own_trust[i].get() : &trust,
+                             std::move(d), m_c.seed * 31 + i);
     if (!node.ok()) {
       std::cerr << "dust-sim: node " << i << ": " << node.status().ToString() << "\n";
       return 1;
     }
+    if (m_c.fleet) node->SetFleet(fleet_trust[i].get(), certificates[i]);
     nodes.push_back(std::move(*node));
   }
 

@@ -75,7 +75,7 @@ Status CheckUsed(const Config& c, const po::variables_map& vm) {
     // No datagram is delivered (local) or there is no network at all (the baselines).
     for (const char* name :
          {"loss", "partition", "aggregator", "coding", "gossip", "delta-fraction", "no-head",
-          "memory", "memory-horizon", "memory-anchor"}) {
+          "memory", "memory-horizon", "memory-anchor", "fleet"}) {
       unused.push_back(name);
     }
   }
@@ -141,6 +141,9 @@ std::optional<int> ParseSimOptions(int argc, char** argv, Config* config, Attack
       "R  the last class is in no node's data until round R, when one node (the first that "
       "does not --sleep) gets all its training samples; the summary reports how fast the "
       "online nodes learn it")(
+      "fleet", po::bool_switch(&c.fleet),
+      "trust by fleet certificates: one fleet key signs every node's certificate, each node "
+      "learns its peers from them in a trust store of its own (no pairwise trust)")(
       "memory", po::value<std::string>()->default_value("on"),
       "memory of absent peers: on (remembered delta and anchor) | delta (MIFA alone) | "
       "anchor | off")(

@@ -169,6 +169,19 @@ std::string FormatCommandHelp(const CommandHelp& help) {
   return os.str();
 }
 
+std::vector<std::string> ParsedArgs::GetAll(const std::string& name) const {
+  std::vector<std::string> out;
+  auto it = values.find(name);
+  if (it == values.end()) return out;
+  size_t start = 0;
+  while (true) {
+    size_t nl = it->second.find('\n', start);
+    out.push_back(it->second.substr(start, nl == std::string::npos ? nl : nl - start));
+    if (nl == std::string::npos) return out;
+    start = nl + 1;
+  }
+}
+
 std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
                                     std::span<const std::string> args, ParsedArgs* parsed) {
   auto usage_error = [&](const std::string& message) -> std::optional<int> {
@@ -227,7 +240,11 @@ std::optional<int> ParseCommandArgs(Context& ctx, const CommandHelp& help,
       if (!ApplyCommon(ctx, name, value, &error)) return usage_error(error);
       continue;
     }
-    if (parsed->values.count(name) != 0) return usage_error("--" + name + " given twice");
+    if (parsed->values.count(name) != 0) {
+      if (!spec->repeatable) return usage_error("--" + name + " given twice");
+      parsed->values[name] += "\n" + value;
+      continue;
+    }
     parsed->values[name] = value;
   }
   if (parsed->positional.size() < help.min_positional) {

@@ -70,6 +70,9 @@ struct OptionSpec {
   const char* value_name;  // nullptr for a flag; otherwise shown in help ("FILE")
   const char* help;
   char short_name = 0;  // e.g. 'o' for -o; 0 for none
+  // May be given more than once: ParsedArgs::values holds the values joined by '\n'
+  // (ParsedArgs::GetAll splits them).
+  bool repeatable = false;
 };
 
 struct ParsedArgs {
@@ -80,6 +83,8 @@ struct ParsedArgs {
     auto it = values.find(name);
     return it == values.end() ? fallback : it->second;
   }
+  // Every value of a repeatable option, in the order given.
+  std::vector<std::string> GetAll(const std::string& name) const;
 };
 
 // What a subcommand says about itself: "trust add", the usage line after the name, a

@@ -86,11 +86,11 @@ int CmdTrustAdd(Context& ctx, std::span<const std::string> args) {
       "[--yes] [--name NAME] (URI | NODE-ID [PUBLIC-KEY] | --qr-image FILE)",
       "Trusts a peer: from now on its signed model updates are merged into ours. The peer is\n"
       "given by its pairing URI (dust://v1/...), by its node ID (which encodes its whole\n"
-      "public key; the key in hex may be given too and must match), or by a PNG photo or\n"
+      "public key; the key in hex may be given too and must match), or by a JPEG photo or PNG\n"
       "screenshot of its `dustctl trust show` QR code. Shows the node ID and asks for\n"
       "confirmation on the terminal: compare it with what the peer shows. Pairing is\n"
       "one-way: run trust add on both nodes for them to learn from each other.",
-      {{"qr-image", "FILE", "read the pairing URI from the QR code in this PNG"},
+      {{"qr-image", "FILE", "read the pairing URI from the QR code in this JPEG or PNG image"},
        {"name", "NAME", "display name to store (default: the one in the URI)"},
        {"yes", nullptr, "do not ask for confirmation (for scripts)", 'y'}},
       0,
@@ -106,7 +106,7 @@ int CmdTrustAdd(Context& ctx, std::span<const std::string> args) {
   if (a.Has("qr-image")) {
     if (!a.positional.empty())
       return fail("give either --qr-image FILE or a URI/node ID, not both");
-    Result<std::string> text = ReadQrFromPngFile(a.Get("qr-image"));
+    Result<std::string> text = ReadQrFromImageFile(a.Get("qr-image"));
     if (!text.ok()) return fail(text.status().message());
     uri = *text;
   } else if (a.positional.empty()) {

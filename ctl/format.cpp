@@ -272,8 +272,28 @@ std::string FormatStatus(const json& st, int64_t now_ms) {
   }
 
   const json& p = Obj(st, "peers");
-  os << "  peers: " << Int(p, "live") << " live, " << Int(p, "trusted") << " trusted, "
-     << Int(p, "seen") << " seen\n";
+  os << "  peers: " << Int(p, "live") << " live, " << Int(p, "trusted") << " trusted";
+  if (Field(p, "certified") != nullptr) {
+    os << " (" << Int(p, "paired") << " paired, " << Int(p, "certified") << " by certificate)";
+  }
+  os << ", " << Int(p, "seen") << " seen\n";
+  if (const json* f = Field(st, "fleet"); f != nullptr && f->is_object()) {
+    const json* fleets = Field(*f, "fleets");
+    const json* cert = Field(*f, "certificate");
+    const bool has_cert = cert != nullptr && cert->is_object();
+    if ((fleets != nullptr && fleets->is_array() && !fleets->empty()) || has_cert) {
+      os << "  fleet: " << (fleets != nullptr && fleets->is_array() ? fleets->size() : 0)
+         << " trusted, " << Int(*f, "certified_peers") << " peers by certificate, "
+         << "certificate " << (has_cert ? "of " + Str(*cert, "fleet_id") : std::string("none"))
+         << "\n";
+      if (const json* serials = Field(*f, "revocation_serials");
+          serials != nullptr && serials->is_object()) {
+        for (const auto& [id, serial] : serials->items()) {
+          os << "    " << id << ": revocation list " << serial.dump() << "\n";
+        }
+      }
+    }
+  }
   if (const json* mem = Field(p, "memory"); mem != nullptr && mem->is_object()) {
     const double horizon = Get(*mem, "horizon_s");
     if (horizon > 0) {
@@ -365,14 +385,16 @@ std::string FormatPeers(const json& result, int64_t now_ms) {
   rows.push_back({"NODE", "NAME", "TRUST", "ADDRESS", "LAST SEEN", "ACCEPTED", "REJECTED",
                   "DATAGRAMS", "ACCURACY", "STEPS", "EPSILON", "ENDPOINTS"});
   for (const json& p : *peers) {
+    // How the peer is trusted ("paired", "certificate"); older daemons say only whether.
     const json* trusted = Field(p, "trusted");
-    rows.push_back(
-        {Str(p, "node_id"), Str(p, "display_name"),
-         trusted != nullptr && trusted->is_boolean() && trusted->get<bool>() ? "trusted"
-                                                                             : "untrusted",
-         Str(p, "address"), FormatAgo(Get(p, "last_seen_ms"), now_ms), Int(p, "updates_accepted"),
-         Int(p, "updates_rejected"), Int(p, "datagrams"), FormatPercent(Get(p, "accuracy")),
-         Int(p, "steps"), PeerEpsilon(p), PeerEndpoints(p)});
+    const bool is_trusted = trusted != nullptr && trusted->is_boolean() && trusted->get<bool>();
+    const std::string how = JsonString(p, "trust", "");
+    rows.push_back({Str(p, "node_id"), Str(p, "display_name"),
+                    !is_trusted ? "untrusted" : (how.empty() ? "trusted" : how), Str(p, "address"),
+                    FormatAgo(Get(p, "last_seen_ms"), now_ms), Int(p, "updates_accepted"),
+                    Int(p, "updates_rejected"), Int(p, "datagrams"),
+                    FormatPercent(Get(p, "accuracy")), Int(p, "steps"), PeerEpsilon(p),
+                    PeerEndpoints(p)});
   }
   return Table(rows);
 }

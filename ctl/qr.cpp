@@ -6,8 +6,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csetjmp>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+
+// jpeglib.h needs FILE and size_t declared first.
+#include <jpeglib.h>
 
 #include "dust/util/file.h"
 
@@ -16,7 +21,75 @@ namespace {
 
 constexpr size_t kMaxPngFileBytes = size_t{32} << 20;
 
+// libjpeg reports fatal errors through error_exit, which must not return: it longjmps back
+// to DecodeJpegInto. Nothing with a destructor lives in that function's frame between the
+// setjmp and the longjmp (the pixels belong to the caller), so the jump skips no cleanup.
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void JpegErrorExit(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<JpegError*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+void JpegSilence(j_common_ptr, int) {}  // warnings (e.g. corrupt data recovered): not fatal
+
+// 0 on success; 1 on a libjpeg error (message in err.message); 2 if the image is too large.
+int DecodeJpegInto(ByteView data, GreyImage* out, JpegError& err) {
+  jpeg_decompress_struct cinfo;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = JpegErrorExit;
+  err.mgr.emit_message = JpegSilence;
+  if (setjmp(err.jump) != 0) {
+    jpeg_destroy_decompress(&cinfo);
+    return 1;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, data.data(), static_cast<unsigned long>(data.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.image_width == 0 || cinfo.image_height == 0 ||
+      static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height > kMaxPngPixels) {
+    out->width = cinfo.image_width;
+    out->height = cinfo.image_height;
+    jpeg_destroy_decompress(&cinfo);
+    return 2;
+  }
+  cinfo.out_color_space = JCS_GRAYSCALE;  // libjpeg converts colour to luminance itself
+  jpeg_start_decompress(&cinfo);
+  out->width = cinfo.output_width;
+  out->height = cinfo.output_height;
+  out->pixels.assign(static_cast<size_t>(out->width) * out->height, 255);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = out->pixels.data() + static_cast<size_t>(cinfo.output_scanline) * out->width;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return 0;
+}
+
+bool IsJpeg(ByteView b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+
 }  // namespace
+
+Result<GreyImage> DecodeJpeg(ByteView jpeg) {
+  GreyImage img;
+  JpegError err{};
+  switch (DecodeJpegInto(jpeg, &img, err)) {
+    case 0:
+      return img;
+    case 2:
+      return Status::ResourceExhausted("JPEG is " + std::to_string(img.width) + "x" +
+                                       std::to_string(img.height) + " pixels, more than " +
+                                       std::to_string(kMaxPngPixels) + " allowed");
+    default:
+      return Status::InvalidArgument(std::string("not a readable JPEG: ") + err.message);
+  }
+}
 
 Result<QrCode> EncodeQr(std::string_view text) {
   if (text.empty()) return Status::InvalidArgument("nothing to encode in a QR code");
@@ -173,10 +246,12 @@ Result<std::vector<std::string>> ScanQrCodes(const GreyImage& image) {
   return texts;
 }
 
-Result<std::string> ReadQrFromPngFile(const std::string& path) {
+Result<std::string> ReadQrFromPngFile(const std::string& path) { return ReadQrFromImageFile(path); }
+
+Result<std::string> ReadQrFromImageFile(const std::string& path) {
   Result<Bytes> bytes = ReadFile(path, kMaxPngFileBytes);
   if (!bytes.ok()) return bytes.status();
-  Result<GreyImage> img = DecodePng(*bytes);
+  Result<GreyImage> img = IsJpeg(*bytes) ? DecodeJpeg(*bytes) : DecodePng(*bytes);
   if (!img.ok()) return img.status().WithContext(path);
   Result<std::vector<std::string>> texts = ScanQrCodes(*img);
   if (!texts.ok()) return texts.status().WithContext(path);

@@ -55,8 +55,14 @@ Result<GreyImage> DecodePng(ByteView png);
 // Every QR code zbar finds in the image, as decoded text, in zbar's order.
 Result<std::vector<std::string>> ScanQrCodes(const GreyImage& image);
 
-// Reads the PNG at `path` (at most 32 MiB) and returns the text of the single QR code in it;
-// kInvalidArgument naming the path if it holds none or more than one.
+// JPEG (libjpeg) to 8-bit grey, with the same pixel limit as DecodePng: phone photos.
+Result<GreyImage> DecodeJpeg(ByteView jpeg);
+
+// Reads the image at `path` (at most 32 MiB; a JPEG photo or a PNG screenshot, told apart by
+// their first bytes) and returns the text of the single QR code in it; kInvalidArgument naming
+// the path if it holds none or more than one.
+Result<std::string> ReadQrFromImageFile(const std::string& path);
+// The same (the name it had when only PNG was read).
 Result<std::string> ReadQrFromPngFile(const std::string& path);
 
 }  // namespace dust::ctl

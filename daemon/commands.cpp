@@ -33,6 +33,7 @@ void Daemon::RegisterCommands() {
       {"trust.list", &Daemon::CmdTrustList},
       {"trust.add", &Daemon::CmdTrustAdd},
       {"trust.remove", &Daemon::CmdTrustRemove},
+      {"fleet.install", &Daemon::CmdFleetInstall},
       {"model.export", &Daemon::CmdModelExport},
       {"evaluate", &Daemon::CmdEvaluate},
       {"pause", &Daemon::CmdPause},
@@ -110,6 +111,13 @@ Result<Json> Daemon::CmdTrustAdd(const Json& request) {
   if (Status saved = SaveTrust(); !saved.ok()) {
     return Failed("trusted in memory but not saved: " + saved.message());
   }
+  // A device removed while certified comes back by being trusted explicitly.
+  if (m_fleet->IsExcluded(key)) {
+    m_fleet->Include(key);
+    if (Status saved = SaveFleetExcluded(); !saved.ok()) {
+      return Failed("trusted, but its exclusion from the fleet not saved: " + saved.message());
+    }
+  }
   LogInfo("trust: {} {} ({})", added ? "added" : "renamed", FormatNodeId(key), display);
   Publish("trust", {{"change", added ? "added" : "renamed"},
                     {"node_id", FormatNodeId(key)},
@@ -125,12 +133,24 @@ Result<Json> Daemon::CmdTrustRemove(const Json& request) {
   Result<TrustRemoveArgs> args = ParseTrustRemove(request);
   if (!args.ok()) return args.status();
   const PublicKey& key = args->key;
-  if (!m_trust.Remove(key)) return Status::NotFound(args->shown + ": not a trusted node");
+  // With fleets configured, a removed device stays out until `trust add`, whether it was
+  // certified, paired or both: its certificate is refused from now on, after a restart too
+  // (explicit trust wins over the fleet's).
+  const TrustedPeer* t = m_trust.Find(key);
+  const bool certified = t != nullptr && t->kind == TrustKind::kCertificate;
+  const bool paired = m_trust.Remove(key);
+  if (!paired && !certified) return Status::NotFound(args->shown + ": not a trusted node");
   m_peer_address.erase(key);
   m_endpoints.Forget(key);
   ApplyEndpoints();
   if (Status saved = SaveTrust(); !saved.ok()) {
     return Failed("removed in memory but not saved: " + saved.message());
+  }
+  if (m_fleet->enabled()) {
+    if (!m_fleet->Exclude(key)) return Failed("the fleet exclusion list is full");
+    if (Status saved = SaveFleetExcluded(); !saved.ok()) {
+      return Failed("removed in memory but its fleet exclusion not saved: " + saved.message());
+    }
   }
   LogInfo("trust: removed {}", FormatNodeId(key));
   Publish("trust", {{"change", "removed"}, {"node_id", FormatNodeId(key)}});

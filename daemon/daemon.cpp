@@ -169,6 +169,7 @@ Status Daemon::Start() {
   auto node = Node::Create(MakeNodeOptions(), m_identity, &m_trust, std::move(train), batch_seed);
   if (!node.ok()) return node.status();
   m_node.emplace(std::move(node.value()));
+  InitFleet();
 
   auto checkpoint = m_state.LoadCheckpoint(
       [this](const CheckpointData& d) { return m_node->ImportCheckpoint(d.node); },

@@ -42,6 +42,7 @@
 #include "dust/engine/node.h"
 #include "dust/ml/dataset.h"
 #include "dust/ml/load_options.h"
+#include "dust/net/fleet_trust.h"
 #include "dust/net/trust.h"
 #include "endpoints.h"
 #include "gossip.h"
@@ -146,6 +147,7 @@ class Daemon {
   Result<Json> CmdTrustList(const Json& request);
   Result<Json> CmdTrustAdd(const Json& request);
   Result<Json> CmdTrustRemove(const Json& request);
+  Result<Json> CmdFleetInstall(const Json& request);
   Result<Json> CmdModelExport(const Json& request);
   Status CmdEvaluate(const Json& request, const Responder& reply);
   Result<Json> CmdPause(const Json& request);
@@ -192,7 +194,10 @@ class Daemon {
   EndpointTableOptions EndpointOptions() const;
   // Starts the peer-exchange, name-resolution and interface timers (again, after a reload).
   void StartReachTimers();
-  // The trust store's endpoints (pairing URIs) into the table, after any trust change.
+  // A certified peer's certificate arrived: its endpoints (if any) into the endpoint table.
+  void CertificateEndpointsOf(const PublicKey& peer);
+  // The trust store's endpoints (pairing URIs, certificates) into the table, after any trust
+  // change.
   void TrustEndpointsChanged();
   // Prunes the table (expiry, trust) and hands the endpoints to send to to the socket.
   void ApplyEndpoints();
@@ -220,6 +225,14 @@ class Daemon {
   // Peer seen / stale / back events: compares the node's peer table with the last look.
   void WatchPeers();
   Status SaveTrust();
+  // Fleet certificates (fleet.cpp): the FleetTrust over m_trust with the configured fleets,
+  // this node's certificate and the held revocation lists and exclusions from the state dir.
+  void InitFleet();
+  // Writes the held revocation lists when one was accepted since the last call (O(1) when not).
+  void SaveFleetListsIfChanged();
+  Status SaveFleetExcluded();
+  Json FleetJson() const;
+  const char* TrustOf(const PublicKey& key) const;  // "paired", "certificate" or nullptr
   uint64_t Rounds() const;
 
   // Reports (replies.cpp).
@@ -319,6 +332,9 @@ class Daemon {
   // Receive side, beyond the node's own counters.
   uint64_t m_own_datagrams = 0;
   std::map<PublicKey, std::string> m_peer_address;  // trusted senders only (bounded by trust)
+  std::unique_ptr<FleetTrust> m_fleet;
+  std::optional<Certificate> m_certificate;  // ours, installed with `dustctl fleet install`
+  uint64_t m_fleet_lists_saved = 0;          // FleetCounters::revocations_accepted last saved
 
   // Reach: every endpoint known for each trusted peer, and the peer exchange's counters.
   EndpointTable m_endpoints;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 #include <cmath>
@@ -14,6 +15,8 @@
 #include "dust/engine/merge.h"
 #include "dust/export/export.h"
 #include "dust/net/endpoint.h"
+#include "dust/net/fleet_trust.h"
+#include "dust/net/identity.h"
 #include "dust/util/file.h"
 
 namespace dust::daemon {
@@ -59,6 +62,9 @@ po::options_description FileOptions() {
        "comma-separated IPv4 broadcast addresses, 'auto' (all up interfaces) or 'none'")
     ("peer", po::value<std::string>()->default_value(""),
        "comma-separated unicast peers host:port (routed networks, loopback tests)")
+    ("fleet", po::value<std::vector<std::string>>()->composing(),
+       "fleet ID (the fleet key's, as `dustctl fleet init` prints it) whose certified devices "
+       "are trusted like paired ones; several comma-separated (or --fleet repeated)")
     ("multicast-group", po::value<std::string>()->default_value(""),
        "IPv6 multicast group to join and send to (e.g. ff02::114), empty = off")
     ("multicast-interface", po::value<std::string>()->default_value(""),
@@ -289,6 +295,22 @@ Result<Options> Build(const po::variables_map& vm, const Provenance& prov) {
   for (const auto& p : o.peers) {
     auto hp = SplitHostPort(p);
     if (!hp.ok()) return bad("peer", hp.status().message());
+  }
+  if (vm.count("fleet") != 0) {
+    for (const std::string& item : Get<std::vector<std::string>>(vm, "fleet")) {
+      for (const std::string& id : SplitList(item)) {
+        Result<PublicKey> key = ParseNodeId(id);
+        if (!key.ok())
+          return bad("fleet", "'" + id + "' is not a fleet ID: " + key.status().message());
+        std::string canonical = FormatNodeId(*key);
+        if (std::find(o.fleets.begin(), o.fleets.end(), canonical) == o.fleets.end()) {
+          o.fleets.push_back(canonical);
+        }
+      }
+    }
+    if (o.fleets.size() > kMaxFleets) {
+      return bad("fleet", "at most " + std::to_string(kMaxFleets) + " fleets");
+    }
   }
   o.multicast_group = Get<std::string>(vm, "multicast-group");
   if (!o.multicast_group.empty()) {

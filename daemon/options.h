@@ -44,6 +44,8 @@ struct Options {
   std::string bind_address = "0.0.0.0";
   std::vector<std::string> broadcast{"auto"};  // IPv4 addresses, "auto", or "none"
   std::vector<std::string> peers;              // unicast "host:port" (IPv4 or [IPv6])
+  // Fleet IDs (identity.h FormatNodeId form, deduplicated) whose certificates are trusted.
+  std::vector<std::string> fleets;
   std::string multicast_group;                 // IPv6 group, "" = off
   std::string multicast_interface;             // interface name for the group ("" = default)
   std::string metrics_listen;                  // "127.0.0.1:9617" style; "" = off

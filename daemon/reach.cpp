@@ -44,6 +44,28 @@ void Daemon::TrustEndpointsChanged() {
   for (const TrustedPeer& p : m_trust.List()) {
     m_endpoints.Replace(p.key, EndpointSource::kUri, p.endpoints, now);
   }
+  for (const TrustedPeer& p : m_trust.ListCertified()) {
+    m_endpoints.Replace(p.key, EndpointSource::kCertificate, p.endpoints, now);
+  }
+  ApplyEndpoints();
+}
+
+void Daemon::CertificateEndpointsOf(const PublicKey& peer) {
+  const TrustedPeer* t = m_trust.Find(peer);
+  if (t == nullptr || t->kind != TrustKind::kCertificate) return;
+  // Certificates are re-sent with every announce: touch the table only when the certificate's
+  // endpoints differ from what it holds (a first certificate, or a renewal that moved them).
+  std::vector<std::string> held;
+  if (const PeerEndpoints* pe = m_endpoints.Find(peer)) {
+    for (const KnownEndpoint& e : pe->endpoints) {
+      if (e.source == EndpointSource::kCertificate) held.push_back(e.endpoint);
+    }
+  }
+  std::vector<std::string> wanted = t->endpoints;
+  std::sort(held.begin(), held.end());
+  std::sort(wanted.begin(), wanted.end());
+  if (held == wanted) return;
+  m_endpoints.Replace(peer, EndpointSource::kCertificate, t->endpoints, NowMs());
   ApplyEndpoints();
 }
 

@@ -31,6 +31,7 @@ void Daemon::Reload() {
         &O::aggregator, &O::input_scaling);
     restart_needed("control-socket/control-group", &O::control_socket, &O::control_group);
     restart_needed("peer-memory-horizon", &O::peer_memory_horizon);
+    restart_needed("fleet", &O::fleets);
     restart_needed("model-export-dir/model-export-formats", &O::model_export_dir,
                    &O::model_export_formats);
     restart_needed("send/announce interval, display-name", &O::send_interval, &O::announce_interval,
@@ -87,7 +88,8 @@ void Daemon::Reload() {
       if (!loaded.Contains(p.key))
         Publish("trust", {{"change", "removed"}, {"node_id", FormatNodeId(p.key)}});
     }
-    m_trust = std::move(loaded);  // same object: the node's pointer stays valid
+    // Same object (the node's pointer stays valid), and the certified peers stay.
+    m_trust.ReplacePaired(std::move(loaded));
     LogInfo("reload: trust store now has {} peer(s)", m_trust.size());
     TrustEndpointsChanged();
   }

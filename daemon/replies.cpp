@@ -62,7 +62,7 @@ Bytes ParamBytes(const Mlp& model) {
   return out;
 }
 
-// Per-peer series: one per trusted peer (so at most the trust store's size, whatever untrusted
+// Per-peer series: one per trusted peer, paired or certified (so at most the trust store's size, whatever untrusted
 // senders do), labelled by the short node ID and the name the trust store holds. The trust
 // store's name rather than the last announce's: a peer that renamed itself in every announce
 // would otherwise start a new series each scrape. Two trusted peers whose short IDs collide
@@ -71,7 +71,9 @@ void PeerMetrics(MetricsText& m, const std::vector<PeerInfo>& peers, const Trust
                  int64_t now_ms) {
   std::map<PublicKey, const PeerInfo*> seen;
   for (const PeerInfo& p : peers) seen[p.key] = &p;
-  const std::vector<TrustedPeer> trusted = trust.List();
+  // Paired and certified peers alike (a paired entry hides a certified one of the same key).
+  std::vector<TrustedPeer> trusted = trust.List();
+  for (TrustedPeer& t : trust.ListCertified()) trusted.push_back(std::move(t));
   std::map<std::string, int> short_ids;
   for (const TrustedPeer& t : trusted) ++short_ids[ShortNodeId(t.key)];
   for (const TrustedPeer& t : trusted) {
@@ -217,10 +219,13 @@ Json Daemon::StatusJson() {
         {"content_hash", ToHex(Blake2b256(ParamBytes(model)))},
         {"scaling", ScalingJson()}}},
       {"privacy", PrivacyJson()},
+      {"fleet", FleetJson()},
       {"peers",
        {{"seen", peers.size()},
         {"live", live},
-        {"trusted", m_trust.size()},
+        {"trusted", m_trust.size() + m_trust.certified_size()},
+        {"paired", m_trust.size()},
+        {"certified", m_trust.certified_size()},
         {"memory",
          {{"horizon_s", m_options.peer_memory_horizon},
           {"remembered", m_node->remembered_peers()},
@@ -302,6 +307,7 @@ Json Daemon::PeersJson() {
         {{"node_id", FormatNodeId(p.key)},
          {"display_name", name.empty() ? Json(nullptr) : Json(name)},
          {"trusted", t != nullptr},
+         {"trust", t != nullptr ? Json(TrustKindName(t->kind)) : Json(nullptr)},
          {"live", !p.stale},
          {"address", addr != m_peer_address.end() ? Json(addr->second) : Json(nullptr)},
          {"endpoints", EndpointsJson(p.key)},
@@ -318,11 +324,14 @@ Json Daemon::PeersJson() {
          {"epsilon_budget",
           p.dp_epsilon && p.dp_epsilon_budget > 0 ? Json(p.dp_epsilon_budget) : Json(nullptr)}});
   }
-  for (const TrustedPeer& t : m_trust.List()) {
+  std::vector<TrustedPeer> trusted = m_trust.List();
+  for (TrustedPeer& t : m_trust.ListCertified()) trusted.push_back(std::move(t));
+  for (const TrustedPeer& t : trusted) {
     if (listed.count(t.key)) continue;
     list.push_back({{"node_id", FormatNodeId(t.key)},
-                    {"display_name", t.display_name},
+                    {"display_name", t.display_name.empty() ? Json(nullptr) : Json(t.display_name)},
                     {"trusted", true},
+                    {"trust", TrustKindName(t.kind)},
                     {"live", false},
                     {"address", nullptr},
                     {"endpoints", EndpointsJson(t.key)},
@@ -379,8 +388,8 @@ std::string Daemon::StatusLine() {
   for (const PeerInfo& p : m_node->Peers(NowMs()))
     live += (!p.stale && m_trust.Contains(p.key)) ? 1 : 0;
   return std::string(m_paused ? "paused" : "training") + ", holdout accuracy " + acc + "%, " +
-         std::to_string(live) + "/" + std::to_string(m_trust.size()) + " peers live, " +
-         std::to_string(Steps()) + " steps";
+         std::to_string(live) + "/" + std::to_string(m_trust.size() + m_trust.certified_size()) +
+         " peers live, " + std::to_string(Steps()) + " steps";
 }
 
 std::string Daemon::MetricsTextNow() {
@@ -459,11 +468,30 @@ std::string Daemon::MetricsTextNow() {
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(live), {{"state", "live"}});
   m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_node->absent_peers()),
           {{"state", "away"}});
-  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.size()),
-          {{"state", "trusted"}});
   m.Counter("dust_memory_standins_total",
             "Rounds' steps taken for absent peers from their remembered contribution.",
             static_cast<double>(c.standins));
+  m.Gauge("dust_peers", "Peers by state.",
+          static_cast<double>(m_trust.size() + m_trust.certified_size()), {{"state", "trusted"}});
+  m.Gauge("dust_peers", "Peers by state.", static_cast<double>(m_trust.certified_size()),
+          {{"state", "certified"}});
+  const FleetCounters& fc = m_fleet->counters();
+  for (size_t i = 0; i < kFleetDropCount; ++i) {
+    const char* reason = FleetDropName(static_cast<FleetDrop>(i));
+    m.Counter("dust_fleet_drops_total",
+              "Fleet certificates and revocation lists refused, by message and reason.",
+              static_cast<double>(fc.certificate_drops[i]),
+              {{"message", "certificate"}, {"reason", reason}});
+    m.Counter("dust_fleet_drops_total",
+              "Fleet certificates and revocation lists refused, by message and reason.",
+              static_cast<double>(fc.revocation_drops[i]),
+              {{"message", "revocation_list"}, {"reason", reason}});
+  }
+  m.Counter("dust_fleet_certificates_accepted_total",
+            "Peer certificates verified and trusted (first sight or renewal).",
+            static_cast<double>(fc.certificates_accepted));
+  m.Counter("dust_fleet_revocations_accepted_total", "Newer revocation lists accepted.",
+            static_cast<double>(fc.revocations_accepted));
   PeerMetrics(m, peers, m_trust, NowMs());
   m.Counter("dust_control_requests_total", "Control socket requests.",
             static_cast<double>(m_control ? m_control->requests() : 0));

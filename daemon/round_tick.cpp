@@ -28,7 +28,12 @@ void Daemon::OnDatagram(ByteView bytes, const asio::ip::udp::endpoint& from, boo
   }
   DatagramOutcome outcome = m_node->OnDatagram(bytes, source, NowMs());
   // Accepted means authenticated by a key our trust store holds (the node's ingress checked it
-  // against this same store): no second lookup.
+  // against this same store), except a fleet message, which any sender may send.
+  if (outcome.accepted && IsFleetMessage(outcome.type)) {
+    SaveFleetListsIfChanged();
+    if (!m_trust.Contains(*outcome.sender)) return;
+    if (outcome.type == MessageType::kCertificate) CertificateEndpointsOf(*outcome.sender);
+  }
   if (outcome.accepted) {
     m_peer_address[*outcome.sender] = EndpointText(from);
     LearnSource(*outcome.sender, from, broadcast);
@@ -62,6 +67,7 @@ void Daemon::DoTick() {
     m_last_train_round = round;
     TrainStep();
   }
+  m_fleet->Tick(now);  // expired certificates lose their trust
   std::vector<Bytes> out;
   m_node->OnTick(now, &out);
   for (const Bytes& d : out) m_gossip->SendToAll(d);

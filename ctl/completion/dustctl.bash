@@ -32,7 +32,7 @@ _dustctl() {
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$common --version" -- "$cur"))
     else
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top history privacy help" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust fleet model evaluate predict pause resume metrics checkpoint rescan watch top history privacy help" -- "$cur"))
     fi
     return
   fi
@@ -59,6 +59,16 @@ _dustctl() {
             COMPREPLY=($(compgen -W "$ids" -- "$cur"))
             return
           fi ;;
+      esac ;;
+    fleet)
+      if [ -z "$sub" ]; then
+        COMPREPLY=($(compgen -W "init enroll revoke install" -- "$cur"))
+        return
+      fi
+      case $sub in
+        init) opts+=" --out -o" ;;
+        enroll) opts+=" --fleet-key --qr-image --name --expires --endpoint --out -o" ;;
+        revoke) opts+=" --fleet-key --out -o" ;;
       esac ;;
     model)
       if [ -z "$sub" ]; then
@@ -98,7 +108,7 @@ _dustctl() {
       fi
       opts+=" --label-column --no-label --invert" ;;
     help)
-      COMPREPLY=($(compgen -W "status peers trust model evaluate predict pause resume metrics checkpoint rescan watch top history privacy" -- "$cur"))
+      COMPREPLY=($(compgen -W "status peers trust fleet model evaluate predict pause resume metrics checkpoint rescan watch top history privacy" -- "$cur"))
       return ;;
   esac
   COMPREPLY=($(compgen -W "$opts" -- "$cur"))

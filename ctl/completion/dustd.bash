@@ -17,7 +17,7 @@ _dustd() {
     --aggregator) COMPREPLY=($(compgen -W "mean median trimmed: clip clip:" -- "$cur")); return ;;
     --announce-stats) COMPREPLY=($(compgen -W "auto true false" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "trace debug info warn error critical off" -- "$cur")); return ;;
-    --port|--bind-address|--peer|--multicast-group|--metrics-listen|--display-name|--layers|\
+    --port|--bind-address|--peer|--fleet|--multicast-group|--metrics-listen|--display-name|--layers|\
     --init-seed|--learning-rate|--momentum|--batch-size|--batches-per-round|--cpu-budget|\
     --dp-noise-multiplier|--dp-clip|--dp-epsilon-budget|--dp-delta|\
     --holdout-fraction|--holdout-seed|--announce-interval|--send-interval|\
@@ -26,7 +26,7 @@ _dustd() {
   esac
 
   COMPREPLY=($(compgen -W "--help --version --config --check-config --data-dir
-    --csv-label-column --test-files --state-dir --model-export-dir --model-export-formats --control-socket --control-group --port --bind-address --broadcast --peer --multicast-group
+    --csv-label-column --test-files --state-dir --model-export-dir --model-export-formats --control-socket --control-group --port --bind-address --broadcast --peer --fleet --multicast-group
     --multicast-interface --metrics-listen --display-name --layers --init-seed --learning-rate
     --momentum --batch-size --batches-per-round --aggregator --cpu-budget --holdout-fraction
     --holdout-seed --announce-interval --send-interval --checkpoint-interval --rescan-interval

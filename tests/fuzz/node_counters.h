@@ -25,14 +25,15 @@ namespace dust::fuzz {
 // Everything the invariants read from NodeCounters, in one place. Names and meanings derive
 // from node.cpp/ingress.cpp: OnDatagram counts every datagram in datagrams_received and then
 // exactly one of: updates_accepted, announces_accepted, scaling_accepted, others_accepted
-// (peer exchange), or one DropReason for
-// which RefusesDatagram holds (bad_payload and quarantined included; a quarantine also counts its
+// (peer exchange), fleet_accepted (fleet certificates and revocation lists), or one
+// DropReason for which RefusesDatagram holds (bad_payload and quarantined included; a quarantine also counts its
 // quarantined_<check> breakdown; pending_full). The other drops are not receive outcomes:
 // ignored_outlier_delta counts buffered delta parts and revoked_before_merge buffered updates
 // discarded at a merge, counter_unavailable an update never sent.
 struct Tally {
   uint64_t received = 0, updates_accepted = 0, announces_accepted = 0, scaling_accepted = 0;
   uint64_t others_accepted = 0;
+  uint64_t fleet_accepted = 0;
   uint64_t receive_drops = 0;           // sum of the receive-drop reasons
   uint64_t quarantined = 0;             // the "quarantined" receive drop
   uint64_t quarantine_breakdown = 0;    // sum of quarantined_<check>
@@ -52,6 +53,7 @@ inline Tally ReadTally(const NodeCounters& c) {
   t.announces_accepted = c.announces_accepted;
   t.scaling_accepted = c.scaling_accepted;
   t.others_accepted = c.others_accepted;
+  t.fleet_accepted = c.fleet_accepted;
   t.merged = c.updates_merged;
   t.merges = c.merges;
   t.sent = c.datagrams_sent;
@@ -73,6 +75,7 @@ inline Tally ReadTally(const NodeCounters& c) {
   t.by_name.emplace_back("announce", c.announces_accepted);
   t.by_name.emplace_back("scaling", c.scaling_accepted);
   t.by_name.emplace_back("other", c.others_accepted);
+  t.by_name.emplace_back("fleet", c.fleet_accepted);
   for (const auto& named : d) t.by_name.push_back(named);
   return t;
 }
@@ -120,7 +123,7 @@ inline void CheckDeliveryCounters(const Tally& before, const Tally& after,
 // The identities every node's counters satisfy at any time.
 inline void CheckCounterTotals(const Tally& t) {
   INVARIANT(t.received == t.updates_accepted + t.announces_accepted + t.scaling_accepted +
-                              t.others_accepted + t.receive_drops);
+                              t.others_accepted + t.fleet_accepted + t.receive_drops);
   INVARIANT(t.quarantined == t.quarantine_breakdown);
   INVARIANT(t.counter_unavailable == 0);  // no persist hook: counter marks never run out
 }

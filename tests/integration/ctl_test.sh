@@ -149,7 +149,7 @@ done
 [ "$ACC" -gt 0 ] || fail "B never accepted an update from A: $(cat "$WORK/peers.json")"
 expect_rc 0 "$CTL" "${B[@]}" peers
 contains "$WORK/out" "NODE"
-grep "$ID_A" "$WORK/out" | grep -q " trusted " || fail "peers: A not shown as trusted"
+grep "$ID_A" "$WORK/out" | grep -q " paired " || fail "peers: A not shown as trusted (paired)"
 pass "peers: B accepted $ACC updates from A; human table and --json"
 
 # Waits until A's model has been unchanged for 2 s (longer than eval-interval, so status's

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the wire-protocol fuzz seed corpora (tests/fuzz/corpus/{datagram,trust_store,identity,
-checkpoint,peer_exchange}) from the independent test-vector implementation, and the event scripts of
+checkpoint,peer_exchange,certificate,revocation_list}) from the independent test-vector implementation, and the event scripts of
 tests/fuzz/corpus/node/ (fuzz_node). Run: /usr/bin/python3 tests/vectors/make_fuzz_corpus.py
 """
 import os
@@ -68,6 +68,16 @@ def main():
     write("peer_exchange", "empty", pv.peer_exchange([]))
     write("peer_exchange", "ipv6", pv.peer_exchange([(pub, "[2001:db8::7]:48620"), (pub2, eps[0])]))
     write("datagram", "peer-exchange", pv.datagram(sk, pub, 6, 0, 48, ts, model, 0, 7, pex))
+    _, fleet_sk, fleet_pub = key(0x41)
+    day = 86400000
+    write("certificate", "full", pv.certificate(fleet_sk, fleet_pub, pub, ts, ts + 365 * day,
+                                                "lab node #1",
+                                                ["192.0.2.7:47474", "[2001:db8::7]:47474",
+                                                 "gw.example.org:47474", "10.0.0.1:1"]))
+    write("certificate", "bare", pv.certificate(fleet_sk, fleet_pub, pub2, ts, ts + 1, "", []))
+    write("revocation_list", "one", pv.revocation_list(fleet_sk, fleet_pub, 3, ts, [pub2]))
+    write("revocation_list", "empty", pv.revocation_list(fleet_sk, fleet_pub, 1, ts, []))
+    write("revocation_list", "two", pv.revocation_list(fleet_sk, fleet_pub, 7, ts, [pub, pub2]))
     write("identity", "node-id", b"\x00" + pv.node_id(pub).encode())
     write("identity", "node-id-nodash", b"\x00" + pv.node_id(pub2).replace("-", "").lower().encode())
     write("identity", "pairing-uri", b"\x01" + pv.pairing_uri(pub, "lab node #1").encode())

@@ -97,6 +97,21 @@ def peer_exchange(entries):
         pub + bytes([len(e)]) + e.encode() for pub, e in entries)
 
 
+def certificate(fleet_sk, fleet_pub, device, issued, expires, name, endpoints):
+    n = name.encode()
+    body = b"DSFC" + bytes([1, 0, 0, 0]) + fleet_pub + device + struct.pack("<qq", issued, expires)
+    body += bytes([len(n)]) + n + bytes([len(endpoints)])
+    for ep in endpoints:
+        body += bytes([len(ep)]) + ep.encode()
+    return body + fleet_sk.sign(b"dust-fleet-certificate-v1" + body)
+
+
+def revocation_list(fleet_sk, fleet_pub, serial, issued, keys):
+    body = b"DSFR" + bytes([1, 0, 0, 0]) + fleet_pub + struct.pack("<QqH", serial, issued, len(keys))
+    body += b"".join(sorted(keys))
+    return body + fleet_sk.sign(b"dust-fleet-revocations-v1" + body)
+
+
 def main():
     seed = bytes(range(1, 33))
     sk = Ed25519PrivateKey.from_private_bytes(seed)
@@ -129,6 +144,16 @@ def main():
     pex = peer_exchange([(pub2, "192.0.2.7:48620"), (pub2, "dust-b.example.org:48620")])
     print("peer_exchange_payload", pex.hex())
     print("peer_exchange_datagram", datagram(sk, pub, 6, 0, 44, ts + 2000, model, 0, 7, pex).hex())
+    # Fleet key: seed 0x41 ... 0x60; it certifies the first key and revokes the second.
+    fleet_sk = Ed25519PrivateKey.from_private_bytes(bytes(range(0x41, 0x61)))
+    fleet_pub = fleet_sk.public_key().public_bytes(serialization.Encoding.Raw,
+                                                   serialization.PublicFormat.Raw)
+    print("fleet_key", fleet_pub.hex())
+    print("fleet_id", node_id(fleet_pub))
+    day = 86400000
+    print("certificate", certificate(fleet_sk, fleet_pub, pub, ts, ts + 365 * day, "lab node #1",
+                                     ["192.0.2.7:47474", "[2001:db8::7]:47474"]).hex())
+    print("revocation_list", revocation_list(fleet_sk, fleet_pub, 3, ts + day, [pub2]).hex())
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "batch_sampler.h"
 #include "dust/ml/checkpoint.h"
 #include "dust/ml/privacy.h"
+#include "dust/net/fleet_trust.h"
 #include "dust/net/ingress.h"
 #include "dust/net/replay.h"
 #include "dust/net/scaling_wire.h"
@@ -45,6 +46,10 @@ struct Node::Impl {
   NodeOptions options;
   KeyPair identity;
   const TrustStore* trust;
+  FleetTrust* fleet = nullptr;
+  Bytes certificate;              // ours, sent with announces (empty: none)
+  uint64_t revocations_seen = 0;  // fleet->counters().revocations_accepted last looked at
+  int fresh_list_rounds = 0;      // updates still to be followed by the revocation lists
   Dataset train;
   internal::BatchSampler sampler;
   Mlp model;
@@ -497,6 +502,57 @@ struct Node::Impl {
     h.type = MessageType::kAnnounce;
     h.round = round;
     Send(h, *body, now_ms, out);
+    SendFleet(now_ms, out);
+  }
+
+  // Our certificate and the newest revocation lists, with every announce: a node that starts
+  // or joins late learns them within one announce interval, and a list installed on one node
+  // reaches every node that hears it, which passes it on at its own next announce.
+  void SendFleet(int64_t now_ms, std::vector<Bytes>* out) {
+    DatagramHeader h;
+    h.round = round;
+    if (!certificate.empty()) {
+      h.type = MessageType::kCertificate;
+      Send(h, certificate, now_ms, out);
+    }
+    if (fleet == nullptr) return;
+    for (ByteView list : fleet->RevocationLists()) {
+      h.type = MessageType::kRevocationList;
+      Send(h, list, now_ms, out);
+    }
+  }
+
+  // A revocation list this node accepted since its last few rounds goes out with each of the
+  // next kFreshListRounds updates too, not only with the next announce: a list installed on
+  // one device then reaches its peers within a send interval (announces are 10 send intervals
+  // apart by default), and a lost copy is made up for by the next.
+  static constexpr int kFreshListRounds = 3;
+  void SendFreshRevocations(int64_t now_ms, std::vector<Bytes>* out) {
+    if (fleet == nullptr) return;
+    if (fleet->counters().revocations_accepted != revocations_seen) {
+      revocations_seen = fleet->counters().revocations_accepted;
+      fresh_list_rounds = kFreshListRounds;
+    }
+    if (fresh_list_rounds == 0) return;
+    --fresh_list_rounds;
+    DatagramHeader h;
+    h.round = round;
+    h.type = MessageType::kRevocationList;
+    for (ByteView list : fleet->RevocationLists()) Send(h, list, now_ms, out);
+  }
+
+  std::optional<DropReason> AcceptFleet(const DatagramHeader& h, ByteView payload, int64_t now_ms) {
+    if (fleet == nullptr) {
+      counters.fleet_accepted += 1;  // a paired sender's certificate: nothing for us to do
+      return std::nullopt;
+    }
+    std::optional<FleetDrop> drop = h.type == MessageType::kCertificate
+                                        ? fleet->OnCertificate(payload, h.sender, now_ms)
+                                        : fleet->OnRevocationList(payload, now_ms);
+    if (drop) return DropReason::kFleetRefused;
+    // A revocation that withdrew trust: MergePending drops what the revoked had buffered.
+    counters.fleet_accepted += 1;
+    return std::nullopt;
   }
 };
 
@@ -550,6 +606,13 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
   const DatagramHeader& h = in.datagram.header;
   outcome.sender = h.sender;
   outcome.type = h.type;
+  if (IsFleetMessage(h.type)) {
+    // Before the peer table: a sender not trusted (yet) gets no entry there.
+    outcome.drop = s.AcceptFleet(h, in.datagram.payload, now_ms);
+    if (outcome.drop) s.ingress.CountDrop(*outcome.drop);
+    outcome.accepted = !outcome.drop;
+    return outcome;
+  }
   PeerInfo& p = s.peers.Touch(h.sender, now_ms);
   switch (h.type) {
     case MessageType::kAnnounce:
@@ -565,6 +628,9 @@ DatagramOutcome Node::OnDatagram(ByteView bytes, const SourceKey& source, int64_
       outcome.payload = in.datagram.payload;
       s.counters.others_accepted += 1;
       break;
+    case MessageType::kCertificate:
+    case MessageType::kRevocationList:
+      break;  // handled above
   }
   if (outcome.drop) {
     s.ingress.CountDrop(*outcome.drop);
@@ -591,6 +657,7 @@ void Node::OnTick(int64_t now_ms, std::vector<Bytes>* out) {
       }
       if (s.sent_any) s.ApplyStandins();  // for the round that just ended
       s.SendUpdate(r, now_ms, out);
+      s.SendFreshRevocations(now_ms, out);
       if (s.options.scaling == ScalingMode::kFleet) s.SendScaling(r, now_ms, out);
       s.round = r;
       s.sent_any = true;
@@ -609,6 +676,13 @@ void Node::SendOther(MessageType type, ByteView payload, int64_t now_ms, std::ve
   h.type = type;
   h.round = s.round;
   s.Send(h, payload, now_ms, out);
+}
+
+void Node::SetFleet(FleetTrust* fleet, Bytes certificate) {
+  Impl& s = *m_impl;
+  s.fleet = fleet;
+  s.certificate = std::move(certificate);
+  s.ingress.SetFleetMessages(fleet != nullptr);
 }
 
 int64_t Node::NextTickMs() const {

@@ -35,11 +35,38 @@ bool IsIpv4(std::string_view s) {
   return parts == 4;
 }
 
-// Charset and shape only: the resolver gives the final word on the address itself.
+// RFC 4291 section 2.2 text form: up to 8 groups of 1..4 hex digits separated by ':', at most
+// one "::" standing for one or more zero groups, the last 32 bits optionally as a dotted quad.
+// No zone index ("%eth0"): an endpoint travels between hosts, a zone is local to one.
 bool IsIpv6(std::string_view s) {
   if (s.size() < 2 || s.size() > 45) return false;
-  if (std::count(s.begin(), s.end(), ':') < 2) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return IsHex(c) || c == ':' || c == '.'; });
+  const size_t gap = s.find("::");
+  if (gap != std::string_view::npos && s.find("::", gap + 1) != std::string_view::npos) {
+    return false;
+  }
+  // Counts the 16-bit groups of one side of the gap (or of the whole address); -1 if malformed.
+  auto groups = [](std::string_view part, bool may_end_in_ipv4) -> int {
+    if (part.empty()) return 0;
+    int n = 0;
+    size_t start = 0;
+    while (true) {
+      const size_t colon = part.find(':', start);
+      std::string_view g =
+          part.substr(start, colon == std::string_view::npos ? colon : colon - start);
+      if (colon == std::string_view::npos && may_end_in_ipv4 &&
+          g.find('.') != std::string_view::npos) {
+        return IsIpv4(g) ? n + 2 : -1;
+      }
+      if (g.empty() || g.size() > 4 || !std::all_of(g.begin(), g.end(), IsHex)) return -1;
+      ++n;
+      if (colon == std::string_view::npos) return n;
+      start = colon + 1;
+    }
+  };
+  if (gap == std::string_view::npos) return groups(s, true) == 8;
+  const int left = groups(s.substr(0, gap), false);
+  const int right = groups(s.substr(gap + 2), true);
+  return left >= 0 && right >= 0 && left + right <= 7;
 }
 
 bool IsDnsName(std::string_view s) {

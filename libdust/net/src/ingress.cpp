@@ -36,12 +36,17 @@ const char* DropReasonName(DropReason reason) {
       return "revoked_before_merge";
     case DropReason::kCounterUnavailable:
       return "counter_unavailable";
+    case DropReason::kRevoked:
+      return "revoked";
+    case DropReason::kFleetRefused:
+      return "fleet_refused";
   }
   return "unknown";
 }
 
 bool RefusesDatagram(DropReason reason) {
-  return reason <= DropReason::kQuarantined || reason == DropReason::kPendingFull;
+  return reason <= DropReason::kQuarantined || reason == DropReason::kPendingFull ||
+         reason == DropReason::kRevoked || reason == DropReason::kFleetRefused;
 }
 
 uint64_t DropCounters::Total() const {
@@ -85,7 +90,11 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
   const DatagramHeader& h = parsed->header;
 
   const TrustedPeer* peer = m_trust->Find(h.sender);
-  if (peer == nullptr || h.sender == m_options.self) return Drop(DropReason::kUntrusted);
+  if (h.sender == m_options.self) return Drop(DropReason::kUntrusted);
+  const bool fleet = m_options.fleet_messages && IsFleetMessage(h.type);
+  if (peer == nullptr && !fleet) {
+    return Drop(m_trust->IsRevoked(h.sender) ? DropReason::kRevoked : DropReason::kUntrusted);
+  }
 
   const bool scaled_update = h.type == MessageType::kUpdate && m_options.update_model;
   if (h.model != (scaled_update ? *m_options.update_model : m_options.model)) {
@@ -101,6 +110,21 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
   bool too_new = ts > now_ms && static_cast<uint64_t>(ts) - static_cast<uint64_t>(now_ms) >
                                     static_cast<uint64_t>(skew);
   if (too_old || too_new || ts < m_options.not_before_ms) return Drop(DropReason::kStale);
+
+  if (fleet) {
+    // No replay window: a fleet message changes nothing when replayed, and an untrusted
+    // sender must not get per-sender state.
+    if (!m_limiter.Allow(source, now_ms)) return Drop(DropReason::kRateLimited);
+    if (!Verify(parsed->signed_region, parsed->signature, h.sender)) {
+      return Drop(DropReason::kBadSignature);
+    }
+    ++m_accepted;
+    IngressResult res;
+    res.datagram.header = h;
+    res.datagram.payload = parsed->payload;
+    res.datagram.peer = peer;
+    return res;
+  }
 
   PruneWindowsIfTrustChanged();
   auto window = m_windows.find(h.sender);

@@ -37,7 +37,13 @@ Status TrustStore::Add(const PublicKey& key, std::string display_name, int64_t a
     return Status::ResourceExhausted("trust store is full (" + std::to_string(kMaxTrustedPeers) +
                                      " peers)");
   }
-  m_peers.emplace(key, TrustedPeer{key, std::move(display_name), added_at_ms, {}});
+  m_peers.emplace(key, TrustedPeer{.key = key,
+                                       .display_name = std::move(display_name),
+                                       .added_at_ms = added_at_ms,
+                                       .kind = TrustKind::kPaired,
+                                       .expires_at_ms = 0,
+                                       .fleet = {},
+                                       .endpoints = {}});
   ++m_generation;
   return Status::Ok();
 }
@@ -76,9 +82,83 @@ Status TrustStore::SetEndpoints(const PublicKey& key, std::vector<std::string> e
   return Status::Ok();
 }
 
-const TrustedPeer* TrustStore::Find(const PublicKey& key) const {
+const char* TrustKindName(TrustKind kind) {
+  return kind == TrustKind::kCertificate ? "certificate" : "paired";
+}
+
+Status TrustStore::AddCertified(const PublicKey& key, std::string display_name, int64_t added_at_ms,
+                                int64_t expires_at_ms, const PublicKey& fleet,
+                                std::vector<std::string> endpoints) {
+  if (!display_name.empty()) DUST_RETURN_IF_ERROR(ValidateDisplayName(display_name));
+  if (m_peers.count(key) != 0) return Status::Ok();  // paired wins
+  auto it = m_certified.find(key);
+  if (it == m_certified.end() && m_certified.size() >= kMaxCertifiedPeers) {
+    return Status::ResourceExhausted("certified peers are full (" +
+                                     std::to_string(kMaxCertifiedPeers) + ")");
+  }
+  TrustedPeer p{.key = key,
+                .display_name = std::move(display_name),
+                .added_at_ms = added_at_ms,
+                .kind = TrustKind::kCertificate,
+                .expires_at_ms = expires_at_ms,
+                .fleet = fleet,
+                .endpoints = std::move(endpoints)};
+  if (it != m_certified.end()) {
+    // A renewal keeps the first time it was trusted; the rest is the newer certificate's.
+    p.added_at_ms = it->second.added_at_ms;
+    it->second = std::move(p);
+  } else {
+    m_certified.emplace(key, std::move(p));
+  }
+  ++m_generation;
+  return Status::Ok();
+}
+
+bool TrustStore::RemoveCertified(const PublicKey& key) {
+  if (m_certified.erase(key) == 0) return false;
+  ++m_generation;
+  return true;
+}
+
+void TrustStore::ReplacePaired(TrustStore&& from) {
+  m_peers = std::move(from.m_peers);
+  ++m_generation;
+}
+
+size_t TrustStore::ExpireCertified(int64_t now_ms) {
+  size_t n =
+      std::erase_if(m_certified, [&](const auto& kv) { return kv.second.expires_at_ms <= now_ms; });
+  if (n != 0) ++m_generation;
+  return n;
+}
+
+void TrustStore::MarkRevoked(const PublicKey& key) {
+  if (m_revoked.size() >= kMaxRevokedPeers && m_revoked.count(key) == 0) return;
+  m_revoked.insert(key);
+}
+
+const TrustedPeer* TrustStore::FindPaired(const PublicKey& key) const {
   auto it = m_peers.find(key);
   return it == m_peers.end() ? nullptr : &it->second;
+}
+
+const TrustedPeer* TrustStore::Find(const PublicKey& key) const {
+  auto it = m_peers.find(key);
+  if (it != m_peers.end()) return &it->second;
+  if (m_certified.empty()) return nullptr;
+  auto c = m_certified.find(key);
+  return c == m_certified.end() ? nullptr : &c->second;
+}
+
+std::vector<TrustedPeer> TrustStore::ListCertified() const {
+  std::vector<TrustedPeer> out;
+  out.reserve(m_certified.size());
+  for (const auto& [k, p] : m_certified) {
+    if (m_peers.count(k) == 0) out.push_back(p);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TrustedPeer& a, const TrustedPeer& b) { return a.key < b.key; });
+  return out;
 }
 
 std::vector<TrustedPeer> TrustStore::List() const {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "dust/net/fleet.h"
 #include "dust/net/identity.h"
 
 namespace dust {
@@ -31,7 +32,9 @@ bool KnownType(uint8_t t) {
   return t == static_cast<uint8_t>(MessageType::kUpdate) ||
          t == static_cast<uint8_t>(MessageType::kAnnounce) ||
          t == static_cast<uint8_t>(MessageType::kScaling) ||
-         t == static_cast<uint8_t>(MessageType::kPeerExchange);
+         t == static_cast<uint8_t>(MessageType::kPeerExchange) ||
+         t == static_cast<uint8_t>(MessageType::kCertificate) ||
+         t == static_cast<uint8_t>(MessageType::kRevocationList);
 }
 
 }  // namespace
@@ -111,6 +114,10 @@ Result<ParsedDatagram> ParseDatagram(ByteView d) {
   }
   if (p.header.type == MessageType::kAnnounce && payload_len > kMaxAnnouncePayloadBytes) {
     return Status::Corrupt("datagram: announce payload too long");
+  }
+  if ((p.header.type == MessageType::kCertificate && payload_len > kMaxCertificateBytes) ||
+      (p.header.type == MessageType::kRevocationList && payload_len > kMaxRevocationListBytes)) {
+    return Status::Corrupt("datagram: fleet payload too long");
   }
   p.header.sender = r.Array<kPublicKeyBytes>();
   p.header.counter = r.U64();

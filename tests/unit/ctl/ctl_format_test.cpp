@@ -195,6 +195,32 @@ TEST_CASE("top frame: the node's line, then each peer's state, accuracy and upda
                             json{{"peers", json::array({5})}}, 1, kNow));
 }
 
+TEST_CASE("peers say how each is trusted, status how many by certificate and its fleets") {
+  json peers = json::parse(R"({"peers": [
+    {"node_id": "AAAA", "display_name": "a", "trusted": true, "trust": "certificate"},
+    {"node_id": "BBBB", "display_name": "b", "trusted": true, "trust": "paired"},
+    {"node_id": "CCCC", "display_name": "c", "trusted": false, "trust": null}]})");
+  std::istringstream table(FormatPeers(peers, kNow));
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(table, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 4);
+  CHECK(Contains(lines[0], "TRUST"));
+  CHECK(Contains(lines[1], " certificate "));
+  CHECK(Contains(lines[2], " paired "));
+  CHECK(Contains(lines[3], " untrusted "));
+  json st = ExampleStatus();
+  st["peers"]["paired"] = 1;
+  st["peers"]["certified"] = 2;
+  st["fleet"] = json::parse(R"({"fleets": ["FEN73A6-X"], "certified_peers": 2,
+    "certificate": {"fleet_id": "FEN73A6-X", "expires_at_ms": 1}, "revocation_serials": {"FEN73A6-X": 3}})");
+  const std::string s = FormatStatus(st, kNow);
+  CHECK(Contains(s, "3 trusted (1 paired, 2 by certificate)"));
+  CHECK(Contains(s, "fleet: 1 trusted, 2 peers by certificate, certificate of FEN73A6-X"));
+  CHECK(Contains(s, "FEN73A6-X: revocation list 3"));
+  // A status without fleets (an older daemon, or none configured) prints no fleet line.
+  CHECK_FALSE(Contains(FormatStatus(ExampleStatus(), kNow), "fleet:"));
+}
+
 TEST_CASE("evaluation output gives accuracy and samples and loss and the confusion matrix") {
   json ev = {{"data_dir", "/data/mnist"},
              {"split", "test"},

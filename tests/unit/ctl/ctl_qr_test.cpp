@@ -1,8 +1,14 @@
-// QR pairing codes: encode, terminal rendering, PNG writing and reading, zbar decoding, and
-// agreement with Debian's zbarimg.
+// QR pairing codes: encode, terminal rendering, PNG writing and reading, JPEG photos, zbar
+// decoding, and agreement with Debian's zbarimg.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
+
+// jpeglib.h needs FILE and size_t declared first: the test makes its photo with libjpeg.
+#include <jpeglib.h>
 
 #include "dust/net/identity.h"
 #include "dust/util/crypto.h"
@@ -175,4 +181,102 @@ TEST_CASE("qr reader refuses two codes in one image") {
 TEST_CASE("qr encoder rejects empty text and text too long for any version") {
   CHECK_FALSE(EncodeQr("").ok());
   CHECK_FALSE(EncodeQr(std::string(4000, 'a')).ok());
+}
+
+namespace {
+
+// A phone photo of a QR code, made here: the code rasterized, rotated by `degrees` and scaled
+// (bilinear resampling, so its edges blur as a camera's would), a little tilted contrast, on
+// a noisy grey background (uniform noise of +-noise on every pixel), then JPEG-compressed by
+// libjpeg at `quality`.
+Bytes PhotoOfQr(const GreyImage& code, double degrees, double scale, int noise, int quality,
+                uint32_t width, uint32_t height) {
+  const double a = degrees * 3.14159265358979 / 180.0, ca = std::cos(a), sa = std::sin(a);
+  const double cx = width / 2.0, cy = height / 2.0;
+  const double qx = code.width / 2.0, qy = code.height / 2.0;
+  uint64_t rng = 0x9E3779B97F4A7C15ull;
+  auto next_noise = [&]() {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return static_cast<int>(rng % (2 * noise + 1)) - noise;
+  };
+  std::vector<uint8_t> px(size_t{width} * height);
+  for (uint32_t y = 0; y < height; ++y) {
+    for (uint32_t x = 0; x < width; ++x) {
+      // Inverse map: photo pixel -> code coordinates.
+      const double dx = (x - cx) / scale, dy = (y - cy) / scale;
+      const double u = ca * dx + sa * dy + qx, v = -sa * dx + ca * dy + qy;
+      double value = 150 + 30.0 * x / width;  // the paper-less table under the phone
+      if (u >= 0 && v >= 0 && u < code.width - 1 && v < code.height - 1) {
+        const uint32_t u0 = static_cast<uint32_t>(u), v0 = static_cast<uint32_t>(v);
+        const double fu = u - u0, fv = v - v0;
+        auto at = [&](uint32_t uu, uint32_t vv) {
+          return code.pixels[size_t{vv} * code.width + uu];
+        };
+        value = (1 - fv) * ((1 - fu) * at(u0, v0) + fu * at(u0 + 1, v0)) +
+                fv * ((1 - fu) * at(u0, v0 + 1) + fu * at(u0 + 1, v0 + 1));
+        value = 30 + value * 0.8;  // a photo's black is not 0 nor its white 255
+      }
+      px[size_t{y} * width + x] =
+          static_cast<uint8_t>(std::clamp(static_cast<int>(value) + next_noise(), 0, 255));
+    }
+  }
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr jerr;
+  cinfo.err = jpeg_std_error(&jerr);
+  jpeg_create_compress(&cinfo);
+  unsigned char* out = nullptr;
+  unsigned long out_size = 0;
+  jpeg_mem_dest(&cinfo, &out, &out_size);
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = 1;
+  cinfo.in_color_space = JCS_GRAYSCALE;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = px.data() + size_t{cinfo.next_scanline} * width;
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  Bytes jpeg(out, out + out_size);
+  jpeg_destroy_compress(&cinfo);
+  std::free(out);
+  return jpeg;
+}
+
+}  // namespace
+
+TEST_CASE("a JPEG photo of a QR code, rotated, scaled and noisy, is read", "[qr]") {
+  const std::string uri = PairingUriForTest();
+  auto code = EncodeQr(uri);
+  REQUIRE(code.ok());
+  const GreyImage raster = RasterizeQr(*code, 4);
+  TempDir dir("dust-ctl-qr");
+  // 20 degrees, scaled up 1.7x, noise +-25, quality 70: a hand-held phone photo.
+  Bytes photo = PhotoOfQr(raster, 20, 1.7, 25, 70, 640, 480);
+  REQUIRE(photo.size() > 3);
+  CHECK(photo[0] == 0xFF);  // it is a JPEG, not a PNG in disguise
+  const std::string path = dir.WriteFile("photo.jpg", std::string(photo.begin(), photo.end()));
+  Result<std::string> text = ReadQrFromImageFile(path);
+  REQUIRE(text.ok());
+  CHECK(*text == uri);
+  // The same scene with no code in it reads as no code, naming the file.
+  GreyImage blank = raster;
+  std::fill(blank.pixels.begin(), blank.pixels.end(), 255);
+  Bytes empty = PhotoOfQr(blank, 20, 1.7, 25, 70, 640, 480);
+  Result<std::string> none =
+      ReadQrFromImageFile(dir.WriteFile("empty.jpg", std::string(empty.begin(), empty.end())));
+  REQUIRE_FALSE(none.ok());
+  CHECK_THAT(none.status().message(), Catch::Contains("empty.jpg"));
+  // A truncated JPEG is refused with libjpeg's reason, not read past its end.
+  Bytes cut(photo.begin(), photo.begin() + 200);
+  Result<GreyImage> broken = DecodeJpeg(cut);
+  if (broken.ok()) {
+    // libjpeg pads a truncated stream with grey rather than failing: then no code is found.
+    CHECK_FALSE(ScanQrCodes(*broken)->size() == 1);
+  }
+  CHECK_FALSE(DecodeJpeg(Bytes{0xFF, 0xD8, 0xFF, 0x00}).ok());
 }

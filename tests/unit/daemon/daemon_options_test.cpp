@@ -258,3 +258,22 @@ TEST_CASE("config: reach options: multicast-hops, endpoint, peer exchange, resol
   // Off: no exchange, so no constraint on the TTL.
   CHECK(ParseConfigText("peer-exchange-interval = 0\npeer-exchange-ttl = 1\n", "t").ok());
 }
+
+TEST_CASE("config: fleet IDs are parsed, normalised and deduplicated; bad ones named",
+          "[daemon][options]") {
+  // The fleet ID of docs/protocol.md's test vector, and another written in lower case without
+  // dashes (as typed).
+  const std::string a = "VXAUAEP-YFUOFNX-WKWVJHZ-246YQW4-BWDJQGA-SCSLYGQ-QRRRY3R-253DDQR";
+  const std::string b = "FEN73A6-IEGEKHP-27E2YI6-IZ3L5NR-IVQJ6AQ-YAMCDCE-XFUEWNR-BFVPTQQ";
+  std::string b_typed = "fen73a6iegekhp27e2yi6iz3l5nrivqj6aqyamcdcexfuewnrbfvptqq";
+  auto ok = ParseConfigText("fleet = " + a + ", " + b_typed + ", " + a + "\n", "t");
+  REQUIRE(ok.ok());
+  CHECK(ok->fleets == std::vector<std::string>{a, b});
+  CHECK(ParseConfigText("port = 5000\n", "t")->fleets.empty());
+  CheckErrorMentions("\nfleet = " + a.substr(0, 62) + "X\n",
+                     {"test.conf:2:", "fleet", "not a fleet ID"});
+  const char* argv[] = {"dustd", "--fleet", a.c_str(), "--fleet", b.c_str()};
+  ParseOutcome out = ParseOptions(5, argv);
+  REQUIRE(out.action == ParseOutcome::Action::kRun);
+  CHECK(out.options.fleets == std::vector<std::string>{a, b});
+}

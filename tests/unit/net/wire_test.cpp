@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "dust/net/fleet.h"
 #include "dust/util/crypto.h"
 #include "testutil/source_file.h"
 #include "testutil/vector_key.h"
@@ -193,13 +194,26 @@ TEST_CASE("bad magic, version, type, flags and header length are refused", "[wir
   CHECK(with(3, 2) == StatusCode::kUnsupported);
   CHECK(with(4, 0) == StatusCode::kCorrupt);
   CHECK(with(4, 3) == StatusCode::kOk);  // scaling (structure only; its payload is the engine's)
-  CHECK(with(4, 4) == StatusCode::kCorrupt);
+  CHECK(with(4, 4) == StatusCode::kOk);  // certificate
+  CHECK(with(4, 5) == StatusCode::kOk);  // revocation list
+  CHECK(with(4, 7) == StatusCode::kCorrupt);
   CHECK(with(5, 0x02) == StatusCode::kCorrupt);
   CHECK(with(5, 0x80) == StatusCode::kCorrupt);
   CHECK(with(5, kFlagPayloadLz4) == StatusCode::kOk);  // structurally fine (signature aside)
   CHECK(with(6, 79) == StatusCode::kCorrupt);
   CHECK(with(8, 11) == StatusCode::kCorrupt);  // payload length disagrees with the size
   CHECK(with(9, 1) == StatusCode::kCorrupt);
+}
+
+TEST_CASE("fleet payloads longer than their formats' bounds are refused structurally", "[wire]") {
+  for (auto [type, max] : {std::pair{uint8_t{4}, kMaxCertificateBytes},
+                           std::pair{uint8_t{5}, kMaxRevocationListBytes}}) {
+    for (size_t n : {max, max + 1}) {
+      Bytes b = Sized(n);
+      b[4] = type;
+      CHECK(ParseDatagram(b).ok() == (n == max));
+    }
+  }
 }
 
 TEST_CASE("an announce payload longer than the announce cap is refused structurally", "[wire]") {

@@ -53,6 +53,7 @@
 namespace dust {
 
 class TrustStore;
+class FleetTrust;
 
 // What an update datagram carries (docs/engine.md compares them).
 enum class GossipMode : uint8_t {
@@ -241,6 +242,9 @@ struct NodeCounters {
   uint64_t announces_accepted = 0;
   uint64_t scaling_accepted = 0;  // scaling messages (calibration moments, fleet scalings)
   uint64_t others_accepted = 0;   // messages the engine carries for its caller (peer exchange)
+  // Fleet messages (certificates, revocation lists) accepted by ingress and FleetTrust, or
+  // ignored because the node has no FleetTrust (a paired sender's certificate).
+  uint64_t fleet_accepted = 0;
   uint64_t updates_merged = 0;
   uint64_t merges = 0;
   uint64_t standins = 0;  // absent peers' remembered deltas applied (one per peer per round)
@@ -267,9 +271,16 @@ class Node {
   // (IP address, or a node index in the simulator) for rate limiting. Every datagram ends
   // accepted or counted under exactly one reason that RefusesDatagram (ingress.h), so
   // datagrams_received == updates_accepted + announces_accepted + scaling_accepted +
-  // others_accepted +
+  // others_accepted + fleet_accepted +
   // counters().drops.Total().
   DatagramOutcome OnDatagram(ByteView bytes, const SourceKey& source, int64_t now_ms);
+
+  // Fleet certificates (fleet_trust.h): `fleet` (not owned, may be null: none) receives the
+  // certificates and revocation lists that arrive, and ingress admits them from senders not
+  // trusted yet; `certificate` (may be empty: none) is this node's own, sent with every
+  // announce together with each revocation list `fleet` holds. `fleet` must use the same
+  // TrustStore as the node and outlive it.
+  void SetFleet(FleetTrust* fleet, Bytes certificate);
 
   // Timers: merges buffered updates, then appends the datagrams to send now (each at most
   // kMaxDatagramBytes) to *out. Calling it more often than needed is harmless.

@@ -4,6 +4,11 @@
 // the signature verified except the bounded rate-limiter table:
 //   1. structure     ParseDatagram (sizes, magic, version, lengths)       -> kMalformed
 //   2. trust         sender key in the TrustStore and not our own         -> kUntrusted
+//                    (a key the TrustStore marked revoked                  -> kRevoked)
+//                    Fleet messages (wire.h IsFleetMessage) skip this step when
+//                    IngressOptions::fleet_messages is set, and steps 5 and 8: a
+//                    certificate is how an unknown sender becomes trusted, both are
+//                    idempotent (a replay changes nothing) and FleetTrust checks them.
 //   3. model         header fingerprint == ours                         -> kIncompatibleModel
 //   4. freshness     |timestamp_ms - now_ms| <= max_skew_ms, and
 //                    timestamp_ms >= not_before_ms                       -> kStale
@@ -66,18 +71,24 @@ enum class DropReason : uint8_t {
   kIgnoredOutlierDelta = 13,
   kRevokedBeforeMerge = 14,
   kCounterUnavailable = 15,
+  // Refusing received datagrams again: a sender whose fleet certificate was revoked (step 2,
+  // told apart from kUntrusted so an operator sees a revocation take effect), and a fleet
+  // message (certificate, revocation list) that FleetTrust refused (its own counters say why).
+  kRevoked = 16,
+  kFleetRefused = 17,
 };
-inline constexpr size_t kDropReasonCount = 16;
+inline constexpr size_t kDropReasonCount = 18;
 
 // "malformed", "untrusted", "incompatible_model", "stale", "replay", "rate_limited",
 // "bad_signature", "bad_payload", "quarantined", "quarantined_non_finite",
 // "quarantined_absurd_norm", "quarantined_incompatible", "pending_full",
-// "ignored_outlier_delta", "revoked_before_merge", "counter_unavailable": stable, used as
+// "ignored_outlier_delta", "revoked_before_merge", "counter_unavailable", "revoked",
+// "fleet_refused": stable, used as
 // metric labels and JSON keys (docs/operations.md).
 const char* DropReasonName(DropReason reason);
 
 // Whether `reason` refuses one received datagram, each datagram counted under at most one such
-// reason: kMalformed through kQuarantined, and kPendingFull.
+// reason: kMalformed through kQuarantined, kPendingFull, kRevoked and kFleetRefused.
 bool RefusesDatagram(DropReason reason);
 
 struct DropCounters {
@@ -124,13 +135,16 @@ struct IngressOptions {
   // refused as untrusted even if the trust store holds that key (a node must not merge its own
   // update as if a peer had sent it, and must not count it as a peer).
   std::optional<PublicKey> self;
+  // Admit fleet messages from untrusted senders (a node configured with fleets).
+  bool fleet_messages = false;
 };
 
 // An authenticated datagram. Views point into the bytes passed to Receive.
 struct VerifiedDatagram {
   DatagramHeader header;
   ByteView payload;
-  const TrustedPeer* peer = nullptr;  // valid until the trust store next changes
+  const TrustedPeer* peer = nullptr;  // valid until the trust store next changes; null for a
+                                      // fleet message from a sender not trusted (yet)
 };
 
 struct IngressResult {
@@ -160,6 +174,7 @@ class Ingress {
   void SetModelFingerprint(const WireFingerprint& fp) { m_options.model = fp; }
   void SetUpdateFingerprint(std::optional<WireFingerprint> fp) { m_options.update_model = fp; }
   void SetNotBefore(int64_t not_before_ms) { m_options.not_before_ms = not_before_ms; }
+  void SetFleetMessages(bool on) { m_options.fleet_messages = on; }
   const IngressOptions& options() const { return m_options; }
 
  private:

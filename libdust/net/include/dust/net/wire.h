@@ -45,9 +45,16 @@ enum class MessageType : uint8_t {
   kAnnounce = 2,  // payload: Announce below
   kScaling =
       3,  // payload: a block of feature statistics or of the fleet's scaling (scaling_wire.h)
-  // 4 and 5: taken by fleet certificates and revocation lists.
+  kCertificate = 4,     // payload: the sender's fleet certificate (fleet.h)
+  kRevocationList = 5,  // payload: a fleet's newest revocation list (fleet.h)
   kPeerExchange = 6,  // payload: endpoints of trusted peers (endpoint.h), the daemon's
 };
+
+// Whether `type` is one of the fleet messages (4, 5), which ingress.h admits from senders that
+// are not trusted yet: a certificate is how an unknown sender becomes trusted.
+inline bool IsFleetMessage(MessageType type) {
+  return type == MessageType::kCertificate || type == MessageType::kRevocationList;
+}
 
 // Flag bits. The codec owns kFlagPayloadLz4 (set when it LZ4-compressed the payload).
 inline constexpr uint8_t kFlagPayloadLz4 = 0x01;
@@ -97,7 +104,8 @@ std::optional<PublicKey> PeekSender(ByteView datagram);
 // Structural parse. kCorrupt with a reason on: size < kMinDatagramBytes or > kMaxDatagramBytes,
 // bad magic, header length != kHeaderBytes, payload length not matching the datagram size
 // exactly (truncated or extended), unknown flag bits, unknown message type, an announce payload
-// longer than kMaxAnnouncePayloadBytes. kUnsupported on a version other than kWireVersion.
+// longer than kMaxAnnouncePayloadBytes, a certificate or revocation list payload longer than
+// fleet.h's bounds. kUnsupported on a version other than kWireVersion.
 // Allocates nothing when it succeeds (only an error builds its message).
 Result<ParsedDatagram> ParseDatagram(ByteView datagram);
 
