@@ -20,7 +20,7 @@ std::string Daemon::DashboardHtml(const std::string& query) {
   v.accuracy = m_accuracy;
   v.test_accuracy = m_test_accuracy;
   v.steps = Steps();
-  v.trusted_peers = m_trust.size();
+  v.trusted_peers = m_trust.size() + m_trust.certified_size();
   v.now_ms = now;
   v.range_s = DashboardRange(query);
   v.from_ms = now - int64_t{v.range_s} * 1000;
@@ -32,7 +32,7 @@ std::string Daemon::DashboardHtml(const std::string& query) {
     DashboardPeer d;
     d.name = !p.display_name.empty() ? p.display_name : (t ? t->display_name : "");
     d.node_id = FormatNodeId(p.key);
-    d.trusted_how = t ? "paired" : "";
+    d.trusted_how = t ? TrustKindName(t->kind) : "";
     d.last_seen_ms = p.last_seen_ms;
     if (p.accuracy_bp <= 10000) d.accuracy = p.accuracy_bp / 10000.0;
     d.updates_accepted = p.updates_accepted;
@@ -42,12 +42,14 @@ std::string Daemon::DashboardHtml(const std::string& query) {
     if (d.live && t) ++v.live_peers;
     v.peers.push_back(std::move(d));
   }
-  for (const TrustedPeer& t : m_trust.List()) {
+  std::vector<TrustedPeer> trusted = m_trust.List();
+  for (TrustedPeer& t : m_trust.ListCertified()) trusted.push_back(std::move(t));
+  for (const TrustedPeer& t : trusted) {
     if (listed.count(t.key)) continue;
     DashboardPeer d;
     d.name = t.display_name;
     d.node_id = FormatNodeId(t.key);
-    d.trusted_how = "paired";
+    d.trusted_how = TrustKindName(t.kind);
     v.peers.push_back(std::move(d));
   }
 

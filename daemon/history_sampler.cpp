@@ -63,6 +63,7 @@ void Daemon::SampleHistory() {
   }
   // Trust removed since the last sample: its series goes too (the history follows the store).
   for (const TrustedPeer& t : m_trust.List()) trusted.push_back(t.key);
+  for (const TrustedPeer& t : m_trust.ListCertified()) trusted.push_back(t.key);
   m_history.RetainPeers(trusted);
   s.steps = Steps();
   s.updates_in = c.updates_accepted;

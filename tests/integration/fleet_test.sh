@@ -110,7 +110,10 @@ for i in 1 2 3; do
 done
 ctl 1 peers | grep -c " certificate " | grep -qx 2 || fail "dustctl peers does not say certificate"
 ctl 1 status | grep -q "2 by certificate" || fail "dustctl status does not count certified peers"
-pass_if "$before" "3 daemons enrolled by one fleet key accept each other's updates (trust: certificate)"
+# The certificates' --endpoint went into each node's endpoint table, marked as such.
+srcs=$(jget 1 peers "sorted(set(e['source'] for p in r['peers'] for e in p['endpoints']))")
+[[ $srcs == *"'certificate'"* ]] || fail "node1 lists no endpoint from a certificate: $srcs"
+pass_if "$before" "3 daemons enrolled by one fleet key accept each other's updates (trust: certificate; endpoints from the certificates)"
 
 # Revoke node3 and install the list on node1 only; node2 hears it from node1.
 node3=$(jget 3 status "r['node_id']")
