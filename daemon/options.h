@@ -46,10 +46,10 @@ struct Options {
   std::vector<std::string> peers;              // unicast "host:port" (IPv4 or [IPv6])
   // Fleet IDs (identity.h FormatNodeId form, deduplicated) whose certificates are trusted.
   std::vector<std::string> fleets;
-  std::string multicast_group;                 // IPv6 group, "" = off
-  std::string multicast_interface;             // interface name for the group ("" = default)
-  std::string metrics_listen;                  // "127.0.0.1:9617" style; "" = off
-  uint32_t multicast_hops = 1;                 // IPv6 multicast hop limit, 1..255
+  std::string multicast_group;      // IPv6 group, "" = off
+  std::string multicast_interface;  // interface name for the group ("" = default)
+  std::string metrics_listen;       // "127.0.0.1:9617" style; "" = off
+  uint32_t multicast_hops = 1;      // IPv6 multicast hop limit, 1..255
   // Beyond one broadcast domain (docs/operations.md, "Across sites"): this node's own unicast
   // endpoints for its pairing URI (endpoint.h host:port, at most 4), how often it sends the
   // endpoints of its trusted peers (0 = never), how long an endpoint learned from a peer

@@ -62,11 +62,11 @@ Bytes ParamBytes(const Mlp& model) {
   return out;
 }
 
-// Per-peer series: one per trusted peer, paired or certified (so at most the trust store's size, whatever untrusted
-// senders do), labelled by the short node ID and the name the trust store holds. The trust
-// store's name rather than the last announce's: a peer that renamed itself in every announce
-// would otherwise start a new series each scrape. Two trusted peers whose short IDs collide
-// are labelled by their full IDs, so no two series ever share a label set.
+// Per-peer series: one per trusted peer, paired or certified (so at most the trust store's size,
+// whatever untrusted senders do), labelled by the short node ID and the name the trust store holds.
+// The trust store's name rather than the last announce's: a peer that renamed itself in every
+// announce would otherwise start a new series each scrape. Two trusted peers whose short IDs
+// collide are labelled by their full IDs, so no two series ever share a label set.
 void PeerMetrics(MetricsText& m, const std::vector<PeerInfo>& peers, const TrustStore& trust,
                  int64_t now_ms) {
   std::map<PublicKey, const PeerInfo*> seen;

@@ -26,10 +26,10 @@ namespace dust::fuzz {
 // from node.cpp/ingress.cpp: OnDatagram counts every datagram in datagrams_received and then
 // exactly one of: updates_accepted, announces_accepted, scaling_accepted, others_accepted
 // (peer exchange), fleet_accepted (fleet certificates and revocation lists), or one
-// DropReason for which RefusesDatagram holds (bad_payload and quarantined included; a quarantine also counts its
-// quarantined_<check> breakdown; pending_full). The other drops are not receive outcomes:
-// ignored_outlier_delta counts buffered delta parts and revoked_before_merge buffered updates
-// discarded at a merge, counter_unavailable an update never sent.
+// DropReason for which RefusesDatagram holds (bad_payload and quarantined included; a quarantine
+// also counts its quarantined_<check> breakdown; pending_full). The other drops are not receive
+// outcomes: ignored_outlier_delta counts buffered delta parts and revoked_before_merge buffered
+// updates discarded at a merge, counter_unavailable an update never sent.
 struct Tally {
   uint64_t received = 0, updates_accepted = 0, announces_accepted = 0, scaling_accepted = 0;
   uint64_t others_accepted = 0;

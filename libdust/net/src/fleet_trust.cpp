@@ -71,7 +71,7 @@ std::optional<FleetDrop> FleetTrust::CheckCertificate(ByteView bytes, const Publ
     return std::nullopt;
   }
   Status st = m_trust->AddCertified(c.device, c.display_name, now_ms, c.expires_at_ms, c.fleet,
-                                      c.endpoints);
+                                    c.endpoints);
   if (!st.ok()) return FleetDrop::kFull;
   m_cert_hashes[c.device] = hash;
   m_counters.certificates_accepted += 1;

@@ -38,12 +38,12 @@ Status TrustStore::Add(const PublicKey& key, std::string display_name, int64_t a
                                      " peers)");
   }
   m_peers.emplace(key, TrustedPeer{.key = key,
-                                       .display_name = std::move(display_name),
-                                       .added_at_ms = added_at_ms,
-                                       .kind = TrustKind::kPaired,
-                                       .expires_at_ms = 0,
-                                       .fleet = {},
-                                       .endpoints = {}});
+                                   .display_name = std::move(display_name),
+                                   .added_at_ms = added_at_ms,
+                                   .kind = TrustKind::kPaired,
+                                   .expires_at_ms = 0,
+                                   .fleet = {},
+                                   .endpoints = {}});
   ++m_generation;
   return Status::Ok();
 }

@@ -21,8 +21,7 @@ TEST_CASE("sparkline: blocks from low to high, gaps for missing values", "[ctl]"
 
 TEST_CASE("status trend: the last accuracy and the scale, nothing without accuracy", "[ctl]") {
   json h = {{"node", {{"t_ms", {1, 2, 3}}, {"accuracy", {nullptr, 0.8, 0.9}}}}};
-  CHECK(FormatAccuracyTrend(h, false) ==
-        "  accuracy, last hour:  _# 90.0% (scale 79.0-90.0%)\n");
+  CHECK(FormatAccuracyTrend(h, false) == "  accuracy, last hour:  _# 90.0% (scale 79.0-90.0%)\n");
   CHECK(FormatAccuracyTrend({{"node", {{"accuracy", {nullptr}}}}}, true).empty());
   CHECK(FormatAccuracyTrend(json::object(), true).empty());
   CHECK(FormatAccuracyTrend({{"node", {{"accuracy", "bad"}}}}, true).empty());

@@ -47,7 +47,7 @@ enum class MessageType : uint8_t {
       3,  // payload: a block of feature statistics or of the fleet's scaling (scaling_wire.h)
   kCertificate = 4,     // payload: the sender's fleet certificate (fleet.h)
   kRevocationList = 5,  // payload: a fleet's newest revocation list (fleet.h)
-  kPeerExchange = 6,  // payload: endpoints of trusted peers (endpoint.h), the daemon's
+  kPeerExchange = 6,    // payload: endpoints of trusted peers (endpoint.h), the daemon's
 };
 
 // Whether `type` is one of the fleet messages (4, 5), which ingress.h admits from senders that
