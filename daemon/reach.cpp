@@ -174,6 +174,8 @@ void Daemon::IntroduceTo(const PeerExchangeEntry& entry, int64_t now) {
   if (m_certificate_bytes.empty() || !m_fleet->enabled() || m_certificate->expires_at_ms <= now) {
     return;
   }
+  // A device the operator removed here (`trust remove`) is not invited back.
+  if (m_fleet->IsExcluded(entry.key)) return;
   const auto interval_ms = static_cast<int64_t>(m_options.announce_interval * 1000);
   auto it = m_introduced.find(entry.key);
   const bool first = it == m_introduced.end();
