@@ -206,6 +206,7 @@ class Daemon {
                    bool broadcast);
   void SendPeerExchange();
   void OnPeerExchange(const PublicKey& from, ByteView payload);
+  void IntroduceTo(const PeerExchangeEntry& entry, int64_t now);
   Json EndpointsJson(const PublicKey& peer) const;
   Json ReachJson() const;  // status "network.reach"
 
@@ -334,17 +335,22 @@ class Daemon {
   std::map<PublicKey, std::string> m_peer_address;  // trusted senders only (bounded by trust)
   std::unique_ptr<FleetTrust> m_fleet;
   std::optional<Certificate> m_certificate;  // ours, installed with `dustctl fleet install`
+  Bytes m_certificate_bytes;                 // its bytes, as sent (IntroduceTo)
   uint64_t m_fleet_lists_saved = 0;          // FleetCounters::revocations_accepted last saved
 
   // Reach: every endpoint known for each trusted peer, and the peer exchange's counters.
   EndpointTable m_endpoints;
   struct ExchangeCounters {
-    uint64_t sent = 0;      // peer-exchange datagrams sent
-    uint64_t accepted = 0;  // verified and decoded
-    uint64_t dropped = 0;   // refused by the receive checks, or a payload that did not decode
-    uint64_t learned = 0;   // entries taken (for trusted keys)
-    uint64_t ignored = 0;   // entries for keys we do not trust, or our own
+    uint64_t sent = 0;           // peer-exchange datagrams sent
+    uint64_t accepted = 0;       // verified and decoded
+    uint64_t dropped = 0;        // refused by the receive checks, or a payload that did not decode
+    uint64_t learned = 0;        // entries taken (for trusted keys)
+    uint64_t ignored = 0;        // entries for keys we do not trust, or our own
+    uint64_t introductions = 0;  // our certificate sent to an untrusted entry's endpoint
   } m_exchange;
+  // When we last introduced ourselves to each key (IntroduceTo): at most once an announce
+  // interval per key, and a bounded map.
+  std::map<PublicKey, int64_t> m_introduced;
   size_t m_exchange_cursor = 0;  // where the next exchange starts in the list (rotation)
 
   // Checkpoints.

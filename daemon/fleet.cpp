@@ -65,6 +65,7 @@ void Daemon::InitFleet() {
               c.ok() ? "a certificate for another node" : c.status().message());
     } else {
       m_certificate = *c;
+      m_certificate_bytes = *cert;
       cert_bytes = std::move(*cert);
       if (c->expires_at_ms <= now) {
         LogWarn("fleet: this node's certificate expired; enroll it again (dustctl fleet enroll)");
@@ -138,6 +139,7 @@ Result<Json> Daemon::CmdFleetInstall(const Json& request) {
         return Status::IoError("cannot save the certificate: " + st.message());
       }
       m_certificate = *c;
+      m_certificate_bytes = bytes;
       m_node->SetFleet(m_fleet->enabled() ? m_fleet.get() : nullptr, bytes);
       LogInfo("fleet: certificate of fleet {} installed (expires {} ms)", FormatNodeId(c->fleet),
               c->expires_at_ms);

@@ -340,25 +340,32 @@ void GossipSocket::StartReceive(Endpoint& ep) {
 }
 
 void GossipSocket::SendToAll(ByteView datagram) {
-  boost::system::error_code ec;
   for (const auto* list : {&m_destinations, &m_unicast}) {
-    for (const auto& dest : *list) {
-      for (auto& ep : m_sockets) {
-        udp::endpoint local = ep->socket.local_endpoint(ec);
-        if (ec || local.protocol() != dest.protocol()) continue;
-        ep->socket.send_to(asio::buffer(datagram.data(), datagram.size()), dest, 0, ec);
-        if (ec) {
-          ++m_counters.send_errors;
-          LogDebug("send to {}:{} failed: {}", dest.address().to_string(), dest.port(),
-                   ec.message());
-        } else {
-          ++m_counters.datagrams_out;
-          m_counters.bytes_out += datagram.size();
-        }
-        break;
-      }
-    }
+    for (const auto& dest : *list) SendOne(datagram, dest);
   }
+}
+
+bool GossipSocket::SendTo(ByteView datagram, const std::string& host_port) {
+  std::optional<udp::endpoint> dest = Lookup(host_port);
+  return dest && SendOne(datagram, *dest);
+}
+
+bool GossipSocket::SendOne(ByteView datagram, const udp::endpoint& dest) {
+  boost::system::error_code ec;
+  for (auto& ep : m_sockets) {
+    udp::endpoint local = ep->socket.local_endpoint(ec);
+    if (ec || local.protocol() != dest.protocol()) continue;
+    ep->socket.send_to(asio::buffer(datagram.data(), datagram.size()), dest, 0, ec);
+    if (ec) {
+      ++m_counters.send_errors;
+      LogDebug("send to {}:{} failed: {}", dest.address().to_string(), dest.port(), ec.message());
+      return false;
+    }
+    ++m_counters.datagrams_out;
+    m_counters.bytes_out += datagram.size();
+    return true;
+  }
+  return false;
 }
 
 }  // namespace dust::daemon

@@ -75,6 +75,9 @@ class GossipSocket {
 
   // Sends to every destination.
   void SendToAll(ByteView datagram);
+  // Sends to one "host:port" (a literal, or a name already resolved; else starts resolving it
+  // and sends nothing). False when nothing was sent.
+  bool SendTo(ByteView datagram, const std::string& host_port);
 
   // Broadcast, multicast and `peer =` destinations.
   const std::vector<boost::asio::ip::udp::endpoint>& destinations() const { return m_destinations; }
@@ -86,6 +89,8 @@ class GossipSocket {
  private:
   struct Endpoint;
   void StartReceive(Endpoint& ep);
+  // Sends on the socket of dest's protocol; false if there is none or the send failed.
+  bool SendOne(ByteView datagram, const boost::asio::ip::udp::endpoint& dest);
   // The address of a "host:port" (IPv4, [IPv6] or a name): literals at once, names from the
   // cache (starting a resolution if there is none yet). Nullopt: invalid or not resolved yet.
   std::optional<boost::asio::ip::udp::endpoint> Lookup(const std::string& host_port);

@@ -152,6 +152,7 @@ void Daemon::OnPeerExchange(const PublicKey& from, ByteView payload) {
     // trust, and the table stays bounded by the trust store.
     if (e.key == m_identity.public_key || !m_trust.Contains(e.key)) {
       ++m_exchange.ignored;
+      if (e.key != m_identity.public_key) IntroduceTo(e, now);
       continue;
     }
     const bool was_target = m_endpoints.IsTarget(e.key, now);
@@ -159,6 +160,49 @@ void Daemon::OnPeerExchange(const PublicKey& from, ByteView payload) {
     changed = changed || was_target != m_endpoints.IsTarget(e.key, now);
   }
   if (changed) ApplyEndpoints();
+}
+
+// A trusted peer told us where a key we do not trust is. In a fleet, that key may be a device
+// enrolled like us whose certificate never reached us: it is across a router, heard by neither
+// broadcast, and neither side sends to a peer it does not trust yet. Our certificate, sent
+// there by unicast, breaks the deadlock (Syncthing's introducer, with the fleet key as the
+// introduction): if that device trusts our fleet it trusts us, answers at our source address
+// (roaming), and its next announce brings us its certificate. Only with a certificate of ours
+// and a fleet of our own to verify theirs; at most once an announce interval per key, so a
+// trusted peer cannot make us a traffic source beyond one datagram per entry it sends.
+void Daemon::IntroduceTo(const PeerExchangeEntry& entry, int64_t now) {
+  if (m_certificate_bytes.empty() || !m_fleet->enabled() || m_certificate->expires_at_ms <= now) {
+    return;
+  }
+  // A device the operator removed here (`trust remove`) is not invited back.
+  if (m_fleet->IsExcluded(entry.key)) return;
+  const auto interval_ms = static_cast<int64_t>(m_options.announce_interval * 1000);
+  auto it = m_introduced.find(entry.key);
+  const bool first = it == m_introduced.end();
+  if (!first && now - it->second < interval_ms) return;
+  // Bounded like the trust store it stands in front of: forget introductions that are due
+  // again; if every one is still recent, introduce no one new.
+  constexpr size_t kMaxIntroduced = 1024;
+  if (m_introduced.size() >= kMaxIntroduced) {
+    std::erase_if(m_introduced, [&](const auto& kv) { return now - kv.second >= interval_ms; });
+    if (m_introduced.size() >= kMaxIntroduced) return;
+  }
+  std::vector<Bytes> out;
+  m_node->SendOther(MessageType::kCertificate, m_certificate_bytes, now, &out);
+  bool sent = false;
+  for (const Bytes& d : out) sent = m_gossip->SendTo(d, entry.endpoint) || sent;
+  if (!sent) return;  // a name not resolved yet: the next exchange tries again
+  m_introduced[entry.key] = now;
+  ++m_exchange.introductions;
+  // A key that never answers (not of our fleet, or gone) is introduced to again and again:
+  // logged once at info.
+  if (first) {
+    LogInfo("fleet: introduced ourselves to {} at {} (known by peer exchange)",
+            ShortNodeId(entry.key), entry.endpoint);
+  } else {
+    LogDebug("fleet: introduced ourselves to {} at {} again", ShortNodeId(entry.key),
+             entry.endpoint);
+  }
 }
 
 Json Daemon::EndpointsJson(const PublicKey& peer) const {
@@ -186,7 +230,8 @@ Json Daemon::ReachJson() const {
             {"accepted", m_exchange.accepted},
             {"dropped", m_exchange.dropped},
             {"entries_learned", m_exchange.learned},
-            {"entries_ignored", m_exchange.ignored}}}};
+            {"entries_ignored", m_exchange.ignored},
+            {"introductions_sent", m_exchange.introductions}}}};
 }
 
 }  // namespace dust::daemon

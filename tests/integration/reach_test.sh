@@ -35,11 +35,15 @@ trap cleanup EXIT
 jget() { "$PY" -c 'import json,sys; d=json.load(sys.stdin); v=eval(sys.argv[1],{"d":d}); print("null" if v is None else json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1"; }
 ctl() { local n=$1; shift; "$CTL" --socket "$WORK/$n.sock" --timeout 3000 "$@"; }
 
-read -r 'PORT[a]' 'PORT[b]' 'PORT[c]' < <("$PY" -c '
+# free_ports: three free UDP ports on loopback.
+free_ports() {
+  "$PY" -c '
 import socket
 s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
 for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+print(*[x.getsockname()[1] for x in s])'
+}
+read -r 'PORT[a]' 'PORT[b]' 'PORT[c]' < <(free_ports)
 
 start() { # start NAME [dustd args...]: no broadcast, no peer =: unicast only to what it learns
   local n=$1
@@ -137,4 +141,45 @@ if [ "$(ctl a --json peers | jget "'uri' in [e['source'] for p in d['peers'] if 
 else
   fail "after a restart A has no URI endpoint for C"
 fi
+
+# A fleet, and introductions: D, E and F trust one fleet and hold its certificates (no pairing,
+# no endpoint of their own). D and F are configured with E's address (`peer =`), nothing else;
+# E trusts them by their certificates and answers where their datagrams came from. E's peer
+# exchange then tells D where F is, but D does not trust F (F's certificate never reached it)
+# and F sends only to peers it trusts: D sends its certificate there (an introduction), F
+# trusts D and answers, and F's next announce brings D its certificate.
+read -r 'PORT[d]' 'PORT[e]' 'PORT[f]' < <(free_ports)
+FLEET=$("$CTL" fleet init --out "$WORK/fleet.key" --json | jget "d['fleet_id']")
+start d --fleet "$FLEET" --peer "127.0.0.1:${PORT[e]}"
+start e --fleet "$FLEET"
+start f --fleet "$FLEET" --peer "127.0.0.1:${PORT[e]}"
+for n in d e f; do
+  ID[$n]=$(ctl "$n" --json trust show | jget "d['node_id']")
+  "$CTL" fleet enroll --fleet-key "$WORK/fleet.key" "${ID[$n]}" --out "$WORK/$n.cert" >/dev/null
+  ctl "$n" fleet install "$WORK/$n.cert" >/dev/null
+done
+# certified_unicast N M: N trusts M by certificate and sends to it by unicast.
+certified_unicast() {
+  ctl "$1" --json peers | jget "any(p['node_id'] == '${ID[$2]}' and p['trust'] == 'certificate' and p['unicast'] for p in d['peers'])" |
+    grep -qx True
+}
+found=0
+for _ in $(seq 150); do
+  if certified_unicast d f && certified_unicast f d && certified_unicast e d && certified_unicast e f; then
+    found=1
+    break
+  fi
+  sleep 0.2
+done
+intro=$(($(ctl d --json status | jget "d['network']['reach']['peer_exchange']['introductions_sent']") +
+  $(ctl f --json status | jget "d['network']['reach']['peer_exchange']['introductions_sent']")))
+if [ "$found" = 1 ] && [ "$intro" -gt 0 ]; then
+  pass "D and F, configured only with E, trust each other by certificate and send to each other ($intro introductions)"
+else
+  for n in d e f; do echo "--- $n peers:" >&2; ctl "$n" peers >&2 || true; done
+  fail "D and F did not find each other within 30 s ($intro introductions)"
+fi
+u0=$(updates_from d f)
+sleep 2
+[ "$(updates_from d f)" -gt "$u0" ] || fail "D merges no updates of F ($u0 -> $(updates_from d f))"
 finish reach
