@@ -81,7 +81,9 @@ void Daemon::InitFleet() {
 
 void Daemon::SaveFleetListsIfChanged() {
   if (m_fleet->counters().revocations_accepted == m_fleet_lists_saved) return;
-  m_fleet_lists_saved = m_fleet->counters().revocations_accepted;
+  // Marked saved only once every list is on disk: a write that failed (a full disk) is tried
+  // again with the next fleet message, or a restart would go back to a lower serial.
+  bool all_saved = true;
   for (ByteView bytes : m_fleet->RevocationLists()) {
     Result<Parsed<RevocationList>> list = ParseRevocationList(bytes);
     if (!list.ok()) continue;  // cannot happen: only accepted lists are held
@@ -91,6 +93,7 @@ void Daemon::SaveFleetListsIfChanged() {
     if (old.ok() && std::equal(old->begin(), old->end(), bytes.begin(), bytes.end())) continue;
     if (Status st = AtomicWriteFile(path, bytes, 0644); !st.ok()) {
       LogWarn("fleet: cannot save the revocation list: {}", st.message());
+      all_saved = false;
       continue;
     }
     LogInfo("fleet: revocation list {} of fleet {} ({} revoked)", list->value.serial,
@@ -99,6 +102,7 @@ void Daemon::SaveFleetListsIfChanged() {
                       {"fleet_id", FormatNodeId(list->value.fleet)},
                       {"serial", list->value.serial}});
   }
+  if (all_saved) m_fleet_lists_saved = m_fleet->counters().revocations_accepted;
 }
 
 Status Daemon::SaveFleetExcluded() {

@@ -32,10 +32,17 @@ constexpr SealedFormat kHistoryFormat{"history file", "DSHI", SealedVersionField
 int64_t NodeTime(const NodeSample& s) { return s.t_ms; }
 int64_t PeerTime(const PeerSample& s) { return int64_t{s.t_s} * 1000; }
 
-// Fine always; coarse when its interval has passed. Samples older than the newest are ignored.
+// Fine always; coarse when its interval has passed. A sample a little older than the newest
+// (less than a coarse interval: two samplers racing) is ignored; one older by more means the
+// wall clock was stepped back (a device that booted with its clock ahead, then NTP): the
+// samples from the future go, or nothing would be recorded until the clock caught up with them.
 template <typename T, typename TimeMs>
 void AddTiered(Tiers<T>& t, const T& s, TimeMs time) {
-  if (!t.fine.empty() && time(s) < time(t.fine.back())) return;
+  if (!t.fine.empty() && time(s) < time(t.fine.back())) {
+    if (time(t.fine.back()) - time(s) < kHistoryCoarseMs) return;
+    t.fine.clear();
+    t.coarse.clear();
+  }
   t.fine.Push(s);
   if (t.coarse.empty() || time(s) - time(t.coarse.back()) >= kHistoryCoarseMs) t.coarse.Push(s);
 }

@@ -47,6 +47,16 @@ void Daemon::TrustEndpointsChanged() {
   for (const TrustedPeer& p : m_trust.ListCertified()) {
     m_endpoints.Replace(p.key, EndpointSource::kCertificate, p.endpoints, now);
   }
+  // A peer no longer paired (or no longer certified) but still trusted the other way keeps
+  // no endpoint of the way it lost: those never expire, and Prune keeps trusted keys.
+  std::vector<PublicKey> held;
+  for (const auto& [key, unused] : m_endpoints.peers()) held.push_back(key);
+  for (const PublicKey& k : held) {
+    if (m_trust.FindPaired(k) == nullptr) m_endpoints.Replace(k, EndpointSource::kUri, {}, now);
+    if (m_trust.FindCertified(k) == nullptr) {
+      m_endpoints.Replace(k, EndpointSource::kCertificate, {}, now);
+    }
+  }
   ApplyEndpoints();
 }
 
@@ -174,8 +184,8 @@ void Daemon::IntroduceTo(const PeerExchangeEntry& entry, int64_t now) {
   if (m_certificate_bytes.empty() || !m_fleet->enabled() || m_certificate->expires_at_ms <= now) {
     return;
   }
-  // A device the operator removed here (`trust remove`) is not invited back.
-  if (m_fleet->IsExcluded(entry.key)) return;
+  // A device the operator removed here (`trust remove`) is not invited back, nor one revoked.
+  if (m_fleet->IsExcluded(entry.key) || m_trust.IsRevoked(entry.key)) return;
   const auto interval_ms = static_cast<int64_t>(m_options.announce_interval * 1000);
   auto it = m_introduced.find(entry.key);
   const bool first = it == m_introduced.end();
@@ -187,12 +197,15 @@ void Daemon::IntroduceTo(const PeerExchangeEntry& entry, int64_t now) {
     std::erase_if(m_introduced, [&](const auto& kv) { return now - kv.second >= interval_ms; });
     if (m_introduced.size() >= kMaxIntroduced) return;
   }
+  // Counted as an attempt before sending: a host name not resolved yet (SendTo starts its
+  // lookup) is tried again an announce interval later, not at every exchange, so the lookups
+  // a trusted peer can cause are bounded like the datagrams.
+  m_introduced[entry.key] = now;
   std::vector<Bytes> out;
   m_node->SendOther(MessageType::kCertificate, m_certificate_bytes, now, &out);
   bool sent = false;
   for (const Bytes& d : out) sent = m_gossip->SendTo(d, entry.endpoint) || sent;
-  if (!sent) return;  // a name not resolved yet: the next exchange tries again
-  m_introduced[entry.key] = now;
+  if (!sent) return;
   ++m_exchange.introductions;
   // A key that never answers (not of our fleet, or gone) is introduced to again and again:
   // logged once at info.

@@ -105,10 +105,12 @@ std::optional<FleetDrop> FleetTrust::OnRevocationList(ByteView bytes, int64_t no
   h.list = l;
   for (const PublicKey& k : l.revoked) {
     m_trust->MarkRevoked(k);
-    const TrustedPeer* peer = m_trust->Find(k);
     // Only the fleet's own certificates are withdrawn: a paired peer stays (paired wins), and
-    // another configured fleet's certificate for the same key is that fleet's to revoke.
-    if (peer != nullptr && peer->kind == TrustKind::kCertificate && peer->fleet == l.fleet) {
+    // another configured fleet's certificate for the same key is that fleet's to revoke. The
+    // certified entry goes even when a pairing hides it, or removing the pairing later (a
+    // trust file reload) would bring the revoked certificate back.
+    const TrustedPeer* peer = m_trust->FindCertified(k);
+    if (peer != nullptr && peer->fleet == l.fleet) {
       m_trust->RemoveCertified(k);
       m_cert_hashes.erase(k);
     }

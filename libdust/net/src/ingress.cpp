@@ -111,9 +111,11 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
                                     static_cast<uint64_t>(skew);
   if (too_old || too_new || ts < m_options.not_before_ms) return Drop(DropReason::kStale);
 
-  if (fleet) {
-    // No replay window: a fleet message changes nothing when replayed, and an untrusted
-    // sender must not get per-sender state.
+  if (fleet && peer == nullptr) {
+    // No replay window for a sender not trusted yet: it must not get per-sender state, and its
+    // certificate changes nothing when replayed. A trusted sender's fleet messages take the
+    // window below like any other: a replayed copy must not move where the daemon thinks the
+    // peer is (its source address is learned from every accepted datagram).
     if (!m_limiter.Allow(source, now_ms)) return Drop(DropReason::kRateLimited);
     if (!Verify(parsed->signed_region, parsed->signature, h.sender)) {
       return Drop(DropReason::kBadSignature);

@@ -114,6 +114,11 @@ Status TrustStore::AddCertified(const PublicKey& key, std::string display_name, 
   return Status::Ok();
 }
 
+const TrustedPeer* TrustStore::FindCertified(const PublicKey& key) const {
+  auto it = m_certified.find(key);
+  return it == m_certified.end() ? nullptr : &it->second;
+}
+
 bool TrustStore::RemoveCertified(const PublicKey& key) {
   if (m_certified.erase(key) == 0) return false;
   ++m_generation;

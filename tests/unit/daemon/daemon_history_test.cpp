@@ -128,9 +128,19 @@ TEST_CASE("history tiers: a day of 5-second samples stays within both capacities
   for (size_t i = 1; i < n.coarse.size(); ++i) {
     REQUIRE(n.coarse.at(i).t_ms - n.coarse.at(i - 1).t_ms == kHistoryCoarseMs);
   }
-  // A sample from before the newest (clock set back) is ignored.
+  // A sample a little before the newest (less than a coarse interval) is ignored.
+  const int64_t newest = kT0 + int64_t{samples - 1} * kHistoryFineMs;
+  h.Add(NodeAt(newest - kHistoryCoarseMs + 1, 0.9f));
+  CHECK(h.node().fine.back().t_ms == newest);
+  CHECK(h.node().fine.size() == kHistoryFineSamples);
+  // The clock stepped back by a day (booted ahead, then NTP): the samples from the future go
+  // and recording goes on from the new time.
   h.Add(NodeAt(kT0, 0.9f));
-  CHECK(h.node().fine.back().t_ms == kT0 + int64_t{samples - 1} * kHistoryFineMs);
+  REQUIRE(h.node().fine.size() == 1);
+  REQUIRE(h.node().coarse.size() == 1);
+  CHECK(h.node().fine.back().t_ms == kT0);
+  h.Add(NodeAt(kT0 + kHistoryFineMs, 0.8f));
+  CHECK(h.node().fine.size() == 2);
 }
 
 TEST_CASE("history peers: at most kHistoryMaxPeers series, forgotten when untrusted", "[daemon]") {

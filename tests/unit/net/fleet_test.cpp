@@ -423,6 +423,20 @@ TEST_CASE("a paired peer wins over its certificate and over a revocation", "[fle
   CHECK(f.trust.Find(f.dev.public_key)->display_name == "paired");
 }
 
+TEST_CASE("a revocation removes a certificate that a pairing hid; unpairing does not bring it back",
+          "[fleet]") {
+  FleetFixture f;
+  REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kIssued));
+  REQUIRE(f.trust.Add(f.dev.public_key, "paired", kIssued).ok());
+  REQUIRE(f.trust.FindCertified(f.dev.public_key) != nullptr);
+  CHECK_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev.public_key}), kIssued));
+  CHECK(f.trust.Find(f.dev.public_key)->kind == TrustKind::kPaired);  // paired still wins
+  CHECK(f.trust.FindCertified(f.dev.public_key) == nullptr);
+  // The operator unpairs it (a trust file reload without it): nothing is left to trust it by.
+  f.trust.ReplacePaired(TrustStore{});
+  CHECK(f.trust.Find(f.dev.public_key) == nullptr);
+}
+
 TEST_CASE("a revocation list withdraws certified trust; serials only move up", "[fleet]") {
   FleetFixture f;
   REQUIRE_FALSE(f.ft.OnCertificate(MakeCert(f.fleet, f.dev.public_key), f.dev.public_key, kIssued));
@@ -509,8 +523,13 @@ TEST_CASE("ingress counts a revoked sender's datagrams as revoked and admits fle
   REQUIRE_FALSE(f.ft.OnCertificate(r.datagram.payload, r.datagram.header.sender, kIssued));
   Bytes update = datagram(MessageType::kUpdate, 2, Bytes(8, 0));
   CHECK(in.Receive(update, src, kIssued).accepted());
+  // Trusted now: its fleet messages take the replay window like the rest, so a captured copy
+  // re-sent (from anywhere) is refused and cannot move where the daemon sends to it.
+  Bytes cert2 = datagram(MessageType::kCertificate, 3, MakeCert(f.fleet, f.dev.public_key));
+  CHECK(in.Receive(cert2, src, kIssued).accepted());
+  CHECK(*in.Receive(cert2, SourceKey::FromIndex(2), kIssued).drop == DropReason::kReplay);
   REQUIRE_FALSE(f.ft.OnRevocationList(MakeList(f.fleet, 1, {f.dev.public_key}), kIssued));
-  CHECK(*in.Receive(datagram(MessageType::kUpdate, 3, Bytes(8, 0)), src, kIssued).drop ==
+  CHECK(*in.Receive(datagram(MessageType::kUpdate, 4, Bytes(8, 0)), src, kIssued).drop ==
         DropReason::kRevoked);
   CHECK(in.drops().Get(DropReason::kRevoked) == 1);
   CHECK(RefusesDatagram(DropReason::kRevoked));

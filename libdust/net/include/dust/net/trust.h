@@ -89,6 +89,8 @@ class TrustStore {
                       std::vector<std::string> endpoints = {});
   // True if a certified entry was present.
   bool RemoveCertified(const PublicKey& key);
+  // The certified entry of `key`, whether or not a paired entry hides it from Find; null if none.
+  const TrustedPeer* FindCertified(const PublicKey& key) const;
   // The paired peers of `from` replace ours (a trust store file re-read); the certified and
   // revoked entries stay.
   void ReplacePaired(TrustStore&& from);
