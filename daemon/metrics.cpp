@@ -104,6 +104,25 @@ void MetricsText::Gauge(const std::string& name, const std::string& help, double
 
 namespace {
 
+// The Host header of a request meant for this loopback server: empty (HTTP/1.0), "localhost",
+// an IPv4 loopback address or [::1], each with or without a port.
+bool LoopbackHost(std::string_view host) {
+  if (host.empty()) return true;
+  std::string_view name = host;
+  if (name.front() == '[') {
+    const size_t close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    const std::string_view rest = name.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    return name.substr(1, close - 1) == "::1";
+  }
+  name = name.substr(0, name.find(':'));
+  if (name == "localhost") return true;
+  boost::system::error_code ec;
+  const auto v4 = boost::asio::ip::make_address_v4(std::string(name), ec);
+  return !ec && v4.is_loopback();
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   using Pages = std::map<std::string, MetricsHttpServer::Page>;
@@ -129,7 +148,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     m_response.keep_alive(false);
     m_response.set(http::field::server, "dustd");
     std::string target(req.target());
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    const auto host = req[http::field::host];
+    if (!LoopbackHost(std::string_view(host.data(), host.size()))) {
+      // DNS rebinding: a web page the operator opens can point its own name at 127.0.0.1 and
+      // read the answers; its requests carry that name as Host. SSH tunnels and proxies that
+      // pass the upstream's host (nginx's default) send a loopback one.
+      m_response.result(http::status::misdirected_request);
+      m_response.set(http::field::content_type, "text/plain");
+      m_response.body() = "dustd answers only requests for a loopback host (localhost, 127.0.0.1, [::1])\n";
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       m_response.result(http::status::method_not_allowed);
       m_response.set(http::field::content_type, "text/plain");
       m_response.body() = "only GET\n";

@@ -198,8 +198,16 @@ try:
     sys.exit("no 404")
 except urllib.error.HTTPError as e:
     assert e.code == 404, e.code
+# DNS rebinding: a page of another site pointed at 127.0.0.1 sends its own name as Host.
+for host, code in (("evil.example:80", 421), ("localhost:1", 200), ("[::1]:9", 200), ("127.0.0.2", 200)):
+    req = urllib.request.Request(base + "/", headers={"Host": host})
+    try:
+        got = urllib.request.urlopen(req).status
+    except urllib.error.HTTPError as e:
+        got = e.code
+    assert got == code, (host, got)
 PYEOF
-pass "/ is the dashboard, /metrics the metrics, others 404"
+pass "/ is the dashboard, /metrics the metrics, others 404; a non-loopback Host gets 421"
 
 # --- kill -9 and restart: the samples saved before the kill are back ------------------------
 # The history is saved with every checkpoint (2 s here): wait for one after a sample.
