@@ -43,7 +43,7 @@ bool Expires(EndpointSource source) {
 }  // namespace
 
 bool EndpointTable::Add(const PublicKey& peer, std::string_view endpoint, EndpointSource source,
-                        int64_t now_ms) {
+                        int64_t now_ms, const PublicKey& informant) {
   if (!ValidateEndpoint(endpoint).ok()) return false;
   std::vector<KnownEndpoint>& list = m_peers[peer].endpoints;
   const int64_t expires = Expires(source) ? now_ms + m_options.ttl_ms : 0;
@@ -51,6 +51,7 @@ bool EndpointTable::Add(const PublicKey& peer, std::string_view endpoint, Endpoi
     if (e.source == source && e.endpoint == endpoint) {
       e.refreshed_ms = now_ms;
       e.expires_ms = expires;
+      e.informant = informant;
       return true;
     }
   }
@@ -64,7 +65,7 @@ bool EndpointTable::Add(const PublicKey& peer, std::string_view endpoint, Endpoi
     if (oldest == list.end() || it->refreshed_ms < oldest->refreshed_ms) oldest = it;
   }
   if (of_source >= EndpointSourceBound(source)) list.erase(oldest);
-  list.push_back(KnownEndpoint{std::string(endpoint), source, now_ms, now_ms, expires});
+  list.push_back(KnownEndpoint{std::string(endpoint), source, now_ms, now_ms, expires, informant});
   return true;
 }
 
@@ -93,7 +94,8 @@ void EndpointTable::HeardByBroadcast(const PublicKey& peer, int64_t now_ms) {
 void EndpointTable::Prune(int64_t now_ms, const std::function<bool(const PublicKey&)>& keep) {
   for (auto it = m_peers.begin(); it != m_peers.end();) {
     std::erase_if(it->second.endpoints, [&](const KnownEndpoint& e) {
-      return e.expires_ms != 0 && e.expires_ms <= now_ms;
+      return (e.expires_ms != 0 && e.expires_ms <= now_ms) ||
+             (e.source == EndpointSource::kExchange && !keep(e.informant));
     });
     const bool heard = it->second.heard_by_broadcast_ms >= 0 &&
                        now_ms - it->second.heard_by_broadcast_ms < m_options.ttl_ms;

@@ -50,6 +50,9 @@ struct KnownEndpoint {
   int64_t learned_ms = 0;    // first learned from this source
   int64_t refreshed_ms = 0;  // last confirmed by this source
   int64_t expires_ms = 0;    // 0: never
+  // Exchange endpoints: the trusted peer that named it. Pruned when that peer loses trust, so
+  // a revoked device's claims about where the others are do not outlive it.
+  PublicKey informant{};
 };
 
 struct PeerEndpoints {
@@ -72,7 +75,8 @@ class EndpointTable {
   // The one way in: adds `endpoint` for `peer` from `source` or renews it (refreshed, and its
   // expiry pushed back). Roaming and seen replace the peer's previous one of that source.
   // Returns false (changing nothing) for an invalid endpoint. The caller adds trusted keys only.
-  bool Add(const PublicKey& peer, std::string_view endpoint, EndpointSource source, int64_t now_ms);
+  bool Add(const PublicKey& peer, std::string_view endpoint, EndpointSource source, int64_t now_ms,
+           const PublicKey& informant = {});
   // Makes `endpoints` the peer's whole list from `source` (uri from the trust store, certificate
   // from a verified certificate): the others of that source go. Invalid ones are skipped.
   void Replace(const PublicKey& peer, EndpointSource source,
@@ -80,7 +84,8 @@ class EndpointTable {
   // A verified datagram of `peer` arrived by broadcast or multicast.
   void HeardByBroadcast(const PublicKey& peer, int64_t now_ms);
   void Forget(const PublicKey& peer) { m_peers.erase(peer); }
-  // Drops expired endpoints, and every peer `keep` refuses (no longer trusted).
+  // Drops expired endpoints, exchange endpoints whose informant `keep` refuses, and every peer
+  // `keep` refuses (no longer trusted).
   void Prune(int64_t now_ms, const std::function<bool(const PublicKey&)>& keep);
 
   // The endpoints to send to now (the rule above), each once, in a stable order.

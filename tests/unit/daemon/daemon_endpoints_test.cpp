@@ -117,5 +117,19 @@ TEST_CASE("endpoint table: peer exchanges pass on first-hand endpoints only", "[
   CHECK(t.Targets(1) == Strings{"10.4.0.4:48620"});
 }
 
+TEST_CASE("endpoint table: exchange endpoints go with the trust of the peer that named them",
+          "[endpoints]") {
+  EndpointTable t(Opts());
+  t.Replace(Key(1), EndpointSource::kUri, {"10.2.0.2:48620"}, 0);
+  REQUIRE(t.Add(Key(1), "10.9.9.9:48620", EndpointSource::kExchange, 0, Key(7)));
+  REQUIRE(t.Add(Key(1), "10.8.8.8:48620", EndpointSource::kExchange, 0, Key(8)));
+  // Key 7 (the informant of 10.9.9.9) is revoked; key 1 itself stays trusted.
+  t.Prune(1, [](const PublicKey& k) { return k != Key(7); });
+  REQUIRE(t.Find(Key(1)) != nullptr);
+  Strings left;
+  for (const KnownEndpoint& e : t.Find(Key(1))->endpoints) left.push_back(e.endpoint);
+  CHECK(left == Strings{"10.2.0.2:48620", "10.8.8.8:48620"});
+}
+
 }  // namespace
 }  // namespace dust::daemon
