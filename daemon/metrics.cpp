@@ -155,7 +155,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       // pass the upstream's host (nginx's default) send a loopback one.
       m_response.result(http::status::misdirected_request);
       m_response.set(http::field::content_type, "text/plain");
-      m_response.body() = "dustd answers only requests for a loopback host (localhost, 127.0.0.1, [::1])\n";
+      m_response.body() =
+          "dustd answers only requests for a loopback host (localhost, 127.0.0.1, [::1])\n";
     } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
       m_response.result(http::status::method_not_allowed);
       m_response.set(http::field::content_type, "text/plain");

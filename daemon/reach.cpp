@@ -166,7 +166,8 @@ void Daemon::OnPeerExchange(const PublicKey& from, ByteView payload) {
       continue;
     }
     const bool was_target = m_endpoints.IsTarget(e.key, now);
-    if (m_endpoints.Add(e.key, e.endpoint, EndpointSource::kExchange, now, from)) ++m_exchange.learned;
+    if (m_endpoints.Add(e.key, e.endpoint, EndpointSource::kExchange, now, from))
+      ++m_exchange.learned;
     changed = changed || was_target != m_endpoints.IsTarget(e.key, now);
   }
   if (changed) ApplyEndpoints();
