@@ -137,9 +137,11 @@ int CmdFleetEnroll(Context& ctx, std::span<const std::string> args) {
   }
   long days = kDefaultExpiryDays;
   if (a.Has("expires")) {
+    // A copy that outlives strtol's end pointer (Get returns by value).
+    const std::string text = a.Get("expires");
     char* end = nullptr;
-    days = std::strtol(a.Get("expires").c_str(), &end, 10);
-    if (a.Get("expires").empty() || *end != '\0' || days < 1 || days > kMaxExpiryDays) {
+    days = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || days < 1 || days > kMaxExpiryDays) {
       return fail("--expires " + a.Get("expires") + ": expected 1 to 36500 days");
     }
   }

@@ -122,9 +122,11 @@ int CmdTop(Context& ctx, std::span<const std::string> args) {
   if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
   double interval = 1.0;
   if (a.Has("interval")) {
+    // A copy that outlives strtol's end pointer (Get returns by value).
+    const std::string text = a.Get("interval");
     char* end = nullptr;
-    interval = std::strtod(a.Get("interval").c_str(), &end);
-    if (a.Get("interval").empty() || *end != '\0' || !(interval >= 0.1 && interval <= 3600)) {
+    interval = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(interval >= 0.1 && interval <= 3600)) {
       *ctx.err << "dustctl top: --interval " << a.Get("interval")
                << ": expected seconds from 0.1 to 3600\n";
       return kExitUsage;

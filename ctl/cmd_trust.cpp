@@ -35,9 +35,11 @@ int CmdTrustShow(Context& ctx, std::span<const std::string> args) {
   if (auto rc = ParseCommandArgs(ctx, kHelp, args, &a)) return *rc;
   int scale = kDefaultPngScale;
   if (a.Has("scale")) {
+    // A copy that outlives strtol's end pointer (Get returns by value).
+    const std::string text = a.Get("scale");
     char* end = nullptr;
-    long v = std::strtol(a.Get("scale").c_str(), &end, 10);
-    if (a.Get("scale").empty() || *end != '\0' || v < 1 || v > 64) {
+    long v = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || v < 1 || v > 64) {
       *ctx.err << "dustctl trust show: --scale " << a.Get("scale") << ": expected 1 to 64\n";
       return kExitUsage;
     }

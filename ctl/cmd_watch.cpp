@@ -36,9 +36,11 @@ int CmdWatch(Context& ctx, std::span<const std::string> args) {
   }
   long long count = -1;
   if (a.Has("count")) {
+    // A copy that outlives strtol's end pointer (Get returns by value).
+    const std::string text = a.Get("count");
     char* end = nullptr;
-    count = std::strtoll(a.Get("count").c_str(), &end, 10);
-    if (a.Get("count").empty() || *end != '\0' || count < 1) {
+    count = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || count < 1) {
       *ctx.err << "dustctl watch: --count " << a.Get("count") << ": expected a positive number\n";
       return kExitUsage;
     }
