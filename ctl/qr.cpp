@@ -31,7 +31,9 @@ struct JpegError {
 };
 
 void JpegErrorExit(j_common_ptr cinfo) {
-  auto* err = reinterpret_cast<JpegError*>(cinfo->err);
+  // Found through client_data, not by casting cinfo->err: that cast raises the required
+  // alignment (jmp_buf's), which -Wcast-align refuses on 32-bit ARM.
+  auto* err = static_cast<JpegError*>(cinfo->client_data);
   (*cinfo->err->format_message)(cinfo, err->message);
   std::longjmp(err->jump, 1);
 }
@@ -41,6 +43,7 @@ void JpegSilence(j_common_ptr, int) {}  // warnings (e.g. corrupt data recovered
 // 0 on success; 1 on a libjpeg error (message in err.message); 2 if the image is too large.
 int DecodeJpegInto(ByteView data, GreyImage* out, JpegError& err) {
   jpeg_decompress_struct cinfo;
+  cinfo.client_data = &err;  // jpeg_create_decompress keeps it (and err)
   cinfo.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = JpegErrorExit;
   err.mgr.emit_message = JpegSilence;
