@@ -111,29 +111,20 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
                                     static_cast<uint64_t>(skew);
   if (too_old || too_new || ts < m_options.not_before_ms) return Drop(DropReason::kStale);
 
-  if (fleet && peer == nullptr) {
-    // No replay window for a sender not trusted yet: it must not get per-sender state, and its
-    // certificate changes nothing when replayed. A trusted sender's fleet messages take the
-    // window below like any other: a replayed copy must not move where the daemon thinks the
-    // peer is (its source address is learned from every accepted datagram).
-    if (!m_limiter.Allow(source, now_ms)) return Drop(DropReason::kRateLimited);
-    if (!Verify(parsed->signed_region, parsed->signature, h.sender)) {
-      return Drop(DropReason::kBadSignature);
+  // A sender not trusted yet (only a fleet message of one gets here) takes no replay window: it
+  // must not get per-sender state, and its certificate changes nothing when replayed. A trusted
+  // sender's fleet messages take the window like any other: a replayed copy must not move where
+  // the daemon thinks the peer is (its source address is learned from every accepted datagram).
+  const bool windowed = peer != nullptr;
+  auto window = m_windows.end();
+  if (windowed) {
+    PruneWindowsIfTrustChanged();
+    window = m_windows.find(h.sender);
+    if (window != m_windows.end() && !window->second.Check(h.counter)) {
+      return Drop(DropReason::kReplay);
     }
-    ++m_accepted;
-    IngressResult res;
-    res.datagram.header = h;
-    res.datagram.payload = parsed->payload;
-    res.datagram.peer = peer;
-    return res;
+    if (h.counter >= kRejectAfterCounter) return Drop(DropReason::kReplay);
   }
-
-  PruneWindowsIfTrustChanged();
-  auto window = m_windows.find(h.sender);
-  if (window != m_windows.end() && !window->second.Check(h.counter)) {
-    return Drop(DropReason::kReplay);
-  }
-  if (h.counter >= kRejectAfterCounter) return Drop(DropReason::kReplay);
 
   if (!m_limiter.Allow(source, now_ms)) return Drop(DropReason::kRateLimited);
 
@@ -142,8 +133,10 @@ IngressResult Ingress::Receive(ByteView datagram, const SourceKey& source, int64
   }
 
   // Authenticated: only now may per-sender state be created or moved.
-  if (window == m_windows.end()) window = m_windows.try_emplace(h.sender).first;
-  if (!window->second.CheckAndUpdate(h.counter)) return Drop(DropReason::kReplay);
+  if (windowed) {
+    if (window == m_windows.end()) window = m_windows.try_emplace(h.sender).first;
+    if (!window->second.CheckAndUpdate(h.counter)) return Drop(DropReason::kReplay);
+  }
 
   ++m_accepted;
   IngressResult res;
